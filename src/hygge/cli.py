@@ -1,0 +1,188 @@
+"""The `hygge` command: thin Click commands over the library.
+
+`HyggeCommandGroup.invoke` is the one place that turns a HyggeError into a message
+and an exit status (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from hygge import __version__
+from hygge.config.models import RunType
+from hygge.config.project import load_project
+from hygge.coordinator import Coordinator
+from hygge.errors import HyggeError, UsageError
+from hygge.plan import make_plan
+from hygge.render import LiveProgress, plan_json, print_plan, print_summary, result_json
+from hygge.scaffold import init_project
+from hygge.selection import Selection
+
+EXIT_INTERRUPTED = 130
+
+
+class HyggeCommandGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HyggeError as exc:
+            console = Console(stderr=True)
+            console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+            if exc.hint:
+                console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            Console(stderr=True).print("interrupted")
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=HyggeCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hygge")
+def main() -> None:
+    """hygge moves tables from where they live (homes) to where they should settle (stores)."""
+
+
+project_option = click.option(
+    "--project",
+    "-p",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder (default: found by walking up from the current folder).",
+)
+
+
+@main.command()
+@click.argument("name", type=click.Path(path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Add missing files to an existing folder; never deletes or overwrites.",
+)
+def init(name: Path, force: bool) -> None:
+    """Create a runnable project with sample data in NAME."""
+    result = init_project(name, force=force)
+    console = Console()
+    for path in result.kept:
+        console.print(f"kept     {path}", highlight=False)
+    console.print(f"created {len(result.created)} files in {result.root}", highlight=False)
+    console.print(f"next: cd {result.root} && hygge go", highlight=False)
+
+
+@main.command()
+@project_option
+@click.option(
+    "--flow",
+    "flows",
+    multiple=True,
+    metavar="F[:RT]",
+    help="Run these flows (repeatable, comma-separated, globs).",
+)
+@click.option(
+    "--entity",
+    "entities",
+    multiple=True,
+    metavar="F.E[:RT]",
+    help="Run these entities, e.g. shop.orders:d or 'shop.*'.",
+)
+@click.option(
+    "-i",
+    "--incremental",
+    is_flag=True,
+    help="Run every selected entity incrementally (unless a suffix says otherwise).",
+)
+@click.option(
+    "-d",
+    "--full-drop",
+    is_flag=True,
+    help="Replace every selected entity with a full copy (unless a suffix says otherwise).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    help="Entities moved at once (default: options.concurrency).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing, connect to nothing.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Debug logs, settings with their sources, tracebacks."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+def go(
+    project_dir: Path | None,
+    flows: tuple[str, ...],
+    entities: tuple[str, ...],
+    incremental: bool,
+    full_drop: bool,
+    concurrency: int | None,
+    dry_run: bool,
+    verbose: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Move the selected entities (all by default).
+
+    Exit status: 0 all succeeded, 1 an entity failed, 2 usage or config error (nothing ran),
+    130 interrupted.
+    """
+    if incremental and full_drop:
+        raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
+    _configure_logging(verbose)
+    run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
+    project = load_project(project_dir)
+    plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency)
+    out = Console(stderr=as_json)
+    if dry_run:
+        plan.preflight()
+        if as_json:
+            click.echo(json.dumps(plan_json(plan), indent=2))
+        else:
+            print_plan(out, plan, verbose)
+        return
+    with LiveProgress(Console(stderr=True), quiet=quiet or as_json) as progress:
+        result = Coordinator(plan, progress).run()
+    if as_json:
+        click.echo(json.dumps(result_json(result), indent=2))
+    else:
+        print_summary(out, result, verbose=verbose, quiet=quiet)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@project_option
+def debug(project_dir: Path | None) -> None:
+    """Check the config and every home and store; non-zero when anything is wrong."""
+    project = load_project(project_dir)
+    plan = make_plan(project)
+    console = Console()
+    console.print(f"project {project.name} at {project.root}", highlight=False)
+    problems = 0
+    for entity in plan.entities:
+        found = [*entity.home.check(), *entity.store.check()]
+        problems += len(found)
+        mark = "[green]ok[/]" if not found else "[bold red]problem[/]"
+        console.print(
+            f"{mark}  {entity.address}: {entity.home.describe()}"
+            f" \u2192 {entity.store.destination()}",
+            highlight=False,
+        )
+        for problem in found:
+            console.print(f"     {problem}", highlight=False)
+    console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
+    sys.exit(1 if problems else 0)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        force=True,
+    )

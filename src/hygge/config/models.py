@@ -1,0 +1,118 @@
+"""The validated shape of hygge.yml, flow.yml and entity files.
+
+Every model forbids unknown keys and is frozen. Home and store sections stay plain
+mappings here: their keys depend on `type` and are validated by the plugin's own
+config model once the entity's effective section is known.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+RunType = Literal["incremental", "full_drop", "merge"]
+RUN_TYPES: tuple[RunType, ...] = ("incremental", "full_drop", "merge")
+RUN_TYPE_ALIASES: dict[str, RunType] = {
+    "incremental": "incremental",
+    "i": "incremental",
+    "full_drop": "full_drop",
+    "full-drop": "full_drop",
+    "d": "full_drop",
+    "merge": "merge",
+    "m": "merge",
+}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def parse_run_type(value: Any) -> Any:
+    """Accept the aliases of DESIGN §6 wherever a run type is written."""
+    if isinstance(value, str):
+        return RUN_TYPE_ALIASES.get(value.strip().lower(), value)
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a valid name: use letters, digits, '_' and '-' only")
+    return value
+
+
+Name = Annotated[str, BeforeValidator(lambda v: _name(v) if isinstance(v, str) else v)]
+
+
+class Watermark(Strict):
+    """The column that tells new rows from old."""
+
+    column: str
+    start: Any = None
+    lookback: Any = None
+
+
+class Settings(Strict):
+    """Run settings that layer: built-in < hygge.yml options < flow.yml < defaults < entity."""
+
+    run_type: Annotated[RunType | None, BeforeValidator(parse_run_type)] = None
+    batch_rows: Annotated[int | None, Field(gt=0)] = None
+    retries: Annotated[int | None, Field(ge=0)] = None
+    retry_delay: Annotated[float | None, Field(ge=0)] = None
+    primary_key: list[str] | None = None
+    watermark: Watermark | None = None
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+SETTING_KEYS = tuple(Settings.model_fields)
+BUILTIN_SETTINGS = Settings(run_type=None, batch_rows=100_000, retries=2, retry_delay=1.0)
+
+
+class ProjectOptions(Settings):
+    concurrency: Annotated[int | None, Field(gt=0)] = None
+    continue_on_error: bool = True
+
+
+class Connection(Strict):
+    """A named connection, shared by the flows that name it."""
+
+    type: str
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    password: str | None = None
+    pool_size: Annotated[int, Field(gt=0)] = 4
+
+
+class ProjectFile(Strict):
+    name: Name
+    flows_dir: str = "flows"
+    options: ProjectOptions = ProjectOptions()
+    connections: dict[Name, Connection] = {}
+
+
+class EntityFile(Settings):
+    """An entity: its settings and overrides of the flow's home/store keys.
+
+    Inline entities must have a name; an entity file is named by its file name.
+    """
+
+    name: Name | None = None
+    home: dict[str, Any] = {}
+    store: dict[str, Any] = {}
+
+
+class FlowFile(Settings):
+    home: dict[str, Any]
+    store: dict[str, Any]
+    defaults: Settings = Settings()
+    entities: list[Name | EntityFile] | None = None
+    description: str | None = None

@@ -1,0 +1,151 @@
+"""One filesystem interface for file homes and stores: local today, object stores later.
+
+Built on fsspec so `s3://`, `abfss://` and `gs://` paths plug in by protocol. The one
+operation fsspec lacks is an atomic swap of two folders, which full_drop needs; on a
+local Linux filesystem it is renameat2(RENAME_EXCHANGE).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import uuid
+from functools import cache
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from hygge.errors import StoreError
+
+GLOB_CHARS = "*?["
+
+
+def is_hidden(name: str) -> bool:
+    """Hidden and private entries (staging, _SUCCESS, .crc) are never data."""
+    return name.startswith((".", "_"))
+
+
+class FileSystem:
+    """A path's filesystem, with the handful of operations hygge needs."""
+
+    def __init__(self, path: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.fs, _ = fsspec.core.url_to_fs(path, **(storage_options or {}))
+        self.storage_options = storage_options or {}
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def is_dir(self, path: str) -> bool:
+        return bool(self.fs.isdir(path))
+
+    def is_file(self, path: str) -> bool:
+        return bool(self.fs.isfile(path))
+
+    def data_files(self, pattern: str, suffixes: tuple[str, ...]) -> list[str]:
+        """The data files a path names: one file, a folder (recursively) or a glob; sorted.
+
+        Hidden or `_`-prefixed files and folders are skipped at any depth below the base.
+        """
+        if any(c in pattern for c in GLOB_CHARS):
+            base = glob_base(pattern)
+            found = [p for p in self.fs.glob(pattern) if self.fs.isfile(p)]
+        elif self.fs.isdir(pattern):
+            base = pattern
+            found = [p for p in self.fs.find(pattern) if p.endswith(suffixes)]
+        elif self.fs.isfile(pattern):
+            return [pattern]
+        else:
+            return []
+        return sorted(p for p in found if not _hidden_below(p, base))
+
+    def makedirs(self, path: str) -> None:
+        self.fs.makedirs(path, exist_ok=True)
+
+    def open_write(self, path: str) -> IO[bytes]:
+        return self.fs.open(path, "wb")  # type: ignore[no-any-return]
+
+    def move(self, source: str, target: str) -> None:
+        self.fs.mv(source, target)
+
+    def remove_tree(self, path: str) -> None:
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def list_names(self, folder: str) -> list[str]:
+        if not self.fs.isdir(folder):
+            return []
+        return sorted(PurePosixPath(p).name for p in self.fs.ls(folder, detail=False))
+
+    def exchange(self, staged: str, target: str) -> None:
+        """Atomically make `staged` the content of `target`; the old content ends at `staged`.
+
+        A reader of target sees the old folder or the new one, never a mix or nothing.
+        """
+        if not self.is_local:
+            raise StoreError(f"atomic replace is not supported on {self.fs.protocol} yet")
+        if not os.path.exists(target):
+            os.rename(staged, target)
+            os.makedirs(staged)  # keep the contract: the old (empty) content ends at staged
+            return
+        _rename_exchange(staged, target)
+
+    def probe_writable(self, path: str) -> str | None:
+        """Why path can't take new files (None when it can). Tries a real write, then cleans up."""
+        existing = path
+        while not self.fs.exists(existing):
+            parent = str(PurePosixPath(existing).parent)
+            if parent == existing:
+                return f"no existing folder above {path}"
+            existing = parent
+        if not self.fs.isdir(existing):
+            return f"{existing} is a file, not a folder"
+        probe = f"{existing}/.hygge-probe-{uuid.uuid4().hex}"
+        try:
+            with self.fs.open(probe, "wb") as handle:
+                handle.write(b"")
+            self.fs.rm(probe)
+        except OSError as exc:
+            return f"cannot write in {existing}: {exc.strerror or exc}"
+        return None
+
+
+def glob_base(pattern: str) -> str:
+    """The fixed folder a glob starts from ('data/*/x.csv' -> 'data')."""
+    fixed: list[str] = []
+    for part in PurePosixPath(pattern).parts:
+        if any(c in part for c in GLOB_CHARS):
+            break
+        fixed.append(part)
+    return str(PurePosixPath(*fixed)) if fixed else "."
+
+
+def _hidden_below(path: str, base: str) -> bool:
+    relative = PurePosixPath(path).relative_to(PurePosixPath(base.rstrip("/") or "/"))
+    return any(is_hidden(part) for part in relative.parts)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@cache
+def _libc() -> Any:
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _rename_exchange(a: str, b: str) -> None:
+    """Swap two paths in one syscall (Linux renameat2); fails loudly elsewhere."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        raise StoreError("atomic folder exchange needs Linux (renameat2)")
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise StoreError(f"cannot swap {a} and {b}: {os.strerror(errno)}")

@@ -1,0 +1,1 @@
+"""Built-in homes (sources). Each module imports its driver only when used."""

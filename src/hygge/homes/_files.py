@@ -1,0 +1,85 @@
+"""What every file home shares: resolving the path, listing files, windowed batches."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Generator
+from typing import ClassVar
+
+import polars as pl
+
+from hygge.errors import SourceError
+from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base
+from hygge.plugin import Context, Home, PluginConfig, Window
+
+
+class FileHomeConfig(PluginConfig):
+    path: str
+    columns: list[str] | None = None
+
+
+class FileHome(Home):
+    """A home reading files of one format through a Polars lazy scan, in batches."""
+
+    config: FileHomeConfig
+    suffixes: ClassVar[tuple[str, ...]]
+
+    def __init__(self, config: FileHomeConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.path = context.resolve(config.path)
+        self.fs = FileSystem(self.path)
+
+    def describe(self) -> str:
+        return self.path
+
+    def preflight(self) -> list[str]:
+        """Cheap checks made before a run starts: the path must exist."""
+        anchor = glob_base(self.path) if any(c in self.path for c in GLOB_CHARS) else self.path
+        if not self.fs.exists(anchor):
+            return [f"home path {self.path} does not exist"]
+        return []
+
+    def check(self) -> list[str]:
+        problems = self.preflight()
+        if problems:
+            return problems
+        for file in self.fs.data_files(self.path, self.suffixes):
+            try:
+                with self.fs.fs.open(file, "rb") as handle:
+                    handle.read(1)
+            except OSError as exc:
+                problems.append(f"cannot read {file}: {exc.strerror or exc}")
+        return problems
+
+    def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+        files = self.fs.data_files(self.path, self.suffixes)
+        if not files:
+            if not self.fs.exists(glob_base(self.path)):
+                raise SourceError(f"home path {self.path} does not exist")
+            return
+        frame = self._restrict(self.scan(files), window)
+        try:
+            for batch in frame.collect_batches(chunk_size=batch_rows):
+                if batch.height:
+                    yield batch
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceError(self._read_failure(exc)) from exc
+
+    @abstractmethod
+    def scan(self, files: list[str]) -> pl.LazyFrame:
+        """A lazy scan of the files in this home's format."""
+
+    def _restrict(self, frame: pl.LazyFrame, window: Window) -> pl.LazyFrame:
+        if self.config.columns:
+            frame = frame.select(self.config.columns)
+        if window.column is not None:
+            column = pl.col(window.column)
+            if window.lower is not None:
+                frame = frame.filter(column >= window.lower)
+            if window.upper is not None:
+                frame = frame.filter(column <= window.upper)
+        return frame
+
+    def _read_failure(self, exc: BaseException) -> str:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"cannot read {self.path}: {detail}"

@@ -1,0 +1,200 @@
+"""Project + selection -> the entities to run, each with effective settings and their sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from hygge.config.models import BUILTIN_SETTINGS, SETTING_KEYS, RunType, Settings
+from hygge.config.project import EntityDef, FlowDef, Project
+from hygge.config.validation import located_error
+from hygge.config.yamlfile import KeyPath, YamlDoc
+from hygge.errors import ConfigError, UsageError
+from hygge.plugin import Context, Home, Store
+from hygge.registry import home_class, store_class
+from hygge.selection import Selection
+
+
+@dataclass(frozen=True)
+class PlannedEntity:
+    flow: str
+    name: str
+    run_type: RunType
+    settings: Settings
+    provenance: dict[str, str]  # setting -> where its value came from
+    home: Home
+    store: Store
+
+    @property
+    def address(self) -> str:
+        return f"{self.flow}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: Project
+    entities: tuple[PlannedEntity, ...]
+    concurrency: int
+    continue_on_error: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def preflight(self) -> None:
+        """Cheap read-only checks of every home and store; all problems at once, exit 2."""
+        problems = [
+            f"{entity.address}: {problem}"
+            for entity in self.entities
+            for problem in (*entity.home.preflight(), *entity.store.preflight())
+        ]
+        if problems:
+            raise UsageError(
+                "; ".join(problems) if len(problems) == 1 else "\n  ".join(["", *problems]),
+                hint="fix the paths in the flow files",
+            )
+
+
+def make_plan(
+    project: Project,
+    selection: Selection | None = None,
+    run_type: RunType | None = None,
+    concurrency: int | None = None,
+) -> Plan:
+    """Resolve what to run. `run_type` is --incremental/--full-drop (beaten by suffixes)."""
+    by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
+    picked = (selection or Selection()).pick(list(by_address))
+    entities = tuple(
+        _plan_entity(project, *by_address[address], suffix or run_type, _cli_source(suffix))
+        for address, suffix in picked.items()
+    )
+    options = project.spec.options
+    return Plan(
+        project=project,
+        entities=entities,
+        concurrency=concurrency or options.concurrency or _default_concurrency(len(entities)),
+        continue_on_error=options.continue_on_error,
+    )
+
+
+def _cli_source(suffix: RunType | None) -> str:
+    return "command line selection suffix" if suffix else "command line flag"
+
+
+def _default_concurrency(entities: int) -> int:
+    return max(1, min(4, entities))
+
+
+def _plan_entity(
+    project: Project, flow: FlowDef, entity: EntityDef, forced: RunType | None, forced_by: str
+) -> PlannedEntity:
+    layers: list[tuple[str, Settings]] = [
+        ("built-in default", BUILTIN_SETTINGS),
+        (f"{project.doc.path} options", project.spec.options),
+        (str(flow.doc.path), flow.spec),
+        (f"{flow.doc.path} defaults", flow.spec.defaults),
+        (entity.doc.where(entity.at), entity.spec),
+    ]
+    values, provenance = _layer(layers)
+    if forced:
+        values["run_type"], provenance["run_type"] = forced, forced_by
+    if values.get("run_type") is None:
+        has_watermark = values.get("watermark") is not None
+        values["run_type"] = "incremental" if has_watermark else "full_drop"
+        provenance["run_type"] = "built-in default (" + (
+            "a watermark is set)" if has_watermark else "no watermark)"
+        )
+    settings = Settings.model_validate(values)
+    context = Context(project.root, flow.name, entity.name)
+    home = _plugin("home", flow, entity, context)
+    store = _plugin("store", flow, entity, context)
+    address = f"{flow.name}.{entity.name}"
+    run_type: RunType = settings.run_type or "full_drop"
+    _check_run_type(address, run_type, settings, store, provenance)
+    return PlannedEntity(flow.name, entity.name, run_type, settings, provenance, home, store)
+
+
+def _layer(layers: list[tuple[str, Settings]]) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for source, settings in layers:
+        for key in SETTING_KEYS:
+            if key in settings.model_fields_set and getattr(settings, key) is not None:
+                values[key], provenance[key] = getattr(settings, key), source
+    return values, provenance
+
+
+def _plugin(family: str, flow: FlowDef, entity: EntityDef, context: Context) -> Any:
+    base: dict[str, Any] = getattr(flow.spec, family)
+    override: dict[str, Any] = getattr(entity.spec, family)
+    section = {**base, **override}
+    doc, at = (entity.doc, (*entity.at, family)) if override else (flow.doc, (family,))
+    kind = section.get("type")
+    if not isinstance(kind, str):
+        raise ConfigError(f"{doc.where(at)}: {family} needs a 'type'")
+    try:
+        cls = home_class(kind) if family == "home" else store_class(kind)
+    except ConfigError as exc:
+        raise ConfigError(f"{doc.where((*at, 'type'))}: {exc.message}", hint=exc.hint) from None
+    if family == "store" and flow.declares_entities and "path" not in override:
+        section = _one_folder_per_entity(section)
+    section = _fill_placeholders(section, flow, entity)
+    try:
+        config = cls.Config.model_validate(section)
+    except ValidationError as exc:
+        raise _plugin_error(exc, cls.Config, flow, entity, family) from None
+    return cls(config, context)
+
+
+def _plugin_error(
+    exc: ValidationError, model: Any, flow: FlowDef, entity: EntityDef, family: str
+) -> ConfigError:
+    first_key = next((e["loc"][0] for e in exc.errors() if e["loc"]), None)
+    in_entity = first_key in getattr(entity.spec, family)
+    doc: YamlDoc = entity.doc if in_entity else flow.doc
+    at: KeyPath = (*entity.at, family) if in_entity else (family,)
+    return located_error(exc, model, doc, at, what=f"{flow.name}.{entity.name}")
+
+
+def _fill_placeholders(section: dict[str, Any], flow: FlowDef, entity: EntityDef) -> dict[str, Any]:
+    """Replace {entity} and {flow} in string values."""
+    return {
+        key: value.replace("{entity}", entity.name).replace("{flow}", flow.name)
+        if isinstance(value, str)
+        else value
+        for key, value in section.items()
+    }
+
+
+def _one_folder_per_entity(section: dict[str, Any]) -> dict[str, Any]:
+    """A multi-entity flow whose store path has no {entity} gets the entity name appended."""
+    path = section.get("path")
+    if not isinstance(path, str) or "{entity}" in path:
+        return section
+    return {**section, "path": path.rstrip("/") + "/{entity}"}
+
+
+def _check_run_type(
+    address: str, run_type: RunType, settings: Settings, store: Store, provenance: dict[str, str]
+) -> None:
+    where = provenance.get("run_type", "")
+    if run_type not in store.run_types:
+        supported = ", ".join(sorted(store.run_types))
+        raise ConfigError(
+            f"{address}: run type {run_type!r} (from {where}) is not supported by store"
+            f" type {store.config.type!r}",
+            hint=f"this store supports: {supported}",
+        )
+    if run_type == "incremental" and settings.watermark is None:
+        raise ConfigError(
+            f"{address}: run type 'incremental' (from {where}) needs a watermark to tell new"
+            " rows from old",
+            hint="set watermark: {column: ...} or use run_type: full_drop",
+        )
+    if run_type == "incremental":
+        # Until the journal records watermarks, an incremental run could only re-append
+        # everything: refuse rather than duplicate rows.
+        raise ConfigError(
+            f"{address}: run type 'incremental' (from {where}) needs the journal of"
+            " committed watermarks, which this version does not have yet",
+            hint="use run_type: full_drop (or -d) for now",
+        )

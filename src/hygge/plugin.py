@@ -1,0 +1,133 @@
+"""The plugin API: what a Home and a Store are. Synchronous; the coordinator owns threads."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from hygge.config.models import RunType
+
+
+class PluginConfig(BaseModel):
+    """Base of every home/store config model: strict and frozen, `type` names the plugin."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a plugin instance lives: the project root (for relative paths) and its entity."""
+
+    root: Path
+    flow: str
+    entity: str
+
+    def resolve(self, path: str) -> str:
+        """Relative local paths are relative to the project root; URLs stay as written."""
+        if "://" in path or Path(path).is_absolute():
+            return path
+        return str(self.root / path)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows to read: column between lower (inclusive) and upper (inclusive).
+
+    No column means everything. `exclude_keys` are boundary rows already loaded.
+    """
+
+    column: str | None = None
+    lower: Any = None
+    upper: Any = None
+    exclude_keys: pl.DataFrame | None = field(default=None, compare=False)
+
+    @classmethod
+    def everything(cls) -> Window:
+        return cls()
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What a store needs to know about the run it loads for."""
+
+    run_id: str
+    run_type: RunType
+    primary_key: tuple[str, ...] = ()
+
+
+class Home(ABC):
+    """A source of one entity's rows."""
+
+    Config: ClassVar[type[PluginConfig]]
+
+    def __init__(self, config: Any, context: Context) -> None:
+        self.config = config
+        self.context = context
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Short text naming the source, e.g. its path or table."""
+
+    def preflight(self) -> list[str]:
+        """Cheap config-level problems found before anything runs (no connections opened)."""
+        return []
+
+    @abstractmethod
+    def check(self) -> list[str]:
+        """Problems that would stop a run (missing path, no access); empty when fine."""
+
+    @abstractmethod
+    def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+        """Yield the rows of window in DataFrames of at most batch_rows rows."""
+
+
+class Load(ABC):
+    """One run's writes to a store: staged until publish, discarded by abort."""
+
+    @abstractmethod
+    def write(self, frame: pl.DataFrame) -> None: ...
+
+    @abstractmethod
+    def publish(self) -> None:
+        """Make everything written visible at once."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard everything staged; safe to call more than once."""
+
+
+class Store(ABC):
+    """A destination for one entity."""
+
+    Config: ClassVar[type[PluginConfig]]
+    run_types: ClassVar[frozenset[RunType]] = frozenset()
+
+    def __init__(self, config: Any, context: Context) -> None:
+        self.config = config
+        self.context = context
+
+    @abstractmethod
+    def destination(self) -> str:
+        """Where the data lands (folder, table), for plans and summaries."""
+
+    def preflight(self) -> list[str]:
+        """Cheap config-level problems found before anything runs (no connections opened)."""
+        return []
+
+    @abstractmethod
+    def check(self) -> list[str]:
+        """Problems that would stop a load (not writable, unreachable); empty when fine."""
+
+    @abstractmethod
+    def begin(self, run: LoadRun) -> Load: ...
+
+    @abstractmethod
+    def recover(self) -> None:
+        """Clean up what a crashed run left behind (staging)."""

@@ -1,0 +1,79 @@
+"""Plugin kinds -> classes: built-ins plus entry points, imported only when used."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Literal
+
+from hygge.errors import ConfigError, MissingDriverError
+from hygge.plugin import Home, Store
+
+Family = Literal["home", "store"]
+
+
+@dataclass(frozen=True)
+class Builtin:
+    target: str  # "module:Class"
+    extra: str | None = None  # the pip extra that brings its driver
+
+
+BUILTINS: dict[Family, dict[str, Builtin]] = {
+    "home": {
+        "parquet": Builtin("hygge.homes.parquet:ParquetHome"),
+        "csv": Builtin("hygge.homes.csv:CsvHome"),
+        "ndjson": Builtin("hygge.homes.ndjson:NdjsonHome"),
+    },
+    "store": {
+        "parquet": Builtin("hygge.stores.parquet:ParquetStore"),
+        "csv": Builtin("hygge.stores.csv:CsvStore"),
+        "ndjson": Builtin("hygge.stores.ndjson:NdjsonStore"),
+    },
+}
+
+
+def known_kinds(family: Family) -> list[str]:
+    return sorted({*BUILTINS[family], *_entry_points(family)})
+
+
+def home_class(kind: str) -> type[Home]:
+    cls = _load("home", kind)
+    assert issubclass(cls, Home), f"{cls} is not a Home"
+    return cls
+
+
+def store_class(kind: str) -> type[Store]:
+    cls = _load("store", kind)
+    assert issubclass(cls, Store), f"{cls} is not a Store"
+    return cls
+
+
+def _load(family: Family, kind: str) -> type:
+    builtin = BUILTINS[family].get(kind)
+    points = _entry_points(family)
+    if builtin is None and kind not in points:
+        known = known_kinds(family)
+        close = difflib.get_close_matches(kind, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown {family} type {kind!r}",
+            hint=f"{hint}known {family} types: {', '.join(known)}",
+        )
+    try:
+        if builtin is not None:
+            module_name, _, attr = builtin.target.partition(":")
+            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        return points[kind].load()  # type: ignore[no-any-return]
+    except ImportError as exc:
+        extra = builtin.extra if builtin else None
+        install = f"pip install 'hygge[{extra}]'" if extra else f"install the package for {kind!r}"
+        raise MissingDriverError(
+            f"{family} type {kind!r} needs a driver that is not installed ({exc.name or exc})",
+            hint=install,
+        ) from exc
+
+
+def _entry_points(family: Family) -> dict:  # type: ignore[type-arg]
+    return {ep.name: ep for ep in entry_points(group=f"hygge.{family}s")}

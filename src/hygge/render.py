@@ -1,0 +1,192 @@
+"""Turns plans and results into terminal text (Rich) or JSON. No logic of its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from hygge.plan import Plan, PlannedEntity
+from hygge.results import EntityResult, RunResult
+
+_STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}/s" if seconds > 0 and rows else "-"
+
+
+class LiveProgress:
+    """Progress of running entities: a live table on a terminal, plain lines elsewhere."""
+
+    def __init__(self, console: Console, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.lock = threading.Lock()
+        self.running: dict[str, tuple[float, int]] = {}
+        self.live: Live | None = None
+        if console.is_terminal and not quiet:
+            self.live = Live(self, console=console, refresh_per_second=8, transient=True)
+
+    def __enter__(self) -> LiveProgress:
+        if self.live:
+            self.live.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.live:
+            self.live.stop()
+
+    def entity_started(self, entity: PlannedEntity) -> None:
+        with self.lock:
+            self.running[entity.address] = (time.monotonic(), 0)
+        if not self.live and not self.quiet:
+            self.console.print(f"start  {entity.address} ({entity.run_type})", highlight=False)
+
+    def entity_rows(self, entity: PlannedEntity, rows: int) -> None:
+        with self.lock:
+            started, _ = self.running.get(entity.address, (time.monotonic(), 0))
+            self.running[entity.address] = (started, rows)
+
+    def entity_finished(self, result: EntityResult) -> None:
+        with self.lock:
+            self.running.pop(result.address, None)
+        if self.quiet and result.status == "success":
+            return
+        line = Text(f"{result.status:<7}", style=_STYLE[result.status])
+        line.append(f" {result.address}: {result.rows:,} rows in {result.seconds:.1f}s")
+        if result.error:
+            line.append(f" - {result.error.splitlines()[0]}")
+        self.console.print(line, highlight=False)
+
+    def __rich__(self) -> RenderableType:
+        table = Table.grid(padding=(0, 2))
+        now = time.monotonic()
+        with self.lock:
+            items = sorted(self.running.items())
+        for address, (started, rows) in items:
+            table.add_row("[cyan]moving[/]", address, f"{rows:,} rows", rate(rows, now - started))
+        return Group(table)
+
+
+def print_summary(
+    console: Console, result: RunResult, verbose: bool = False, quiet: bool = False
+) -> None:
+    if not quiet:
+        table = Table(title=f"hygge run {result.run_id}", title_justify="left")
+        for name in ("entity", "status", "rows", "time", "rows/s", "destination"):
+            table.add_column(
+                name, justify="right" if name in {"rows", "time", "rows/s"} else "left"
+            )
+        for r in result.entities:
+            table.add_row(
+                r.address,
+                Text(r.status, style=_STYLE[r.status]),
+                f"{r.rows:,}",
+                f"{r.seconds:.1f}s",
+                rate(r.rows, r.seconds),
+                r.destination,
+            )
+        console.print(table)
+    for r in result.entities:
+        if r.status in ("failed", "interrupted") and r.error:
+            console.print(f"[bold red]{r.address}[/] {r.error.splitlines()[0]}", highlight=False)
+            if r.hint:
+                console.print(f"  hint: {r.hint}", highlight=False)
+            if verbose and r.traceback:
+                console.print(r.traceback, highlight=False, markup=False)
+    console.print(totals_line(result), highlight=False)
+
+
+def totals_line(result: RunResult) -> str:
+    parts = [
+        f"{result.count('success')} passed",
+        f"{result.count('failed')} failed",
+        f"{result.count('skipped')} skipped",
+    ]
+    if result.count("interrupted"):
+        parts.append(f"{result.count('interrupted')} interrupted")
+    return (
+        f"{', '.join(parts)}; {result.rows:,} rows in {result.seconds:.1f}s"
+        f" ({rate(result.rows, result.seconds)})"
+    )
+
+
+def result_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "project": result.project,
+        "exit_code": result.exit_code,
+        "seconds": round(result.seconds, 3),
+        "rows": result.rows,
+        "passed": result.count("success"),
+        "failed": result.count("failed"),
+        "skipped": result.count("skipped"),
+        "entities": [
+            {
+                "entity": r.address,
+                "status": r.status,
+                "run_type": r.run_type,
+                "rows": r.rows,
+                "seconds": round(r.seconds, 3),
+                "attempts": r.attempts,
+                "destination": r.destination,
+                "error": r.error,
+                "hint": r.hint,
+            }
+            for r in result.entities
+        ],
+    }
+
+
+def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
+    table = Table(
+        title=f"plan for {plan.project.name} (concurrency {plan.concurrency})", title_justify="left"
+    )
+    for name in ("entity", "home", "", "store", "run type", "destination"):
+        table.add_column(name)
+    for e in plan.entities:
+        table.add_row(
+            e.address,
+            e.home.config.type,
+            "\u2192",
+            e.store.config.type,
+            e.run_type,
+            e.store.destination(),
+        )
+    console.print(table)
+    if verbose:
+        for e in plan.entities:
+            console.print(f"[bold]{e.address}[/]  source: {e.home.describe()}", highlight=False)
+            for key, source in sorted(e.provenance.items()):
+                value = getattr(e.settings, key)
+                console.print(f"  {key} = {value!r}  [dim]({source})[/]", highlight=False)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "project": plan.project.name,
+        "concurrency": plan.concurrency,
+        "entities": [
+            {
+                "entity": e.address,
+                "home": e.home.config.type,
+                "source": e.home.describe(),
+                "store": e.store.config.type,
+                "run_type": e.run_type,
+                "destination": e.store.destination(),
+                "settings": {k: _plain(getattr(e.settings, k)) for k in e.provenance},
+                "provenance": e.provenance,
+            }
+            for e in plan.entities
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if hasattr(value, "model_dump") else value

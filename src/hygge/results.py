@@ -1,0 +1,53 @@
+"""What a run produced: one result per entity and the run's exit status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["success", "failed", "skipped", "interrupted"]
+
+
+@dataclass(frozen=True)
+class EntityResult:
+    address: str
+    status: Status
+    run_type: str
+    destination: str
+    rows: int = 0
+    seconds: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    hint: str | None = None
+    traceback: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    project: str
+    entities: tuple[EntityResult, ...] = field(default=())
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.entities if r.status == status)
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.entities)
+
+    @property
+    def exit_code(self) -> int:
+        """DESIGN §6: 130 interrupted, 1 any failure, 75 only lock skips, else 0."""
+        if self.interrupted:
+            return 130
+        if self.count("failed"):
+            return 1
+        if any(r.status == "skipped" and r.error and "held by" in r.error for r in self.entities):
+            return 75
+        return 0

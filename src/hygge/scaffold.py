@@ -1,0 +1,105 @@
+"""`hygge init`: a project that runs as it is, on sample data, with no server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hygge.errors import UsageError
+from hygge.sample import write_sample
+
+HYGGE_YML = """\
+# The project: its name and options shared by every flow.
+name: {name}
+options:
+  concurrency: 4          # entities moved at the same time
+  continue_on_error: true # one failed entity does not stop the others
+"""
+
+CRM_FLOW = """\
+# Customers arrive as CSV exports; they land in the lake as parquet.
+home:
+  type: csv
+  path: data/crm/{{entity}}.csv
+store:
+  type: parquet
+  path: lake/crm
+run_type: full_drop
+entities: [customers]
+"""
+
+SHOP_FLOW = """\
+# The shop's tables, already parquet; each entity gets its own folder in the lake.
+home:
+  type: parquet
+  path: data/shop/{{entity}}
+store:
+  type: parquet
+  path: lake/shop
+run_type: full_drop
+defaults:
+  batch_rows: 50000
+"""
+
+PRODUCTS_ENTITY = """\
+# data/shop/products is one file; the lake keeps a full copy.
+home:
+  path: data/shop/products.parquet
+"""
+
+ORDERS_ENTITY = """\
+# data/shop/orders holds one parquet file per month.
+batch_rows: 1000
+"""
+
+GITIGNORE = """\
+.hygge/
+lake/
+"""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    created: list[Path]
+    kept: list[Path]  # already there (with --force): left untouched
+
+
+def init_project(target: Path, force: bool = False) -> InitResult:
+    """Write a runnable sample project at target. Existing files are never overwritten."""
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder", hint="choose another name")
+    if target.exists() and any(target.iterdir()) and not force:
+        raise UsageError(
+            f"{target} already exists and is not empty",
+            hint="choose another name, or pass --force to add only the missing files",
+        )
+    files = {
+        "hygge.yml": HYGGE_YML.format(name=_project_name(target)),
+        ".gitignore": GITIGNORE,
+        "flows/crm/flow.yml": CRM_FLOW.format(),
+        "flows/shop/flow.yml": SHOP_FLOW.format(),
+        "flows/shop/entities/products.yml": PRODUCTS_ENTITY,
+        "flows/shop/entities/orders.yml": ORDERS_ENTITY,
+    }
+    created: list[Path] = []
+    kept: list[Path] = []
+    for relative, text in files.items():
+        path = target / relative
+        if path.exists():
+            kept.append(path)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        created.append(path)
+    data = target / "data"
+    if data.exists():
+        kept.append(data)
+    else:
+        created += write_sample(data)
+    return InitResult(target, created, kept)
+
+
+def _project_name(target: Path) -> str:
+    name = "".join(c if c.isalnum() or c in "_-" else "_" for c in target.resolve().name)
+    return name or "shop"

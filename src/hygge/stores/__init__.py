@@ -1,0 +1,1 @@
+"""Built-in stores (destinations). Each module imports its driver only when used."""

@@ -1,0 +1,143 @@
+"""What every file store shares: one folder per entity, staged writes, atomic publish.
+
+A load writes into a hidden sibling folder `.<name>.hygge-<run_id>`. Publishing a
+full_drop swaps that folder with the destination in one rename; an incremental load
+moves its new files in. File names carry the run id and a sequence number, so no run
+ever overwrites another's file.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import PurePosixPath
+from typing import IO, Annotated, ClassVar
+
+import polars as pl
+from pydantic import Field
+
+from hygge.config.models import RunType
+from hygge.errors import StoreError
+from hygge.filesystem import FileSystem
+from hygge.plugin import Context, Load, LoadRun, PluginConfig, Store
+
+STAGING_MARK = ".hygge-"
+
+
+class FileStoreConfig(PluginConfig):
+    path: str
+    file_rows: Annotated[int, Field(gt=0)] = 1_000_000
+
+
+class FileWriter:
+    """Writes frames into one open file of a given format."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.rows = 0
+
+    @abstractmethod
+    def write(self, frame: pl.DataFrame) -> None: ...
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class FileStore(Store):
+    """A store writing one folder of files per entity."""
+
+    config: FileStoreConfig
+    run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental"})
+    extension: ClassVar[str]
+
+    def __init__(self, config: FileStoreConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.path = context.resolve(config.path).rstrip("/")
+        self.fs = FileSystem(self.path)
+
+    def destination(self) -> str:
+        return self.path
+
+    def preflight(self) -> list[str]:
+        if self.fs.is_file(self.path):
+            return [f"store path {self.path} is a file, not a folder"]
+        return []
+
+    def check(self) -> list[str]:
+        return self.preflight() or [p for p in [self.fs.probe_writable(self.path)] if p]
+
+    def staging_path(self, run_id: str) -> str:
+        folder = PurePosixPath(self.path)
+        return str(folder.parent / f".{folder.name}{STAGING_MARK}{run_id}")
+
+    def recover(self) -> None:
+        folder = PurePosixPath(self.path)
+        prefix = f".{folder.name}{STAGING_MARK}"
+        for name in self.fs.list_names(str(folder.parent)):
+            if name.startswith(prefix):
+                self.fs.remove_tree(str(folder.parent / name))
+
+    def begin(self, run: LoadRun) -> Load:
+        return FileLoad(self, run)
+
+    @abstractmethod
+    def open_writer(self, handle: IO[bytes]) -> FileWriter:
+        """A writer for one new file of this store's format."""
+
+
+class FileLoad(Load):
+    """One run's files: staged, then published all together."""
+
+    def __init__(self, store: FileStore, run: LoadRun) -> None:
+        self.store = store
+        self.run = run
+        self.fs = store.fs
+        self.staging = store.staging_path(run.run_id)
+        self.files = 0
+        self.writer: FileWriter | None = None
+        self.fs.remove_tree(self.staging)
+        self.fs.makedirs(self.staging)
+
+    def write(self, frame: pl.DataFrame) -> None:
+        limit = self.store.config.file_rows
+        while frame.height:
+            writer = self.writer or self._next_file()
+            room = limit - writer.rows
+            writer.write(frame.head(room))
+            frame = frame.slice(room)
+            if writer.rows >= limit:
+                self._close_file()
+
+    def publish(self) -> None:
+        self._close_file()
+        try:
+            if self.run.run_type == "full_drop":
+                self.fs.exchange(self.staging, self.store.path)
+            else:
+                self._move_files_in()
+        except OSError as exc:
+            raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
+        self.fs.remove_tree(self.staging)
+
+    def abort(self) -> None:
+        try:
+            self._close_file()
+        finally:
+            self.fs.remove_tree(self.staging)
+
+    def _next_file(self) -> FileWriter:
+        self.files += 1
+        name = f"{self.run.run_id}-{self.files:05d}.{self.store.extension}"
+        self.writer = self.store.open_writer(self.fs.open_write(f"{self.staging}/{name}"))
+        return self.writer
+
+    def _close_file(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+    def _move_files_in(self) -> None:
+        names = self.fs.list_names(self.staging)
+        if names:
+            self.fs.makedirs(self.store.path)
+        for name in names:
+            self.fs.move(f"{self.staging}/{name}", f"{self.store.path}/{name}")

@@ -1,0 +1,48 @@
+"""CSV files as a store: one header per file."""
+
+from __future__ import annotations
+
+from typing import IO, Literal
+
+import polars as pl
+from pydantic import field_validator
+
+from hygge.stores._files import FileStore, FileStoreConfig, FileWriter
+
+
+class CsvStoreConfig(FileStoreConfig):
+    type: Literal["csv"] = "csv"
+    delimiter: str = ","
+    header: bool = True
+    null_value: str = ""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_byte(cls, value: str) -> str:
+        if len(value.encode()) != 1:
+            raise ValueError("must be exactly one single-byte character")
+        return value
+
+
+class CsvWriter(FileWriter):
+    def __init__(self, handle: IO[bytes], config: CsvStoreConfig) -> None:
+        super().__init__(handle)
+        self.config = config
+
+    def write(self, frame: pl.DataFrame) -> None:
+        frame.write_csv(
+            self.handle,
+            include_header=self.config.header and self.rows == 0,
+            separator=self.config.delimiter,
+            null_value=self.config.null_value,
+        )
+        self.rows += frame.height
+
+
+class CsvStore(FileStore):
+    Config = CsvStoreConfig
+    config: CsvStoreConfig
+    extension = "csv"
+
+    def open_writer(self, handle: IO[bytes]) -> FileWriter:
+        return CsvWriter(handle, self.config)

@@ -1,0 +1,63 @@
+"""The scaffold is the demo: `hygge init` then `hygge go` moves the sample shop into a lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from tests.conftest import read_lake
+
+
+def test_init_then_go_lands_every_sample_table(tmp_path: Path, hygge_cli) -> None:
+    result = hygge_cli("init", "shop", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "shop"
+    assert (root / ".gitignore").read_text().startswith(".hygge/")
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert "3 passed, 0 failed, 0 skipped" in result.stdout
+    customers = pl.read_csv(root / "data/crm/customers.csv", try_parse_dates=True)
+    assert read_lake(root / "lake/crm/customers").equals(customers)
+    orders = pl.read_parquet(sorted((root / "data/shop/orders").glob("*.parquet")))
+    assert read_lake(root / "lake/shop/orders").sort("order_id").equals(orders.sort("order_id"))
+    assert read_lake(root / "lake/shop/products").height == 120
+
+
+def test_sample_data_is_deterministic(tmp_path: Path, hygge_cli) -> None:
+    hygge_cli("init", "a", cwd=tmp_path)
+    hygge_cli("init", "b", cwd=tmp_path)
+    for relative in ("data/crm/customers.csv", "data/shop/products.parquet"):
+        assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes()
+
+
+def test_init_refuses_an_existing_folder_and_force_keeps_user_files(tmp_path: Path, hygge_cli) -> None:
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "hygge.yml").write_text("name: mine\n")
+    (target / "notes.txt").write_text("keep me")
+
+    refused = hygge_cli("init", "mine", cwd=tmp_path)
+    assert refused.exit_code == 2
+    assert "already exists" in refused.stderr
+
+    forced = hygge_cli("init", "mine", "--force", cwd=tmp_path)
+    assert forced.exit_code == 0, forced.output
+    assert (target / "hygge.yml").read_text() == "name: mine\n"
+    assert (target / "notes.txt").read_text() == "keep me"
+    assert (target / "flows/shop/flow.yml").is_file()
+
+
+def test_dry_run_creates_nothing(tmp_path: Path, hygge_cli) -> None:
+    hygge_cli("init", "shop", cwd=tmp_path)
+    root = tmp_path / "shop"
+    before = sorted(p for p in root.rglob("*"))
+
+    result = hygge_cli("go", "--dry-run", "-v", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert "shop.orders" in result.stdout and "full_drop" in result.stdout
+    assert "batch_rows = 1000" in result.stdout and "orders.yml" in result.stdout
+    assert sorted(p for p in root.rglob("*")) == before
