@@ -1,7 +1,8 @@
 # The README's two commands: `make demo` (run the sample project) and `make test` (the suite).
 PYTHON ?= python3
 VENV ?= .venv
-BIN := $(VENV)/bin
+DEMO ?= demo
+BIN := $(abspath $(VENV))/bin
 
 .PHONY: demo test lint bench clean
 
@@ -18,8 +19,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/hygge init demo --force
-	cd demo && ../$(BIN)/hygge go
+	$(BIN)/hygge init $(DEMO) --force
+	cd $(DEMO) && $(BIN)/hygge go
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench

@@ -33,7 +33,9 @@ def test_sample_data_is_deterministic(tmp_path: Path, hygge_cli) -> None:
         assert (tmp_path / "a" / relative).read_bytes() == (tmp_path / "b" / relative).read_bytes()
 
 
-def test_init_refuses_an_existing_folder_and_force_keeps_user_files(tmp_path: Path, hygge_cli) -> None:
+def test_init_refuses_an_existing_folder_and_force_keeps_user_files(
+    tmp_path: Path, hygge_cli
+) -> None:
     target = tmp_path / "mine"
     target.mkdir()
     (target / "hygge.yml").write_text("name: mine\n")

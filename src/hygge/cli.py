@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from hygge import __version__
 from hygge.config.models import RunType
@@ -22,7 +22,14 @@ from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.errors import HyggeError, UsageError
 from hygge.plan import make_plan
-from hygge.render import LiveProgress, plan_json, print_plan, print_summary, result_json
+from hygge.render import (
+    LiveProgress,
+    make_console,
+    plan_json,
+    print_plan,
+    print_summary,
+    result_json,
+)
 from hygge.scaffold import init_project
 from hygge.selection import Selection
 
@@ -34,13 +41,13 @@ class HyggeCommandGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HyggeError as exc:
-            console = Console(stderr=True)
-            console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+            console = make_console(stderr=True)
+            console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
             if exc.hint:
-                console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+                console.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            Console(stderr=True).print("interrupted")
+            make_console(stderr=True).print("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
 
 
@@ -69,7 +76,7 @@ project_option = click.option(
 def init(name: Path, force: bool) -> None:
     """Create a runnable project with sample data in NAME."""
     result = init_project(name, force=force)
-    console = Console()
+    console = make_console()
     for path in result.kept:
         console.print(f"kept     {path}", highlight=False)
     console.print(f"created {len(result.created)} files in {result.root}", highlight=False)
@@ -138,7 +145,7 @@ def go(
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
     project = load_project(project_dir)
     plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency)
-    out = Console(stderr=as_json)
+    out = make_console(stderr=as_json)
     if dry_run:
         plan.preflight()
         if as_json:
@@ -146,12 +153,12 @@ def go(
         else:
             print_plan(out, plan, verbose)
         return
-    with LiveProgress(Console(stderr=True), quiet=quiet or as_json) as progress:
+    with LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress:
         result = Coordinator(plan, progress).run()
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
-        print_summary(out, result, verbose=verbose, quiet=quiet)
+        print_summary(out, result, project.root, verbose=verbose, quiet=quiet)
     sys.exit(result.exit_code)
 
 
@@ -161,7 +168,7 @@ def debug(project_dir: Path | None) -> None:
     """Check the config and every home and store; non-zero when anything is wrong."""
     project = load_project(project_dir)
     plan = make_plan(project)
-    console = Console()
+    console = make_console()
     console.print(f"project {project.name} at {project.root}", highlight=False)
     problems = 0
     for entity in plan.entities:
@@ -183,6 +190,10 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        handlers=[RichHandler(console=make_console(stderr=True), show_path=False)],
         force=True,
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -96,16 +96,29 @@ class FileSystem:
             return
         _rename_exchange(staged, target)
 
-    def probe_writable(self, path: str) -> str | None:
-        """Why path can't take new files (None when it can). Tries a real write, then cleans up."""
+    def nearest_existing(self, path: str) -> str:
+        """path itself or its closest ancestor that exists."""
         existing = path
         while not self.fs.exists(existing):
             parent = str(PurePosixPath(existing).parent)
             if parent == existing:
-                return f"no existing folder above {path}"
+                break
             existing = parent
-        if not self.fs.isdir(existing):
+        return existing
+
+    def folder_problem(self, path: str) -> str | None:
+        """Why path can't be (or become) a folder: it, or an ancestor, is a file."""
+        existing = self.nearest_existing(path)
+        if self.fs.isfile(existing):
             return f"{existing} is a file, not a folder"
+        return None
+
+    def probe_writable(self, path: str) -> str | None:
+        """Why path can't take new files (None when it can). Tries a real write, then cleans up."""
+        problem = self.folder_problem(path)
+        if problem:
+            return problem
+        existing = self.nearest_existing(path)
         probe = f"{existing}/.hygge-probe-{uuid.uuid4().hex}"
         try:
             with self.fs.open(probe, "wb") as handle:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from hygge.errors import HyggeError, Interrupted, RetryableError
+from hygge.failpoints import failpoint
 from hygge.plan import PlannedEntity
 from hygge.plugin import Load, LoadRun, Window
 from hygge.results import EntityResult
@@ -83,10 +84,12 @@ class EntityFlow:
             rows = self._move(load)
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
+            failpoint("before_publish")
             load.publish()
         except BaseException:
             load.abort()
             raise
+        failpoint("after_publish")
         return rows
 
     def _move(self, load: Load) -> int:
@@ -107,6 +110,7 @@ class EntityFlow:
                 load.write(item)
                 rows += item.height
                 self.on_rows(rows)
+                failpoint("after_batch")
         finally:
             stop.set()
             reader.join()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +17,20 @@ from hygge.plan import Plan, PlannedEntity
 from hygge.results import EntityResult, RunResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
+
+
+def make_console(stderr: bool = False) -> Console:
+    """Rich console; when output is not a terminal (cron, CI logs), wide lines are kept whole."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, soft_wrap=True, width=200)
+    return console
+
+
+def shorten(path: str, root: Path) -> str:
+    """A path inside the project is shown relative to it."""
+    prefix = f"{root}/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def rate(rows: int, seconds: float) -> str:
@@ -75,7 +91,7 @@ class LiveProgress:
 
 
 def print_summary(
-    console: Console, result: RunResult, verbose: bool = False, quiet: bool = False
+    console: Console, result: RunResult, root: Path, verbose: bool = False, quiet: bool = False
 ) -> None:
     if not quiet:
         table = Table(title=f"hygge run {result.run_id}", title_justify="left")
@@ -90,14 +106,17 @@ def print_summary(
                 f"{r.rows:,}",
                 f"{r.seconds:.1f}s",
                 rate(r.rows, r.seconds),
-                r.destination,
+                shorten(r.destination, root),
             )
         console.print(table)
     for r in result.entities:
         if r.status in ("failed", "interrupted") and r.error:
-            console.print(f"[bold red]{r.address}[/] {r.error.splitlines()[0]}", highlight=False)
+            console.print(
+                f"[bold red]{escape(r.address)}[/] {escape(r.error.splitlines()[0])}",
+                highlight=False,
+            )
             if r.hint:
-                console.print(f"  hint: {r.hint}", highlight=False)
+                console.print(f"  hint: {escape(r.hint)}", highlight=False)
             if verbose and r.traceback:
                 console.print(r.traceback, highlight=False, markup=False)
     console.print(totals_line(result), highlight=False)
@@ -157,15 +176,15 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
             "\u2192",
             e.store.config.type,
             e.run_type,
-            e.store.destination(),
+            shorten(e.store.destination(), plan.project.root),
         )
     console.print(table)
     if verbose:
         for e in plan.entities:
-            console.print(f"[bold]{e.address}[/]  source: {e.home.describe()}", highlight=False)
+            console.print(f"[bold]{e.address}[/]  source: {escape(e.home.describe())}")
             for key, source in sorted(e.provenance.items()):
                 value = getattr(e.settings, key)
-                console.print(f"  {key} = {value!r}  [dim]({source})[/]", highlight=False)
+                console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(source)})[/]")
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
     root = find_project_root(Path(path) if path is not None else None)
     env = os.environ if env is None else env
     doc = load_yaml(root / PROJECT_FILE)
-    spec = validate(ProjectFile, expand(doc, env), doc, what=str(doc.path))
+    spec = validate(ProjectFile, expand(doc, env), doc)
     flows_dir = root / spec.flows_dir
     if not flows_dir.is_dir():
         raise ConfigError(

@@ -24,7 +24,10 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = (), what: st
 def located_error(
     exc: ValidationError, model: type[BaseModel], doc: YamlDoc, at: KeyPath, what: str = ""
 ) -> ConfigError:
-    lines = [_describe(err, model, doc, at) for err in exc.errors()]
+    first_per_key: dict[KeyPath, Any] = {}
+    for err in exc.errors():  # a union reports each branch: keep the first per key
+        first_per_key.setdefault(_clean_loc(err["loc"]), err)
+    lines = [_describe(err, model, doc, at) for err in first_per_key.values()]
     first, rest = lines[0], lines[1:]
     message = first if not rest else first + "".join(f"\n  also {line}" for line in rest)
     return ConfigError(f"{what}: {message}" if what else message, hint="fix the key in that file")

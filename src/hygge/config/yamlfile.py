@@ -81,7 +81,7 @@ def _check(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], path: Path) 
     line = node.start_mark.line + 1
     if node.tag not in _PLAIN_TAGS:
         raise ConfigError(
-            f"{path}:{line}: YAML tag {node.tag!r} is not allowed{_at(at)}",
+            f"{path}:{line}: YAML tag {_short(node.tag)!r} is not allowed{_at(at)}",
             hint="hygge config is plain data: remove the tag",
         )
     if isinstance(node, yaml.MappingNode):
@@ -105,6 +105,10 @@ def _check(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], path: Path) 
         for index, item in enumerate(node.value):
             lines[(*at, index)] = item.start_mark.line + 1
             _check(item, (*at, index), lines, path)
+
+
+def _short(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 def _at(key_path: KeyPath) -> str:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from hygge.config.models import RunType
 from hygge.errors import StoreError
+from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem
 from hygge.plugin import Context, Load, LoadRun, PluginConfig, Store
 
@@ -58,12 +59,12 @@ class FileStore(Store):
         return self.path
 
     def preflight(self) -> list[str]:
-        if self.fs.is_file(self.path):
-            return [f"store path {self.path} is a file, not a folder"]
-        return []
+        problem = self.fs.folder_problem(self.path)
+        return [f"store path {self.path}: {problem}"] if problem else []
 
     def check(self) -> list[str]:
-        return self.preflight() or [p for p in [self.fs.probe_writable(self.path)] if p]
+        problem = self.fs.probe_writable(self.path)
+        return [f"store path {self.path}: {problem}"] if problem else []
 
     def staging_path(self, run_id: str) -> str:
         folder = PurePosixPath(self.path)
@@ -112,6 +113,7 @@ class FileLoad(Load):
         try:
             if self.run.run_type == "full_drop":
                 self.fs.exchange(self.staging, self.store.path)
+                failpoint("after_swap")
             else:
                 self._move_files_in()
         except OSError as exc:

@@ -1,0 +1,5 @@
+"""`python -m hygge` is the `hygge` command."""
+
+from hygge.cli import main
+
+main()
