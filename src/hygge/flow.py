@@ -7,6 +7,7 @@ batches whatever the table size.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from hygge.plan import PlannedEntity
 from hygge.plugin import Load, LoadRun, Window
 from hygge.results import EntityResult
 
+log = logging.getLogger(__name__)
 QUEUE_BATCHES = 2
 _POLL_SECONDS = 0.1
 
@@ -63,10 +65,18 @@ class EntityFlow:
                 try:
                     rows = self._attempt()
                     break
-                except RetryableError:
+                except RetryableError as exc:
                     if attempts > retries or self.cancel.is_set():
                         raise
-                    self._sleep((settings.retry_delay or 0) * 2 ** (attempts - 1))
+                    delay = (settings.retry_delay or 0) * 2 ** (attempts - 1)
+                    log.warning(
+                        "%s: attempt %d failed (%s); retrying in %.1fs",
+                        self.entity.address,
+                        attempts,
+                        exc,
+                        delay,
+                    )
+                    self._sleep(delay)
         except Interrupted as exc:
             return self._result("interrupted", rows, started, attempts, exc)
         except HyggeError as exc:
@@ -86,6 +96,7 @@ class EntityFlow:
                 raise Interrupted("interrupted before publish")
             failpoint("before_publish")
             load.publish()
+            log.debug("%s: published %d rows", self.entity.address, rows)
         except BaseException:
             load.abort()
             raise
@@ -109,6 +120,7 @@ class EntityFlow:
                     raise item.error
                 load.write(item)
                 rows += item.height
+                log.debug("%s: wrote a batch of %d rows", self.entity.address, item.height)
                 self.on_rows(rows)
                 failpoint("after_batch")
         finally:

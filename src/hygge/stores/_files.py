@@ -95,18 +95,24 @@ class FileLoad(Load):
         self.staging = store.staging_path(run.run_id)
         self.files = 0
         self.writer: FileWriter | None = None
-        self.fs.remove_tree(self.staging)
-        self.fs.makedirs(self.staging)
+        try:
+            self.fs.remove_tree(self.staging)
+            self.fs.makedirs(self.staging)
+        except OSError as exc:
+            raise StoreError(f"cannot stage in {self.staging}: {exc.strerror or exc}") from exc
 
     def write(self, frame: pl.DataFrame) -> None:
         limit = self.store.config.file_rows
-        while frame.height:
-            writer = self.writer or self._next_file()
-            room = limit - writer.rows
-            writer.write(frame.head(room))
-            frame = frame.slice(room)
-            if writer.rows >= limit:
-                self._close_file()
+        try:
+            while frame.height:
+                writer = self.writer or self._next_file()
+                room = limit - writer.rows
+                writer.write(frame.head(room))
+                frame = frame.slice(room)
+                if writer.rows >= limit:
+                    self._close_file()
+        except OSError as exc:
+            raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
 
     def publish(self) -> None:
         self._close_file()

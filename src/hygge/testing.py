@@ -1,0 +1,457 @@
+"""Testing helpers for plugin authors: in-memory plugins and the contract every plugin passes.
+
+`MemoryHome` and `MemoryStore` are real plugins that keep tables in this process, so flow and
+coordinator tests need no files. `HomeContract` and `StoreContract` hold the behaviour every
+home and store must have; a plugin's tests inherit them and say how to build the plugin:
+
+    class TestMyStore(StoreContract):
+        def make_store(self, tmp_path): ...
+        def make_broken_store(self, tmp_path): ...
+        def read_back(self, store): ...
+        def leftovers(self, store): ...
+
+Nothing here imports pytest until a contract test asks to be skipped, and nothing imports an
+optional driver.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import Annotated, Literal
+
+import polars as pl
+from polars.testing import assert_frame_equal
+from pydantic import Field
+
+from hygge.config.models import RUN_TYPES, RunType
+from hygge.errors import HyggeError, SourceError, StoreError
+from hygge.plugin import Context, Home, Load, LoadRun, PluginConfig, Store, Window
+
+__all__ = [
+    "HomeContract",
+    "MemoryHome",
+    "MemoryHomeConfig",
+    "MemoryStore",
+    "MemoryStoreConfig",
+    "StoreContract",
+    "drop_tables",
+    "get_table",
+    "put_table",
+    "staged_runs",
+]
+
+# --- in-memory tables -------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_tables: dict[str, pl.DataFrame] = {}  # published: what a reader sees
+_staged: dict[tuple[str, str], list[pl.DataFrame]] = {}  # (table, run id) -> frames written
+
+
+def put_table(name: str, frame: pl.DataFrame) -> None:
+    """Make `frame` the content of table `name` (a MemoryHome source, or a store's old content)."""
+    with _lock:
+        _tables[name] = frame
+
+
+def get_table(name: str) -> pl.DataFrame | None:
+    """What a reader of table `name` sees; None when nothing was ever published there."""
+    with _lock:
+        return _tables.get(name)
+
+
+def staged_runs(name: str) -> list[str]:
+    """Run ids with staged, unpublished writes to table `name`: a crashed load's leftovers."""
+    with _lock:
+        return sorted(run_id for table, run_id in _staged if table == name)
+
+
+def drop_tables() -> None:
+    """Forget every table and staged load (between tests)."""
+    with _lock:
+        _tables.clear()
+        _staged.clear()
+
+
+# --- MemoryHome -------------------------------------------------------------------------------
+
+
+class MemoryHomeConfig(PluginConfig):
+    type: Literal["memory"] = "memory"
+    table: str
+    fail_after: Annotated[int | None, Field(ge=0)] = None
+    """Raise a SourceError after this many batches, to test how a flow handles a failing read."""
+
+
+class MemoryHome(Home):
+    """Reads a table put in memory with `put_table` (or published by a MemoryStore)."""
+
+    Config = MemoryHomeConfig
+    config: MemoryHomeConfig
+
+    def __init__(self, config: MemoryHomeConfig, context: Context) -> None:
+        super().__init__(config, context)
+
+    def describe(self) -> str:
+        return f"memory:{self.config.table}"
+
+    def check(self) -> list[str]:
+        if get_table(self.config.table) is None:
+            return [f"memory table {self.config.table!r} does not exist"]
+        return []
+
+    def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+        frame = get_table(self.config.table)
+        if frame is None:
+            raise SourceError(f"memory table {self.config.table!r} does not exist")
+        if window.column is not None:
+            if window.lower is not None:
+                frame = frame.filter(pl.col(window.column) >= window.lower)
+            if window.upper is not None:
+                frame = frame.filter(pl.col(window.column) <= window.upper)
+        for number, batch in enumerate(frame.iter_slices(batch_rows)):
+            if number == self.config.fail_after:
+                raise SourceError(f"memory table {self.config.table!r}: failing as configured")
+            yield batch
+
+
+# --- MemoryStore ------------------------------------------------------------------------------
+
+FailurePoint = Literal["check", "write", "publish"]
+
+
+class MemoryStoreConfig(PluginConfig):
+    type: Literal["memory"] = "memory"
+    table: str
+    fail_on: FailurePoint | None = None
+    """Fail at this step (check reports a problem, write/publish raise a StoreError)."""
+
+
+class MemoryStore(Store):
+    """Publishes into an in-memory table; a load stays staged (invisible) until publish."""
+
+    Config = MemoryStoreConfig
+    config: MemoryStoreConfig
+    run_types = frozenset({"full_drop", "incremental"})
+
+    def __init__(self, config: MemoryStoreConfig, context: Context) -> None:
+        super().__init__(config, context)
+
+    def destination(self) -> str:
+        return f"memory:{self.config.table}"
+
+    def check(self) -> list[str]:
+        if self.config.fail_on == "check":
+            return [f"memory table {self.config.table!r} is unreachable (fail_on: check)"]
+        return []
+
+    def begin(self, run: LoadRun) -> Load:
+        if run.run_type not in self.run_types:
+            raise StoreError(f"memory store cannot {run.run_type} (supports full_drop, incremental)")
+        return MemoryLoad(self, run)
+
+    def recover(self) -> None:
+        with _lock:
+            for key in [key for key in _staged if key[0] == self.config.table]:
+                del _staged[key]
+
+
+class MemoryLoad(Load):
+    """Frames written wait under (table, run id); publish swaps or appends them in one step."""
+
+    def __init__(self, store: MemoryStore, run: LoadRun) -> None:
+        self.store = store
+        self.run = run
+        self.key = (store.config.table, run.run_id)
+        with _lock:
+            _staged[self.key] = []
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self._maybe_fail("write")
+        with _lock:
+            self._staging().append(frame)
+
+    def publish(self) -> None:
+        self._maybe_fail("publish")
+        table = self.store.config.table
+        with _lock:
+            frames = self._staging()
+            if self.run.run_type == "incremental":
+                if not frames:
+                    del _staged[self.key]
+                    return
+                frames = [_tables[table], *frames] if table in _tables else frames
+            try:
+                published = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+            except pl.exceptions.PolarsError as exc:
+                raise StoreError(f"cannot publish to memory table {table!r}: {exc}") from exc
+            _tables[table] = published
+            del _staged[self.key]
+
+    def abort(self) -> None:
+        with _lock:
+            _staged.pop(self.key, None)
+
+    def _staging(self) -> list[pl.DataFrame]:
+        """This load's staged frames (the caller holds the lock); gone if recover() ran."""
+        frames = _staged.get(self.key)
+        if frames is None:
+            raise StoreError(f"load {self.run.run_id} of {self.store.destination()} was cleaned up")
+        return frames
+
+    def _maybe_fail(self, step: FailurePoint) -> None:
+        if self.store.config.fail_on == step:
+            raise StoreError(f"{self.store.destination()}: failing at {step} as configured")
+
+
+# --- contracts --------------------------------------------------------------------------------
+
+
+def sample(rows: int, start: int = 0) -> pl.DataFrame:
+    """Rows every format carries unchanged: an Int64 `id` and a String `name` (never empty)."""
+    ids = range(start, start + rows)
+    return pl.DataFrame(
+        {"id": list(ids), "name": [f"row {i}" for i in ids]},
+        schema={"id": pl.Int64, "name": pl.String},
+    )
+
+
+def assert_same_rows(actual: pl.DataFrame | None, expected: pl.DataFrame) -> None:
+    """Same columns, dtypes and rows, in any row order: stores need not keep order across files."""
+    assert actual is not None, "nothing is visible at the destination"
+    assert_frame_equal(actual, expected, check_row_order=False)
+
+
+def _skip(reason: str) -> None:
+    import pytest  # only the contract tests need pytest; importing hygge.testing does not
+
+    pytest.skip(reason)
+
+
+class HomeContract:
+    """What every home does. Subclass it in a `Test...` class and implement the two makers.
+
+    `make_home` must return a home that reads exactly `frame`; the contract uses `sample()`
+    frames, so its columns are an Int64 `id` and a String `name`.
+    """
+
+    def make_home(self, tmp_path: Path, frame: pl.DataFrame) -> Home:
+        """Write `frame` where a new home will read it; return that home."""
+        raise NotImplementedError
+
+    def make_broken_home(self, tmp_path: Path) -> Home:
+        """A home whose source is missing (e.g. a path that does not exist)."""
+        raise NotImplementedError
+
+    def test_batches_never_exceed_batch_rows_and_add_up_to_the_source(self, tmp_path: Path) -> None:
+        frame = sample(25)
+        home = self.make_home(tmp_path, frame)
+        for batch_rows in (1, 7, 25, 1000):
+            batches = list(home.batches(Window.everything(), batch_rows))
+            assert all(0 < batch.height <= batch_rows for batch in batches), (
+                f"batch heights {[b.height for b in batches]} with batch_rows={batch_rows}"
+            )
+            assert_same_rows(pl.concat(batches), frame)
+
+    def test_an_empty_source_yields_no_batch(self, tmp_path: Path) -> None:
+        home = self.make_home(tmp_path, sample(0))
+        assert list(home.batches(Window.everything(), 10)) == []
+
+    def test_window_keeps_rows_between_its_bounds_inclusive(self, tmp_path: Path) -> None:
+        frame = sample(20)
+        home = self.make_home(tmp_path, frame)
+        for lower, upper in ((5, 9), (15, None), (None, 3), (30, None)):
+            window = Window(column="id", lower=lower, upper=upper)
+            got = list(home.batches(window, 4))
+            expected = frame.filter(
+                pl.col("id") >= (lower if lower is not None else -1),
+                pl.col("id") <= (upper if upper is not None else 1_000),
+            )
+            if expected.height == 0:
+                assert got == [], f"window {lower}..{upper} should read nothing"
+            else:
+                assert_same_rows(pl.concat(got), expected)
+
+    def test_check_passes_for_a_good_source(self, tmp_path: Path) -> None:
+        assert self.make_home(tmp_path, sample(3)).check() == []
+
+    def test_check_reports_a_missing_source(self, tmp_path: Path) -> None:
+        problems = self.make_broken_home(tmp_path).check()
+        assert problems and all(isinstance(p, str) and p for p in problems)
+
+    def test_reading_a_missing_source_raises_a_hygge_error(self, tmp_path: Path) -> None:
+        home = self.make_broken_home(tmp_path)
+        try:
+            list(home.batches(Window.everything(), 10))
+        except HyggeError:
+            return
+        raise AssertionError("reading a missing source must raise a hygge error, not pass")
+
+
+class StoreContract:
+    """What every store does. Subclass it in a `Test...` class and implement the four hooks.
+
+    `make_store` called twice with the same tmp_path must give two stores of the same
+    destination (the second plays the next process after a crash).
+    """
+
+    def make_store(self, tmp_path: Path) -> Store:
+        """A store with a fresh destination under tmp_path."""
+        raise NotImplementedError
+
+    def make_broken_store(self, tmp_path: Path) -> Store:
+        """A store whose destination cannot take a load (e.g. its path is a file)."""
+        raise NotImplementedError
+
+    def read_back(self, store: Store) -> pl.DataFrame | None:
+        """Everything a reader of the destination sees; None when the destination does not exist."""
+        raise NotImplementedError
+
+    def leftovers(self, store: Store) -> list[str]:
+        """Staging or temporary things a load left behind (names, for the failure message)."""
+        raise NotImplementedError
+
+    # helpers
+
+    def load(
+        self, store: Store, run_type: RunType, *frames: pl.DataFrame, run_id: str = "run-1"
+    ) -> None:
+        """One whole load: begin, write each frame, publish."""
+        load = store.begin(LoadRun(run_id, run_type, ("id",)))
+        for frame in frames:
+            load.write(frame)
+        load.publish()
+
+    def needs(self, store: Store, run_type: RunType) -> None:
+        if run_type not in store.run_types:
+            _skip(f"the store does not declare {run_type}")
+
+    # the contract
+
+    def test_nothing_is_visible_before_publish(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        load = store.begin(LoadRun("run-1", "full_drop", ("id",)))
+        load.write(sample(10))
+        assert self.read_back(store) is None, "a first load is visible before publish"
+        load.publish()
+        load = store.begin(LoadRun("run-2", "full_drop", ("id",)))
+        load.write(sample(5, start=100))
+        assert_same_rows(self.read_back(store), sample(10))
+        load.abort()
+
+    def test_publish_makes_every_written_row_visible(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        frame = sample(25)
+        self.load(store, "full_drop", *(frame.slice(offset, 10) for offset in (0, 10, 20)))
+        assert_same_rows(self.read_back(store), frame)
+        assert self.leftovers(store) == []
+
+    def test_abort_leaves_the_destination_unchanged_and_nothing_behind(
+        self, tmp_path: Path
+    ) -> None:
+        store = self.make_store(tmp_path)
+        load = store.begin(LoadRun("run-1", "full_drop", ("id",)))
+        load.write(sample(3))
+        load.abort()
+        assert self.read_back(store) is None
+        self.load(store, "full_drop", sample(10))
+        for run_type in sorted(store.run_types):
+            load = store.begin(LoadRun(f"run-{run_type}", run_type, ("id",)))
+            load.write(sample(5, start=100))
+            load.abort()
+            load.abort()  # safe to call more than once
+            assert_same_rows(self.read_back(store), sample(10))
+            assert self.leftovers(store) == []
+
+    def test_full_drop_replaces_everything(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        self.needs(store, "full_drop")
+        self.load(store, "full_drop", sample(30), run_id="run-1")
+        self.load(store, "full_drop", sample(4, start=100), run_id="run-2")
+        assert_same_rows(self.read_back(store), sample(4, start=100))
+
+    def test_incremental_appends(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        self.needs(store, "incremental")
+        self.load(store, "incremental", sample(10), run_id="run-1")
+        self.load(store, "incremental", sample(5, start=100), run_id="run-2")
+        self.load(store, "incremental", run_id="run-3")  # nothing new
+        assert_same_rows(self.read_back(store), pl.concat([sample(10), sample(5, start=100)]))
+
+    def test_merge_upserts_on_the_primary_key(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        self.needs(store, "merge")
+        self.load(store, "merge", sample(10), run_id="run-1")
+        changed = sample(5, start=8).with_columns(name=pl.lit("changed"))
+        self.load(store, "merge", changed, run_id="run-2")
+        assert_same_rows(self.read_back(store), pl.concat([sample(8), changed]))
+
+    def test_recover_removes_what_a_crashed_load_left(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        store.recover()  # nothing to recover is fine
+        self.load(store, "full_drop", sample(10), run_id="run-1")
+        crashed = store.begin(LoadRun("run-2", "full_drop", ("id",)))
+        crashed.write(sample(7, start=100))  # ... and the process dies here
+        restarted = self.make_store(tmp_path)
+        restarted.recover()
+        assert self.leftovers(restarted) == []
+        assert_same_rows(self.read_back(restarted), sample(10))
+        self.load(restarted, "full_drop", sample(3, start=200), run_id="run-3")
+        assert_same_rows(self.read_back(restarted), sample(3, start=200))
+
+    def test_loads_of_different_runs_never_overwrite_each_other(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        first = store.begin(LoadRun("run-1", "full_drop", ("id",)))
+        second = store.begin(LoadRun("run-2", "full_drop", ("id",)))
+        first.write(sample(6))
+        second.write(sample(6, start=100))
+        second.abort()
+        first.publish()
+        assert_same_rows(self.read_back(store), sample(6))
+        if "incremental" in store.run_types:
+            first = store.begin(LoadRun("run-3", "incremental", ("id",)))
+            second = store.begin(LoadRun("run-4", "incremental", ("id",)))
+            first.write(sample(6, start=200))
+            second.write(sample(6, start=300))
+            second.publish()
+            first.publish()
+            expected = pl.concat([sample(6, start=start) for start in (0, 200, 300)])
+            assert_same_rows(self.read_back(store), expected)
+
+    def test_an_empty_full_drop_publishes_an_empty_destination(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        self.needs(store, "full_drop")
+        self.load(store, "full_drop", run_id="run-1")
+        empty = self.read_back(store)
+        assert empty is not None and empty.height == 0, "an empty full copy must still publish"
+        self.load(store, "full_drop", sample(10), run_id="run-2")
+        self.load(store, "full_drop", sample(0), run_id="run-3")
+        empty = self.read_back(store)
+        assert empty is not None and empty.height == 0, f"{empty} is left after an empty copy"
+        assert self.leftovers(store) == []
+
+    def test_every_declared_run_type_loads(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        assert store.run_types, "a store must support at least one run type"
+        assert store.run_types <= set(RUN_TYPES), f"unknown run types in {store.run_types}"
+        for number, run_type in enumerate(sorted(store.run_types)):
+            self.load(store, run_type, sample(3, start=10 * number), run_id=f"run-{number}")
+        assert self.leftovers(store) == []
+
+    def test_begin_refuses_a_run_type_it_does_not_declare(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        for run_type in sorted(set(RUN_TYPES) - store.run_types):
+            try:
+                load = store.begin(LoadRun("run-1", run_type, ("id",)))
+            except HyggeError:
+                continue
+            load.abort()
+            raise AssertionError(f"begin() accepted {run_type!r}, which the store does not declare")
+
+    def test_check_passes_for_a_good_destination(self, tmp_path: Path) -> None:
+        assert self.make_store(tmp_path).check() == []
+
+    def test_check_reports_a_bad_destination(self, tmp_path: Path) -> None:
+        problems = self.make_broken_store(tmp_path).check()
+        assert problems and all(isinstance(p, str) and p for p in problems)

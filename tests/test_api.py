@@ -1,0 +1,171 @@
+"""The Python API, the plugin registry, retries, and what a file home reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import hygge
+from hygge import registry
+from hygge.errors import ConfigError, MissingDriverError
+from tests import flaky
+from tests.conftest import read_lake
+
+FLOW = """\
+home: {type: parquet, path: data}
+store: {type: parquet, path: lake}
+"""
+
+
+def test_load_plan_and_run_from_python(make_project) -> None:
+    root = make_project({"flows/orders/flow.yml": FLOW})
+    (root / "data").mkdir()
+    pl.DataFrame({"id": [1, 2, 3]}).write_parquet(root / "data/a.parquet")
+
+    project = hygge.load_project(root)
+    plan = hygge.make_plan(project)
+    result = hygge.run(project)
+
+    assert [e.address for e in plan.entities] == ["orders.orders"]
+    assert plan.entities[0].run_type == "full_drop"
+    assert result.exit_code == 0
+    assert [(r.address, r.status, r.rows) for r in result.entities] == [
+        ("orders.orders", "success", 3)
+    ]
+    assert read_lake(root / "lake")["id"].to_list() == [1, 2, 3]
+
+
+def test_import_hygge_loads_no_optional_driver() -> None:
+    code = (
+        "import sys, hygge, json; print(json.dumps(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in {'duckdb','adbc_driver_manager','connectorx','psycopg',"
+        "'pymysql','s3fs','adlfs','gcsfs','boto3','hygge.homes','hygge.stores'})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_file_home_reads_folders_recursively_but_skips_hidden_and_private(make_project) -> None:
+    root = make_project({"flows/orders/flow.yml": FLOW})
+    data = root / "data"
+    for relative, ids in {
+        "a.parquet": [1],
+        "2026/01/b.parquet": [2],
+        "_SUCCESS": None,
+        "_tmp/c.parquet": [98],
+        ".staging/d.parquet": [99],
+        "2026/.e.parquet": [97],
+        "notes.txt": None,
+    }.items():
+        path = data / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if ids is None:
+            path.write_text("not data")
+        else:
+            pl.DataFrame({"id": ids}).write_parquet(path)
+
+    result = hygge.run(root)
+
+    assert result.exit_code == 0, result.entities
+    assert sorted(read_lake(root / "lake")["id"].to_list()) == [1, 2]
+
+
+def test_home_path_may_be_a_glob(make_project) -> None:
+    flow = FLOW.replace("path: data", 'path: "data/*/keep-*.parquet"')
+    root = make_project({"flows/orders/flow.yml": flow})
+    for relative, ids in {
+        "x/keep-1.parquet": [1],
+        "y/keep-2.parquet": [2],
+        "y/drop.parquet": [3],
+    }.items():
+        (root / "data" / relative).parent.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame({"id": ids}).write_parquet(root / "data" / relative)
+
+    assert hygge.run(root).exit_code == 0
+    assert sorted(read_lake(root / "lake")["id"].to_list()) == [1, 2]
+
+
+@pytest.fixture
+def flaky_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        registry.BUILTINS["home"], "flaky", registry.Builtin("tests.flaky:FlakyHome")
+    )
+    flaky.ATTEMPTS.clear()
+
+
+@pytest.mark.parametrize(("failures", "status", "attempts"), [(2, "success", 3), (3, "failed", 3)])
+def test_transient_errors_are_retried_and_failed_attempts_leave_nothing(
+    failures: int, status: str, attempts: int, flaky_home, make_project
+) -> None:
+    flow = f"""\
+        home: {{type: flaky, path: src.parquet, failures: {failures}}}
+        store: {{type: parquet, path: lake, file_rows: 1}}
+        retries: 2
+        retry_delay: 0
+        """
+    root = make_project({"flows/orders/flow.yml": flow})
+    pl.DataFrame({"id": [1, 2, 3]}).write_parquet(root / "src.parquet")
+
+    result = hygge.run(root).entities[0]
+
+    assert (result.status, result.attempts) == (status, attempts)
+    if status == "success":
+        assert sorted(read_lake(root / "lake")["id"].to_list()) == [1, 2, 3]
+        assert len(list((root / "lake").iterdir())) == 3  # no file of a failed attempt
+    else:
+        assert "the network hiccupped" in (result.error or "")
+        assert not (root / "lake").exists()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".lake")] == []
+
+
+def test_unknown_type_lists_known_ones_and_missing_driver_names_the_extra(monkeypatch) -> None:
+    with pytest.raises(ConfigError) as unknown:
+        registry.home_class("parquett")
+    assert "did you mean 'parquet'" in (unknown.value.hint or "")
+
+    monkeypatch.setitem(
+        registry.BUILTINS["home"],
+        "postgres",
+        registry.Builtin("hygge_no_such_driver:X", "postgres"),
+    )
+    with pytest.raises(MissingDriverError) as missing:
+        registry.home_class("postgres")
+    assert missing.value.exit_code == 2
+    assert "pip install 'hygge[postgres]'" in (missing.value.hint or "")
+
+
+def test_plugins_come_from_entry_points(tmp_path: Path, monkeypatch) -> None:
+    dist = tmp_path / "hygge_extra-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hygge-extra\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[hygge.homes]\nflaky = tests.flaky:FlakyHome\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    assert "flaky" in registry.known_kinds("home")
+    assert registry.home_class("flaky") is flaky.FlakyHome
+
+
+def test_debug_reports_every_problem_and_exits_non_zero(make_project, hygge_cli) -> None:
+    flow = """\
+        home: {type: csv, path: "data/{entity}.csv"}
+        store: {type: parquet, path: lake}
+        entities: [present, absent]
+        """
+    root = make_project({"flows/crm/flow.yml": flow})
+    (root / "data").mkdir()
+    (root / "data/present.csv").write_text("id\n1\n")
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1
+    assert "ok  crm.present" in result.stdout
+    assert "problem  crm.absent" in result.stdout and "does not exist" in result.stdout
+    assert "1 flows, 2 entities, 1 problems" in result.stdout
+    assert not (root / "lake").exists()
+    (root / "data/absent.csv").write_text("id\n2\n")
+    assert hygge_cli("debug", cwd=root).exit_code == 0
