@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from hygge.config.models import BUILTIN_SETTINGS, SETTING_KEYS, RunType, Settings
+from hygge.config.layers import CommandLine, resolve_section, resolve_settings
+from hygge.config.models import RunType, Settings
+from hygge.config.overrides import parse_vars
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
@@ -59,12 +62,14 @@ def make_plan(
     selection: Selection | None = None,
     run_type: RunType | None = None,
     concurrency: int | None = None,
+    variables: Sequence[str] = (),
 ) -> Plan:
     """Resolve what to run. `run_type` is --incremental/--full-drop (beaten by suffixes)."""
     by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
     picked = (selection or Selection()).pick(list(by_address))
+    parsed = tuple(parse_vars(list(variables), project))
     entities = tuple(
-        _plan_entity(project, *by_address[address], suffix or run_type, _cli_source(suffix))
+        _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed))
         for address, suffix in picked.items()
     )
     options = project.spec.options
@@ -76,57 +81,28 @@ def make_plan(
     )
 
 
-def _cli_source(suffix: RunType | None) -> str:
-    return "command line selection suffix" if suffix else "command line flag"
-
-
 def _default_concurrency(entities: int) -> int:
     return max(1, min(4, entities))
 
 
 def _plan_entity(
-    project: Project, flow: FlowDef, entity: EntityDef, forced: RunType | None, forced_by: str
+    project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine
 ) -> PlannedEntity:
-    layers: list[tuple[str, Settings]] = [
-        ("built-in default", BUILTIN_SETTINGS),
-        (f"{project.doc.path} options", project.spec.options),
-        (str(flow.doc.path), flow.spec),
-        (f"{flow.doc.path} defaults", flow.spec.defaults),
-        (entity.doc.where(entity.at), entity.spec),
-    ]
-    values, provenance = _layer(layers)
-    if forced:
-        values["run_type"], provenance["run_type"] = forced, forced_by
-    if values.get("run_type") is None:
-        has_watermark = values.get("watermark") is not None
-        values["run_type"] = "incremental" if has_watermark else "full_drop"
-        provenance["run_type"] = "built-in default (" + (
-            "a watermark is set)" if has_watermark else "no watermark)"
-        )
-    settings = Settings.model_validate(values)
+    settings, provenance = resolve_settings(project, flow, entity, cli)
     context = Context(project.root, flow.name, entity.name)
-    home = _plugin("home", flow, entity, context)
-    store = _plugin("store", flow, entity, context)
+    home = _plugin("home", flow, entity, context, cli)
+    store = _plugin("store", flow, entity, context, cli)
     address = f"{flow.name}.{entity.name}"
     run_type: RunType = settings.run_type or "full_drop"
     _check_run_type(address, run_type, settings, store, provenance)
     return PlannedEntity(flow.name, entity.name, run_type, settings, provenance, home, store)
 
 
-def _layer(layers: list[tuple[str, Settings]]) -> tuple[dict[str, Any], dict[str, str]]:
-    values: dict[str, Any] = {}
-    provenance: dict[str, str] = {}
-    for source, settings in layers:
-        for key in SETTING_KEYS:
-            if key in settings.model_fields_set and getattr(settings, key) is not None:
-                values[key], provenance[key] = getattr(settings, key), source
-    return values, provenance
-
-
-def _plugin(family: str, flow: FlowDef, entity: EntityDef, context: Context) -> Any:
-    base: dict[str, Any] = getattr(flow.spec, family)
+def _plugin(
+    family: str, flow: FlowDef, entity: EntityDef, context: Context, cli: CommandLine
+) -> Any:
+    section, path_from_flow = resolve_section(family, flow, entity, cli.variables)
     override: dict[str, Any] = getattr(entity.spec, family)
-    section = {**base, **override}
     doc, at = (entity.doc, (*entity.at, family)) if override else (flow.doc, (family,))
     kind = section.get("type")
     if not isinstance(kind, str):
@@ -135,7 +111,7 @@ def _plugin(family: str, flow: FlowDef, entity: EntityDef, context: Context) -> 
         cls = home_class(kind) if family == "home" else store_class(kind)
     except ConfigError as exc:
         raise ConfigError(f"{doc.where((*at, 'type'))}: {exc.message}", hint=exc.hint) from None
-    if family == "store" and flow.declares_entities and "path" not in override:
+    if family == "store" and flow.declares_entities and path_from_flow:
         section = _one_folder_per_entity(section)
     section = _fill_placeholders(section, flow, entity)
     try:

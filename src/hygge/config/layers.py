@@ -1,0 +1,117 @@
+"""Effective settings of one entity: layers merged in precedence order, with provenance.
+
+Lowest first: built-in defaults, hygge.yml options, flow.yml, the flow's defaults, the
+entity, --incremental/--full-drop, --var for the flow, --var for the entity, and a run
+type suffix of the selection. Mappings (watermark, home, store) merge key by key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from hygge.config.models import BUILTIN_SETTINGS, SETTING_KEYS, RunType, Settings
+from hygge.config.overrides import PLUGIN_SECTIONS, Var, merge
+from hygge.config.project import EntityDef, FlowDef, Project
+from hygge.errors import ConfigError
+
+Layer = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What the command line says about an entity."""
+
+    run_type: RunType | None = None  # --incremental / --full-drop
+    suffix: RunType | None = None  # --flow F:RT / --entity F.E:RT
+    variables: tuple[Var, ...] = ()
+
+
+def resolve_settings(
+    project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine
+) -> tuple[Settings, dict[str, str]]:
+    keys = set(SETTING_KEYS)
+    layers: list[Layer] = [
+        ("built-in default", BUILTIN_SETTINGS.model_dump(exclude_none=True)),
+        (f"{project.doc.path} options", _dump(project.spec.options, keys)),
+        (str(flow.doc.path), _dump(flow.spec, keys)),
+        (f"{flow.doc.path} defaults", _dump(flow.spec.defaults, keys)),
+        (entity.doc.where(entity.at), _dump(entity.spec, keys)),
+    ]
+    if cli.run_type:
+        layers.append(("command line flag", {"run_type": cli.run_type}))
+    layers += _var_layers(flow, entity, cli.variables, settings=True)
+    if cli.suffix:
+        layers.append(("command line selection suffix", {"run_type": cli.suffix}))
+    values, provenance = _merge(layers)
+    if values.get("run_type") is None:
+        has_watermark = values.get("watermark") is not None
+        values["run_type"] = "incremental" if has_watermark else "full_drop"
+        why = "a watermark is set" if has_watermark else "no watermark"
+        provenance["run_type"] = f"built-in default ({why})"
+    try:
+        return Settings.model_validate(values), provenance
+    except ValidationError as exc:
+        raise _settings_error(exc, flow, entity, provenance) from None
+
+
+def resolve_section(
+    family: str, flow: FlowDef, entity: EntityDef, variables: tuple[Var, ...]
+) -> tuple[dict[str, Any], bool]:
+    """The effective home/store mapping, and whether its path came from the flow."""
+    base: dict[str, Any] = getattr(flow.spec, family)
+    layers: list[Layer] = [("flow", base), ("entity", getattr(entity.spec, family))]
+    layers += [(s, v.get(family, {})) for s, v in _var_layers(flow, entity, variables, False)]
+    section: dict[str, Any] = {}
+    path_from_flow = True
+    for source, layer in layers:
+        section = merge(section, layer)
+        if "path" in layer and source != "flow":
+            path_from_flow = False
+    return section, path_from_flow
+
+
+def _var_layers(
+    flow: FlowDef, entity: EntityDef, variables: tuple[Var, ...], settings: bool
+) -> list[Layer]:
+    layers = []
+    for scope in (None, entity.name):
+        mine = [
+            v
+            for v in variables
+            if v.flow == flow.name
+            and v.entity == scope
+            and (v.key[0] not in PLUGIN_SECTIONS) == settings
+        ]
+        for var in mine:
+            layers.append((f"--var {var.text}", var.as_tree()))
+    return layers
+
+
+def _dump(model: Settings, keys: set[str]) -> dict[str, Any]:
+    return model.model_dump(exclude_unset=True, include=keys)
+
+
+def _merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for source, layer in layers:
+        layer = {k: v for k, v in layer.items() if v is not None}
+        values = merge(values, layer)
+        provenance |= dict.fromkeys(layer, source)
+    return values, provenance
+
+
+def _settings_error(
+    exc: ValidationError, flow: FlowDef, entity: EntityDef, provenance: dict[str, str]
+) -> ConfigError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    source = provenance.get(str(err["loc"][0]), "settings") if err["loc"] else "settings"
+    return ConfigError(
+        f"{flow.name}.{entity.name}: {source}: key {key!r}: {err['msg']}"
+        f" (got {err.get('input')!r})",
+        hint="fix the value where it is set",
+    )

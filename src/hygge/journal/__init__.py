@@ -1,0 +1,48 @@
+"""The journal: the project's durable record of runs, entity runs and watermarks.
+
+`open_journal(root)` opens the project's journal; callers use only the `Journal` API, so the
+PostgreSQL backend (DESIGN §7) can replace the SQLite one without changing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hygge.journal.api import (
+    AuditRecord,
+    EntityRunRecord,
+    Journal,
+    JournalError,
+    RunRecord,
+    WatermarkCommit,
+    WatermarkRecord,
+)
+from hygge.journal.sqlite import SqliteJournal
+
+__all__ = [
+    "AuditRecord",
+    "EntityRunRecord",
+    "Journal",
+    "JournalError",
+    "RunRecord",
+    "SqliteJournal",
+    "WatermarkCommit",
+    "WatermarkRecord",
+    "journal_path",
+    "open_journal",
+]
+
+
+def journal_path(root: Path) -> Path:
+    """Where the SQLite journal of the project at `root` lives."""
+    return Path(root) / ".hygge" / "journal.db"
+
+
+def open_journal(root: Path) -> Journal:
+    """Open (creating it and its folder if needed) the journal of the project at `root`."""
+    path = journal_path(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise JournalError(f"journal {path}: could not create its folder: {exc}") from exc
+    return SqliteJournal(path)

@@ -1,0 +1,91 @@
+"""Incremental windows: which rows are new, and what the next watermark is.
+
+The lower bound is inclusive, so rows sharing the last watermark value are re-read; the
+ones already loaded are recognised by their whole content and dropped. Whole rows, not
+just keys: a row updated without its watermark moving (same second, or a date column)
+differs from what was loaded, so it loads again instead of being lost. With a lookback
+the re-read reaches further back and the same rule keeps loaded rows out. NULL
+watermarks are counted and never loaded.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import polars as pl
+
+from hygge.watermark import Mark
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """What is committed per entity: the watermark and the rows loaded near it."""
+
+    mark: Mark | None = None
+    recent: pl.DataFrame | None = None  # the rows loaded at the mark (or within lookback)
+
+    def encode_recent(self) -> bytes | None:
+        if self.recent is None:
+            return None
+        buffer = io.BytesIO()
+        self.recent.write_ipc(buffer, compression="zstd")
+        return buffer.getvalue()
+
+    @classmethod
+    def decode(cls, mark: str | None, recent: bytes | None) -> WindowState:
+        return cls(
+            Mark.decode(mark) if mark else None,
+            pl.read_ipc(io.BytesIO(recent)) if recent else None,
+        )
+
+
+class WindowTracker:
+    """Filters the batches of one read and learns the state to commit after it."""
+
+    def __init__(
+        self, column: str, previous: WindowState, lookback: int | str | None = None
+    ) -> None:
+        self.column = column
+        self.previous = previous
+        self.lookback = lookback
+        self.nulls = 0
+        self.top: Mark | None = previous.mark
+        self.dtype: pl.DataType | None = None
+        self.candidates: list[pl.DataFrame] = []
+
+    def admit(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The rows of batch that are new; remembers what the next state needs."""
+        present = batch.filter(pl.col(self.column).is_not_null())
+        self.nulls += batch.height - present.height
+        recent = self.previous.recent
+        if recent is not None and present.height:
+            common = [c for c in recent.columns if c in present.columns]
+            loaded = recent.select(common).cast(present.select(common).schema, strict=False)
+            present = present.join(loaded, on=common, how="anti", nulls_equal=True)
+        if present.height:
+            self._observe(present)
+        return present
+
+    def next_state(self) -> WindowState:
+        """The state after this read: unchanged when nothing new arrived."""
+        if self.dtype is None or self.top is None:
+            return self.previous  # nothing new arrived
+        frames = [f for f in (self.previous.recent, *self.candidates) if f is not None]
+        recent = self._near_top(pl.concat(frames, how="vertical_relaxed"))
+        return WindowState(self.top, recent.unique(maintain_order=True))
+
+    def _observe(self, rows: pl.DataFrame) -> None:
+        self.dtype = rows.schema[self.column]
+        top = Mark.max_of(rows[self.column])
+        if top is not None and (self.top is None or top.value > self.top.value):  # type: ignore[operator]
+            self.top = top
+        self.candidates = [self._near_top(f) for f in (*self.candidates, rows)]
+        if len(self.candidates) > 8:
+            self.candidates = [pl.concat(self.candidates, how="vertical_relaxed")]
+
+    def _near_top(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows a later read may see again: at the top, or within the lookback of it."""
+        assert self.top is not None and self.dtype is not None
+        floor = self.top.minus(self.lookback).expr_for(self.dtype, self.column)
+        return rows.filter(pl.col(self.column) >= floor)

@@ -1,0 +1,152 @@
+"""Incremental windows: ties at the boundary and late rows are never lost nor duplicated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hygge.watermark import Mark, WatermarkError, mark_from_user
+from hygge.window import WindowState, WindowTracker
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+SCHEMA = {"id": pl.Int64, "updated_at": pl.Datetime("ns", "UTC"), "v": pl.Int64}
+
+
+def read(source: pl.DataFrame, state: WindowState, lookback: str | None) -> pl.DataFrame:
+    """What a home returns for the window: lower bound inclusive (minus lookback), NULLs kept."""
+    if state.mark is None:
+        return source
+    lower = state.mark.minus(lookback).expr_for(source.schema["updated_at"], "updated_at")
+    return source.filter((pl.col("updated_at") >= lower) | pl.col("updated_at").is_null())
+
+
+def run_once(
+    source: pl.DataFrame, dest: pl.DataFrame, state: WindowState, lookback: str | None
+) -> tuple[pl.DataFrame, WindowState]:
+    tracker = WindowTracker("updated_at", state, lookback)
+    window = read(source, state, lookback)
+    new = [tracker.admit(window.slice(i, 3)) for i in range(0, window.height, 3)]
+    return pl.concat([dest, *new]), tracker.next_state()
+
+
+# A step either inserts new ids or updates existing ones; the clock moves 0 or 1 minute,
+# so many rows share a timestamp with the previous run's watermark.
+steps = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 1), st.booleans()),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=steps, lookback=st.sampled_from([None, "1m", "5m"]))
+def test_destination_matches_source_with_ties_updates_and_lookback(steps, lookback) -> None:
+    source = pl.DataFrame(schema=SCHEMA)
+    dest = pl.DataFrame(schema=SCHEMA)
+    state = WindowState()
+    clock, next_id = T0, 0
+    for inserts, updates, tick, run in steps:
+        clock += timedelta(minutes=tick)
+        fresh = pl.DataFrame(
+            {
+                "id": range(next_id, next_id + inserts),
+                "updated_at": [clock] * inserts,
+                "v": [0] * inserts,
+            },
+            schema=SCHEMA,
+        )
+        next_id += inserts
+        changed = source.head(updates).with_columns(
+            pl.lit(clock).cast(SCHEMA["updated_at"]).alias("updated_at"), pl.col("v") + 1
+        )
+        source = pl.concat([source.join(changed, on="id", how="anti"), changed, fresh])
+        if run:
+            dest, state = run_once(source, dest, state, lookback)
+    dest, state = run_once(source, dest, state, lookback)
+
+    assert dest.is_duplicated().sum() == 0  # no version of a row is appended twice
+    latest = dest.unique("id", keep="last", maintain_order=True)  # append order: newest last
+    assert latest.sort("id").equals(source.sort("id"))
+
+
+def test_null_watermarks_are_counted_and_never_loaded() -> None:
+    source = pl.DataFrame(
+        {"id": [1, 2, 3], "updated_at": [T0, None, None]}, schema_overrides=SCHEMA
+    )
+    tracker = WindowTracker("updated_at", WindowState())
+    assert tracker.admit(source)["id"].to_list() == [1]
+    assert tracker.nulls == 2
+
+
+def test_a_read_with_nothing_new_keeps_the_state() -> None:
+    source = pl.DataFrame({"id": [1], "updated_at": [T0]}, schema_overrides=SCHEMA)
+    _, state = run_once(source, source.clear(), WindowState(), None)
+    tracker = WindowTracker("updated_at", state)
+    assert tracker.admit(source).height == 0
+    assert tracker.next_state() is state
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        pl.Int8,
+        pl.UInt64,
+        pl.Date,
+        pl.Datetime("us"),
+        pl.Datetime("ns", "Asia/Kathmandu"),
+        pl.Datetime("ms", "UTC"),
+        pl.String,
+        pl.Decimal(38, 9),
+    ],
+)
+def test_marks_round_trip_exactly(dtype) -> None:
+    values = {
+        "int": pl.Series([3, 120], dtype=pl.Int64),
+        "date": pl.Series(["2026-03-01", "1969-12-31"]).str.to_date(),
+        "datetime": pl.Series([1_767_229_261_123_456_789, -5_000], dtype=pl.Int64),
+        "string": pl.Series(["Åse", "zebra"]),
+        "decimal": pl.Series(["12345678901234567890.123456789", "-1.5"]).str.to_decimal(scale=9),
+    }
+    kind = {pl.Date: "date", pl.String: "string"}.get(dtype, "int")
+    if isinstance(dtype, pl.Datetime):
+        kind = "datetime"
+    elif isinstance(dtype, pl.Decimal):
+        kind = "decimal"
+    raw = values[kind]
+    if kind == "datetime":  # the same instants in the column's unit
+        raw = raw // {"ns": 1, "us": 1_000, "ms": 1_000_000}[dtype.time_unit]
+    series = (
+        raw.cast(pl.Datetime(dtype.time_unit, "UTC")).dt.convert_time_zone(dtype.time_zone)
+        if kind == "datetime" and dtype.time_zone
+        else raw.cast(dtype)
+    )
+    mark = Mark.max_of(series.rename("c"))
+    assert mark is not None
+    assert Mark.decode(mark.encode()) == mark
+    frame = series.to_frame("c")
+    assert frame.filter(pl.col("c") >= mark.expr_for(dtype, "c")).height == 1
+    assert frame.filter(pl.col("c") == mark.expr_for(dtype, "c"))["c"].item() == series.max()
+
+
+def test_naive_and_aware_do_not_compare() -> None:
+    aware = Mark.max_of(pl.Series("t", [T0]))
+    assert aware is not None
+    with pytest.raises(WatermarkError, match="has a time zone"):
+        aware.expr_for(pl.Datetime("us"), "t")
+    with pytest.raises(WatermarkError, match="has a time zone"):
+        mark_from_user("2026-01-01T00:00:00", pl.Datetime("us", "UTC"), "t")
+
+
+def test_user_values_take_the_column_type() -> None:
+    mark = mark_from_user("2026-01-01T01:00:00+01:00", pl.Datetime("ns", "Europe/Oslo"), "t")
+    assert (
+        mark.encode() == Mark("datetime", 1_767_225_600_000_000_000, "ns", "Europe/Oslo").encode()
+    )
+    assert mark_from_user("2026-02-03", pl.Date, "d").display() == "2026-02-03"
+    assert mark_from_user(7, pl.Int32, "n") == Mark("int", 7)
+    with pytest.raises(WatermarkError, match="not a valid value"):
+        mark_from_user("soon", pl.Int64, "n")
