@@ -43,6 +43,11 @@ def hygge_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     return run
 
 
+def data_files(folder: Path) -> list[str]:
+    """Names of the data files a reader sees in a destination folder (not _hygge/ records)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(("_", ".")))
+
+
 def read_lake(folder: Path) -> pl.DataFrame:
     """Everything a reader of a parquet destination folder would see."""
     return pl.read_parquet(sorted(folder.glob("*.parquet")))

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import read_lake
+from tests.conftest import data_files, read_lake
 
 FLOW = """\
 home: {type: csv, path: "data/{entity}.csv"}
@@ -38,7 +38,7 @@ def test_go_moves_every_entity_and_replaces_on_rerun(shop: Path, hygge_cli) -> N
 
     assert second.exit_code == 0, second.output
     assert read_lake(shop / "lake/orders").to_dicts() == [{"id": 9, "amount": 1.0}]
-    assert len(list((shop / "lake/orders").iterdir())) == 1
+    assert len(data_files(shop / "lake/orders")) == 1
     assert read_lake(shop / "lake/customers")["name"].to_list() == ["Åse", "Bo"]
     assert sorted(p.name for p in (shop / "lake").iterdir()) == ["customers", "orders", "products"]
 
@@ -143,7 +143,7 @@ def test_empty_source_succeeds_and_writes_no_file(shop: Path, hygge_cli) -> None
     assert result.exit_code == 0, result.output
     orders = json.loads(result.stdout)["entities"][0]
     assert (orders["status"], orders["rows"]) == ("success", 0)
-    assert list((shop / "lake/orders").iterdir()) == []
+    assert data_files(shop / "lake/orders") == []
 
 
 def test_continue_on_error_false_starts_nothing_after_a_failure(make_project, hygge_cli) -> None:

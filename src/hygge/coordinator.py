@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from hygge.flow import EntityFlow
+from hygge.journal import open_journal
 from hygge.plan import Plan, PlannedEntity
 from hygge.results import EntityResult, RunResult
+from hygge.window import Backfill
 
 
 class Reporter(Protocol):
@@ -43,9 +45,17 @@ def new_run_id() -> str:
 class Coordinator:
     """Runs the entities of a plan concurrently and collects their results."""
 
-    def __init__(self, plan: Plan, reporter: Reporter | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        reporter: Reporter | None = None,
+        backfill: Backfill | None = None,
+        command: str = "hygge (library)",
+    ) -> None:
         self.plan = plan
         self.reporter = reporter or SilentReporter()
+        self.backfill = backfill
+        self.command = command
         self.cancel = threading.Event()
         self.run_id = new_run_id()
 
@@ -53,7 +63,14 @@ class Coordinator:
         self.plan.preflight()
         started = time.monotonic()
         results: dict[str, EntityResult] = {}
-        self._run_all(results)
+        with open_journal(self.plan.project.root) as journal:
+            self.journal = journal
+            journal.mark_interrupted()
+            journal.start_run(self.run_id, self.command)
+            try:
+                self._run_all(results)
+            finally:
+                journal.finish_run(self.run_id, _run_status(results, self.cancel.is_set()))
         interrupted = self.cancel.is_set()
         ordered = tuple(
             results.get(e.address) or self._not_started(e, interrupted) for e in self.plan.entities
@@ -110,7 +127,12 @@ class Coordinator:
 
     def _run_one(self, entity: PlannedEntity) -> EntityResult:
         flow = EntityFlow(
-            entity, self.run_id, self.cancel, lambda rows: self.reporter.entity_rows(entity, rows)
+            entity,
+            self.run_id,
+            self.cancel,
+            self.journal,
+            self.backfill,
+            lambda rows: self.reporter.entity_rows(entity, rows),
         )
         return flow.run()
 
@@ -127,3 +149,9 @@ class Coordinator:
             destination=entity.store.destination(),
             error=reason,
         )
+
+
+def _run_status(results: dict[str, EntityResult], interrupted: bool) -> str:
+    if interrupted:
+        return "interrupted"
+    return "failed" if any(r.status == "failed" for r in results.values()) else "success"

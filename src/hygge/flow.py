@@ -1,41 +1,37 @@
-"""One entity run: read batches on a thread, write them, publish; retry what is transient.
+"""One entity run: window, read, write, publish, commit; retry what is transient.
 
-The reader and the writer meet at a bounded queue, so memory holds at most a few
-batches whatever the table size.
+Order of durability: the store publishes (with its commit record), then the journal
+commits the watermark. A crash between the two is reconciled at the next start from the
+store's record, so no row is read twice.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-
-import polars as pl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from hygge.errors import HyggeError, Interrupted, RetryableError
 from hygge.failpoints import failpoint
+from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
-from hygge.plugin import Load, LoadRun, Window
-from hygge.results import EntityResult
+from hygge.plugin import Commit, LoadRun
+from hygge.results import EntityResult, Status
+from hygge.transfer import Counts, transfer
+from hygge.window import Backfill, WindowState, WindowTracker, plan_window
 
 log = logging.getLogger(__name__)
-QUEUE_BATCHES = 2
-_POLL_SECONDS = 0.1
 
 
-@dataclass(frozen=True)
-class _End:
-    """The reader is done."""
-
-
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
+@dataclass
+class _Outcome:
+    counts: Counts = field(default_factory=Counts)
+    state: WindowState | None = None  # what to commit; None: leave the watermark alone
+    warnings: list[str] = field(default_factory=list)
 
 
 class EntityFlow:
@@ -46,153 +42,198 @@ class EntityFlow:
         entity: PlannedEntity,
         run_id: str,
         cancel: threading.Event,
+        journal: Journal,
+        backfill: Backfill | None = None,
         on_rows: Callable[[int], None] = lambda rows: None,
     ) -> None:
         self.entity = entity
         self.run_id = run_id
         self.cancel = cancel
+        self.journal = journal
+        self.backfill = backfill
         self.on_rows = on_rows
 
     def run(self) -> EntityResult:
         started = time.monotonic()
-        attempts, rows = 0, 0
-        settings = self.entity.settings
-        retries = settings.retries or 0
+        entity = self.entity
+        attempts, outcome = 0, _Outcome()
+        record_id: int | None = None
         try:
-            self.entity.store.recover()
+            entity.store.recover()
+            previous = self._previous_state()
+            record_id = self.journal.start_entity(
+                self.run_id, entity.flow, entity.name, entity.run_type, _encoded(previous)
+            )
             while True:
                 attempts += 1
                 try:
-                    rows = self._attempt()
+                    outcome = self._attempt(previous)
                     break
                 except RetryableError as exc:
-                    if attempts > retries or self.cancel.is_set():
+                    if attempts > (entity.settings.retries or 0) or self.cancel.is_set():
                         raise
-                    delay = (settings.retry_delay or 0) * 2 ** (attempts - 1)
-                    log.warning(
-                        "%s: attempt %d failed (%s); retrying in %.1fs",
-                        self.entity.address,
-                        attempts,
-                        exc,
-                        delay,
-                    )
-                    self._sleep(delay)
+                    self._wait_to_retry(attempts, exc)
         except Interrupted as exc:
-            return self._result("interrupted", rows, started, attempts, exc)
-        except HyggeError as exc:
-            return self._result("failed", rows, started, attempts, exc)
-        except Exception as exc:  # a bug or an unmapped driver error: keep the traceback
-            return self._result("failed", rows, started, attempts, exc)
-        return self._result("success", rows, started, attempts)
+            return self._finish(record_id, "interrupted", outcome, started, attempts, exc)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # hygge errors, bugs, driver panics: the entity fails
+            return self._finish(record_id, "failed", outcome, started, attempts, exc)
+        return self._finish(record_id, "success", outcome, started, attempts)
 
-    def _attempt(self) -> int:
-        run = LoadRun(
-            self.run_id, self.entity.run_type, tuple(self.entity.settings.primary_key or ())
+    def _previous_state(self) -> WindowState:
+        """The committed window state, adopting the store's newer record after a crash."""
+        entity = self.entity
+        stored = self.journal.watermark(entity.flow, entity.name)
+        published = entity.store.last_commit()
+        if published is not None and published.watermark and _newer(published, stored):
+            audits = self.journal.audit(entity.flow, entity.name)
+            if not any(a.at >= published.published_at for a in audits):
+                column = entity.settings.watermark.column if entity.settings.watermark else ""
+                self.journal.set_watermark(
+                    entity.flow,
+                    entity.name,
+                    WatermarkCommit(column, published.watermark, published.state),
+                    user="hygge",
+                    reason=f"recovered from the store's record of run {published.run_id}",
+                )
+                return WindowState.decode(published.watermark, published.state)
+        if stored is None:
+            return WindowState()
+        return WindowState.decode(stored.value, stored.state)
+
+    def _attempt(self, previous: WindowState) -> _Outcome:
+        entity = self.entity
+        settings = entity.settings
+        fresh = entity.run_type == "full_drop" or self.backfill is not None
+        start_from = WindowState() if fresh else previous
+        window = plan_window(entity.home, settings, entity.run_type, previous, self.backfill)
+        tracker = (
+            WindowTracker(window.column, start_from, settings.watermark.lookback)
+            if window.column and settings.watermark
+            else None
         )
-        load = self.entity.store.begin(run)
+        load = entity.store.begin(
+            LoadRun(self.run_id, entity.run_type, tuple(settings.primary_key or ()))
+        )
         try:
-            rows = self._move(load)
+            counts = transfer(
+                entity.home,
+                window,
+                settings.batch_rows or 1,
+                load,
+                self.cancel,
+                admit=tracker.admit if tracker else lambda frame: frame,
+                on_rows=self.on_rows,
+            )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
+            state = tracker.next_state() if tracker and self.backfill is None else None
             failpoint("before_publish")
-            load.publish()
-            log.debug("%s: published %d rows", self.entity.address, rows)
+            load.publish(self._commit(state))
+            log.debug("%s: published %d rows", entity.address, counts.written)
         except BaseException:
             load.abort()
             raise
         failpoint("after_publish")
-        return rows
+        warnings = []
+        if tracker and tracker.nulls:
+            warnings.append(f"{tracker.nulls} rows with NULL {window.column} were not loaded")
+        return _Outcome(counts, state, warnings)
 
-    def _move(self, load: Load) -> int:
-        batches: queue.Queue[pl.DataFrame | _End | _Failed] = queue.Queue(QUEUE_BATCHES)
-        stop = threading.Event()
-        reader = threading.Thread(
-            target=self._read, args=(batches, stop), name=f"read {self.entity.address}", daemon=True
+    def _commit(self, state: WindowState | None) -> Commit:
+        mark = state.mark.encode() if state and state.mark else None
+        recent = state.encode_recent() if state else None
+        return Commit(self.run_id, datetime.now(UTC), mark, recent)
+
+    def _wait_to_retry(self, attempts: int, error: RetryableError) -> None:
+        delay = (self.entity.settings.retry_delay or 0) * 2 ** (attempts - 1)
+        log.warning(
+            "%s: attempt %d failed (%s); retrying in %.1fs",
+            self.entity.address,
+            attempts,
+            error,
+            delay,
         )
-        reader.start()
-        rows = 0
-        try:
-            while True:
-                item = self._next(batches)
-                if isinstance(item, _End):
-                    return rows
-                if isinstance(item, _Failed):
-                    raise item.error
-                load.write(item)
-                rows += item.height
-                log.debug("%s: wrote a batch of %d rows", self.entity.address, item.height)
-                self.on_rows(rows)
-                failpoint("after_batch")
-        finally:
-            stop.set()
-            reader.join()
-
-    def _read(
-        self, batches: queue.Queue[pl.DataFrame | _End | _Failed], stop: threading.Event
-    ) -> None:
-        frames = self.entity.home.batches(Window.everything(), self.entity.settings.batch_rows or 1)
-        with contextlib.closing(frames):
-            try:
-                for frame in frames:
-                    if not _put(batches, frame, stop):
-                        return
-                _put(batches, _End(), stop)
-            except BaseException as exc:
-                _put(batches, _Failed(exc), stop)
-
-    def _next(
-        self, batches: queue.Queue[pl.DataFrame | _End | _Failed]
-    ) -> pl.DataFrame | _End | _Failed:
-        while True:
-            if self.cancel.is_set():
-                raise Interrupted("interrupted")
-            try:
-                return batches.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                continue
-
-    def _sleep(self, seconds: float) -> None:
-        if self.cancel.wait(seconds):
+        if self.cancel.wait(delay):
             raise Interrupted("interrupted while waiting to retry")
 
-    def _result(
+    def _finish(
         self,
-        status: str,
-        rows: int,
+        record_id: int | None,
+        status: Status,
+        outcome: _Outcome,
         started: float,
         attempts: int,
         error: BaseException | None = None,
     ) -> EntityResult:
-        hint = error.hint if isinstance(error, HyggeError) else None
-        keep_trace = error is not None and (
-            not isinstance(error, HyggeError) or error.__cause__ is not None
-        )
-        trace = "".join(traceback.format_exception(error)) if keep_trace else None
+        seconds = time.monotonic() - started
+        written = outcome.counts.written if status == "success" else 0
+        message = _message(error) if error is not None else None
+        commit = None
+        if status == "success" and outcome.state is not None and outcome.state.mark:
+            watermark = self.entity.settings.watermark
+            commit = WatermarkCommit(
+                watermark.column if watermark else "",
+                outcome.state.mark.encode(),
+                outcome.state.encode_recent(),
+            )
+        try:
+            self._record(record_id, status, outcome, attempts, written, seconds, message, commit)
+        except HyggeError as exc:  # the data is published; the next run reconciles from the store
+            status, message, error = "failed", f"the journal could not record the run: {exc}", exc
         return EntityResult(
             address=self.entity.address,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             run_type=self.entity.run_type,
             destination=self.entity.store.destination(),
-            rows=rows if status == "success" else 0,
-            seconds=time.monotonic() - started,
+            rows=written,
+            seconds=seconds,
             attempts=attempts,
-            error=_message(error) if error is not None else None,
-            hint=hint,
-            traceback=trace,
+            error=message,
+            hint=error.hint if isinstance(error, HyggeError) else None,
+            traceback=_trace(error),
+            warnings=tuple(outcome.warnings),
+        )
+
+    def _record(
+        self,
+        record_id: int | None,
+        status: Status,
+        outcome: _Outcome,
+        attempts: int,
+        written: int,
+        seconds: float,
+        message: str | None,
+        commit: WatermarkCommit | None,
+    ) -> None:
+        entity = self.entity
+        if record_id is None:  # failed before the run was recorded: record it now
+            record_id = self.journal.start_entity(
+                self.run_id, entity.flow, entity.name, entity.run_type, None
+            )
+        self.journal.finish_entity(
+            record_id,
+            status=status,
+            attempts=attempts,
+            rows_read=outcome.counts.read,
+            rows_written=written,
+            bytes_written=0,
+            seconds=seconds,
+            error=message,
+            commit=commit,
         )
 
 
-def _put(
-    batches: queue.Queue[pl.DataFrame | _End | _Failed], item: object, stop: threading.Event
-) -> bool:
-    """Put unless the writer has stopped listening; False when it has."""
-    while not stop.is_set():
-        try:
-            batches.put(item, timeout=_POLL_SECONDS)  # type: ignore[arg-type]
-            return True
-        except queue.Full:
-            continue
-    return False
+def _newer(published: Commit, stored: WatermarkRecord | None) -> bool:
+    """Did the store publish a load that the journal never committed?"""
+    if stored is None:
+        return True
+    return published.run_id != stored.run_id and published.published_at > stored.updated_at
+
+
+def _encoded(state: WindowState) -> str | None:
+    return state.mark.encode() if state.mark else None
 
 
 def _message(error: BaseException) -> str:
@@ -201,3 +242,10 @@ def _message(error: BaseException) -> str:
     if isinstance(error, HyggeError):
         return text or type(error).__name__
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _trace(error: BaseException | None) -> str | None:
+    """Tracebacks for bugs and for hygge errors with an underlying cause (shown with -v)."""
+    if error is None or (isinstance(error, HyggeError) and error.__cause__ is None):
+        return None
+    return "".join(traceback.format_exception(error))

@@ -166,11 +166,8 @@ def _check_run_type(
             " rows from old",
             hint="set watermark: {column: ...} or use run_type: full_drop",
         )
-    if run_type == "incremental":
-        # Until the journal records watermarks, an incremental run could only re-append
-        # everything: refuse rather than duplicate rows.
+    if run_type == "merge" and not settings.primary_key:
         raise ConfigError(
-            f"{address}: run type 'incremental' (from {where}) needs the journal of"
-            " committed watermarks, which this version does not have yet",
-            hint="use run_type: full_drop (or -d) for now",
+            f"{address}: run type 'merge' (from {where}) needs a primary_key to match rows on",
+            hint="set primary_key: [id] on the flow or entity",
         )

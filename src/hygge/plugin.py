@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +13,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from hygge.config.models import RunType
+from hygge.errors import EntityError
+from hygge.watermark import Mark
 
 
 class PluginConfig(BaseModel):
@@ -38,19 +41,34 @@ class Context:
 
 @dataclass(frozen=True)
 class Window:
-    """Which rows to read: column between lower (inclusive) and upper (inclusive).
+    """Which rows to read: `column` between lower and upper, both inclusive.
 
-    No column means everything. `exclude_keys` are boundary rows already loaded.
+    No column means everything. Homes push the bounds down and also return rows whose
+    column is NULL (the flow counts and drops them). Rows at the lower bound that were
+    already loaded are dropped by the flow, so a home need not know about them.
     """
 
     column: str | None = None
-    lower: Any = None
-    upper: Any = None
-    exclude_keys: pl.DataFrame | None = field(default=None, compare=False)
+    lower: Mark | None = None
+    upper: Mark | None = None
 
     @classmethod
     def everything(cls) -> Window:
         return cls()
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What a load published, kept by the store beside the data.
+
+    The journal is committed after the store publishes; if the process dies in between,
+    the next run finds this record and adopts its watermark, so nothing is read twice.
+    """
+
+    run_id: str
+    published_at: datetime
+    watermark: str | None = None  # an encoded hygge.watermark.Mark
+    state: bytes | None = None  # the window state (rows loaded at the watermark)
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,14 @@ class Home(ABC):
     def check(self) -> list[str]:
         """Problems that would stop a run (missing path, no access); empty when fine."""
 
+    def schema(self) -> pl.Schema:
+        """Column names and types, read without reading the rows."""
+        raise EntityError(f"home type {self.config.type!r} cannot tell its columns")
+
+    def high_mark(self, column: str) -> Mark | None:
+        """The largest value of column right now: an incremental read's upper bound."""
+        raise EntityError(f"home type {self.config.type!r} cannot read incrementally")
+
     @abstractmethod
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         """Yield the rows of window in DataFrames of at most batch_rows rows."""
@@ -95,8 +121,8 @@ class Load(ABC):
     def write(self, frame: pl.DataFrame) -> None: ...
 
     @abstractmethod
-    def publish(self) -> None:
-        """Make everything written visible at once."""
+    def publish(self, commit: Commit | None = None) -> None:
+        """Make everything written visible at once, with the commit record beside it."""
 
     @abstractmethod
     def abort(self) -> None:
@@ -130,4 +156,8 @@ class Store(ABC):
 
     @abstractmethod
     def recover(self) -> None:
-        """Clean up what a crashed run left behind (staging)."""
+        """Finish or clean up what a crashed run left behind (staging)."""
+
+    def last_commit(self) -> Commit | None:
+        """The record of the newest published load; None when the store keeps none."""
+        return None

@@ -20,6 +20,7 @@ class EntityResult:
     error: str | None = None
     hint: str | None = None
     traceback: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def rows_per_second(self) -> float:

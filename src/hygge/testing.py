@@ -10,14 +10,16 @@ home and store must have; a plugin's tests inherit them and say how to build the
         def read_back(self, store): ...
         def leftovers(self, store): ...
 
-Nothing here imports pytest until a contract test asks to be skipped, and nothing imports an
-optional driver.
+`HomeContract` asks for `make_home` and `make_broken_home` in the same way. Nothing here
+imports pytest until a contract test asks to be skipped, and nothing imports an optional
+driver.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -27,18 +29,22 @@ from pydantic import Field
 
 from hygge.config.models import RUN_TYPES, RunType
 from hygge.errors import HyggeError, SourceError, StoreError
-from hygge.plugin import Context, Home, Load, LoadRun, PluginConfig, Store, Window
+from hygge.plugin import Commit, Home, Load, LoadRun, PluginConfig, Store, Window
+from hygge.watermark import Mark
 
 __all__ = [
     "HomeContract",
     "MemoryHome",
     "MemoryHomeConfig",
+    "MemoryLoad",
     "MemoryStore",
     "MemoryStoreConfig",
     "StoreContract",
+    "assert_same_rows",
     "drop_tables",
     "get_table",
     "put_table",
+    "sample",
     "staged_runs",
 ]
 
@@ -47,6 +53,7 @@ __all__ = [
 _lock = threading.Lock()
 _tables: dict[str, pl.DataFrame] = {}  # published: what a reader sees
 _staged: dict[tuple[str, str], list[pl.DataFrame]] = {}  # (table, run id) -> frames written
+_commits: dict[str, Commit] = {}  # table -> the record of its newest published load
 
 
 def put_table(name: str, frame: pl.DataFrame) -> None:
@@ -72,6 +79,7 @@ def drop_tables() -> None:
     with _lock:
         _tables.clear()
         _staged.clear()
+        _commits.clear()
 
 
 # --- MemoryHome -------------------------------------------------------------------------------
@@ -90,9 +98,6 @@ class MemoryHome(Home):
     Config = MemoryHomeConfig
     config: MemoryHomeConfig
 
-    def __init__(self, config: MemoryHomeConfig, context: Context) -> None:
-        super().__init__(config, context)
-
     def describe(self) -> str:
         return f"memory:{self.config.table}"
 
@@ -101,19 +106,36 @@ class MemoryHome(Home):
             return [f"memory table {self.config.table!r} does not exist"]
         return []
 
+    def schema(self) -> pl.Schema:
+        return self._table().schema
+
+    def high_mark(self, column: str) -> Mark | None:
+        return Mark.max_of(self._table()[column])
+
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
-        frame = get_table(self.config.table)
-        if frame is None:
-            raise SourceError(f"memory table {self.config.table!r} does not exist")
+        frame = self._table()
         if window.column is not None:
-            if window.lower is not None:
-                frame = frame.filter(pl.col(window.column) >= window.lower)
-            if window.upper is not None:
-                frame = frame.filter(pl.col(window.column) <= window.upper)
+            frame = frame.filter(_in_window(window, window.column, frame.schema[window.column]))
         for number, batch in enumerate(frame.iter_slices(batch_rows)):
             if number == self.config.fail_after:
                 raise SourceError(f"memory table {self.config.table!r}: failing as configured")
             yield batch
+
+    def _table(self) -> pl.DataFrame:
+        frame = get_table(self.config.table)
+        if frame is None:
+            raise SourceError(f"memory table {self.config.table!r} does not exist")
+        return frame
+
+
+def _in_window(window: Window, column: str, dtype: pl.DataType) -> pl.Expr:
+    """Rows between the bounds, and rows without a value (the flow counts those)."""
+    inside = pl.lit(True)
+    if window.lower is not None:
+        inside &= pl.col(column) >= window.lower.expr_for(dtype, column)
+    if window.upper is not None:
+        inside &= pl.col(column) <= window.upper.expr_for(dtype, column)
+    return inside | pl.col(column).is_null()
 
 
 # --- MemoryStore ------------------------------------------------------------------------------
@@ -135,9 +157,6 @@ class MemoryStore(Store):
     config: MemoryStoreConfig
     run_types = frozenset({"full_drop", "incremental"})
 
-    def __init__(self, config: MemoryStoreConfig, context: Context) -> None:
-        super().__init__(config, context)
-
     def destination(self) -> str:
         return f"memory:{self.config.table}"
 
@@ -148,13 +167,18 @@ class MemoryStore(Store):
 
     def begin(self, run: LoadRun) -> Load:
         if run.run_type not in self.run_types:
-            raise StoreError(f"memory store cannot {run.run_type} (supports full_drop, incremental)")
+            supported = ", ".join(sorted(self.run_types))
+            raise StoreError(f"memory store cannot {run.run_type}", hint=f"use one of: {supported}")
         return MemoryLoad(self, run)
 
     def recover(self) -> None:
         with _lock:
             for key in [key for key in _staged if key[0] == self.config.table]:
                 del _staged[key]
+
+    def last_commit(self) -> Commit | None:
+        with _lock:
+            return _commits.get(self.config.table)
 
 
 class MemoryLoad(Load):
@@ -172,22 +196,28 @@ class MemoryLoad(Load):
         with _lock:
             self._staging().append(frame)
 
-    def publish(self) -> None:
+    def publish(self, commit: Commit | None = None) -> None:
         self._maybe_fail("publish")
         table = self.store.config.table
         with _lock:
-            frames = self._staging()
-            if self.run.run_type == "incremental":
-                if not frames:
-                    del _staged[self.key]
-                    return
-                frames = [_tables[table], *frames] if table in _tables else frames
             try:
-                published = pl.concat(frames, how="vertical") if frames else pl.DataFrame()
+                published = self.combine(_tables.get(table), self._staging())
             except pl.exceptions.PolarsError as exc:
                 raise StoreError(f"cannot publish to memory table {table!r}: {exc}") from exc
-            _tables[table] = published
+            if published is not None:
+                _tables[table] = published
+            _commits[table] = commit or Commit(self.run.run_id, datetime.now(UTC))
             del _staged[self.key]
+
+    def combine(self, old: pl.DataFrame | None, new: list[pl.DataFrame]) -> pl.DataFrame | None:
+        """The table after this load: a full copy replaces it, an incremental load appends.
+
+        A subclass that declares another run type overrides this (tests do, for merge).
+        """
+        if self.run.run_type == "full_drop":
+            return pl.concat(new, how="vertical") if new else pl.DataFrame()
+        parts = [old, *new] if old is not None and old.width else new
+        return pl.concat(parts, how="vertical") if parts else old
 
     def abort(self) -> None:
         with _lock:
@@ -221,6 +251,10 @@ def assert_same_rows(actual: pl.DataFrame | None, expected: pl.DataFrame) -> Non
     """Same columns, dtypes and rows, in any row order: stores need not keep order across files."""
     assert actual is not None, "nothing is visible at the destination"
     assert_frame_equal(actual, expected, check_row_order=False)
+
+
+def _int_mark(value: int | None) -> Mark | None:
+    return None if value is None else Mark("int", value)
 
 
 def _skip(reason: str) -> None:
@@ -258,20 +292,24 @@ class HomeContract:
         home = self.make_home(tmp_path, sample(0))
         assert list(home.batches(Window.everything(), 10)) == []
 
-    def test_window_keeps_rows_between_its_bounds_inclusive(self, tmp_path: Path) -> None:
-        frame = sample(20)
+    def test_window_keeps_rows_between_its_bounds_and_rows_without_a_value(
+        self, tmp_path: Path
+    ) -> None:
+        no_id = pl.DataFrame({"id": [None], "name": ["no id"]}, schema=sample(0).schema)
+        frame = pl.concat([sample(20), no_id])
         home = self.make_home(tmp_path, frame)
         for lower, upper in ((5, 9), (15, None), (None, 3), (30, None)):
-            window = Window(column="id", lower=lower, upper=upper)
-            got = list(home.batches(window, 4))
-            expected = frame.filter(
-                pl.col("id") >= (lower if lower is not None else -1),
-                pl.col("id") <= (upper if upper is not None else 1_000),
-            )
-            if expected.height == 0:
-                assert got == [], f"window {lower}..{upper} should read nothing"
-            else:
-                assert_same_rows(pl.concat(got), expected)
+            window = Window("id", _int_mark(lower), _int_mark(upper))
+            inside = pl.col("id").is_between(-1 if lower is None else lower, upper or 1_000)
+            expected = frame.filter(inside | pl.col("id").is_null())
+            assert_same_rows(pl.concat(home.batches(window, 4)), expected)
+
+    def test_schema_and_high_mark_describe_the_rows(self, tmp_path: Path) -> None:
+        home = self.make_home(tmp_path, sample(12))
+        if type(home).schema is not Home.schema:
+            assert home.schema() == sample(0).schema
+        if type(home).high_mark is not Home.high_mark:
+            assert home.high_mark("id") == Mark("int", 11)
 
     def test_check_passes_for_a_good_source(self, tmp_path: Path) -> None:
         assert self.make_home(tmp_path, sample(3)).check() == []
@@ -293,7 +331,8 @@ class StoreContract:
     """What every store does. Subclass it in a `Test...` class and implement the four hooks.
 
     `make_store` called twice with the same tmp_path must give two stores of the same
-    destination (the second plays the next process after a crash).
+    destination (the second plays the next process after a crash). Loads are full_drop
+    unless a test is about another run type: every store can take a full copy.
     """
 
     def make_store(self, tmp_path: Path) -> Store:
@@ -430,6 +469,26 @@ class StoreContract:
         empty = self.read_back(store)
         assert empty is not None and empty.height == 0, f"{empty} is left after an empty copy"
         assert self.leftovers(store) == []
+
+    def test_last_commit_is_the_record_of_the_newest_published_load(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        if type(store).last_commit is Store.last_commit:
+            _skip("the store keeps no commit records")
+        assert store.last_commit() is None
+        first, second, aborted = (
+            Commit(f"run-{n}", datetime(2026, 1, n, tzinfo=UTC), Mark("int", n).encode(), b"\0")
+            for n in (1, 2, 3)
+        )
+        run_types = sorted(store.run_types)
+        for commit, run_type in ((first, run_types[0]), (second, run_types[-1])):
+            load = store.begin(LoadRun(commit.run_id, run_type, ("id",)))
+            load.write(sample(3))
+            load.publish(commit)
+            assert store.last_commit() == commit
+        load = store.begin(LoadRun(aborted.run_id, run_types[0], ("id",)))
+        load.write(sample(3))
+        load.abort()
+        assert self.make_store(tmp_path).last_commit() == second
 
     def test_every_declared_run_type_loads(self, tmp_path: Path) -> None:
         store = self.make_store(tmp_path)

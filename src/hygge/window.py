@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
-from hygge.watermark import Mark
+from hygge.config.models import Settings
+from hygge.errors import SourceError
+from hygge.plugin import Home, Window
+from hygge.watermark import Mark, mark_from_user
 
 
 @dataclass(frozen=True)
@@ -89,3 +93,46 @@ class WindowTracker:
         assert self.top is not None and self.dtype is not None
         floor = self.top.minus(self.lookback).expr_for(self.dtype, self.column)
         return rows.filter(pl.col(self.column) >= floor)
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A one-off window from the command line (--from/--to); it moves no watermark."""
+
+    lower: Any = None
+    upper: Any = None
+
+
+def plan_window(
+    home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
+) -> Window:
+    """The window of one read. Its upper bound is fixed now, before reading starts, so rows
+    written during the read wait for the next run."""
+    watermark = settings.watermark
+    if watermark is None:
+        return Window()
+    column = watermark.column
+    dtype = home.schema().get(column)
+    if dtype is None:
+        raise SourceError(
+            f"watermark column {column!r} is not in {home.describe()}",
+            hint=f"columns there: {', '.join(home.schema().names())}",
+        )
+    upper = home.high_mark(column)
+    if backfill is not None:
+        lower = _user_mark(backfill.lower, dtype, column)
+        upper = _user_mark(backfill.upper, dtype, column) or upper
+    elif run_type == "full_drop":
+        lower = None
+    elif previous.mark is not None:
+        lower = previous.mark.minus(watermark.lookback)
+    else:
+        lower = _user_mark(watermark.start, dtype, column)
+    for mark in (lower, upper):
+        if mark is not None:
+            mark.check_fits(dtype, column)
+    return Window(column, lower, upper)
+
+
+def _user_mark(value: Any, dtype: pl.DataType, column: str) -> Mark | None:
+    return None if value is None else mark_from_user(value, dtype, column)

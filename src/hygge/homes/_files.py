@@ -11,6 +11,7 @@ import polars as pl
 from hygge.errors import SourceError
 from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base
 from hygge.plugin import Context, Home, PluginConfig, Window
+from hygge.watermark import Mark
 
 
 class FileHomeConfig(PluginConfig):
@@ -57,8 +58,8 @@ class FileHome(Home):
             if not self.fs.exists(glob_base(self.path)):
                 raise SourceError(f"home path {self.path} does not exist")
             return
-        frame = self._restrict(self.scan(files), window)
         try:
+            frame = self._restrict(self.scan(files), window)
             for batch in frame.collect_batches(chunk_size=batch_rows):
                 if batch.height:
                     yield batch
@@ -69,16 +70,44 @@ class FileHome(Home):
     def scan(self, files: list[str]) -> pl.LazyFrame:
         """A lazy scan of the files in this home's format."""
 
+    def schema(self) -> pl.Schema:
+        files = self.fs.data_files(self.path, self.suffixes)
+        if not files:
+            return pl.Schema()
+        try:
+            return self._columns(self.scan(files)).collect_schema()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceError(self._read_failure(exc)) from exc
+
+    def high_mark(self, column: str) -> Mark | None:
+        files = self.fs.data_files(self.path, self.suffixes)
+        if not files:
+            return None
+        try:
+            top = self._columns(self.scan(files)).select(pl.col(column).max()).collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceError(self._read_failure(exc)) from exc
+        return Mark.max_of(top.to_series())
+
+    def _columns(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.select(self.config.columns) if self.config.columns else frame
+
     def _restrict(self, frame: pl.LazyFrame, window: Window) -> pl.LazyFrame:
-        if self.config.columns:
-            frame = frame.select(self.config.columns)
-        if window.column is not None:
-            column = pl.col(window.column)
-            if window.lower is not None:
-                frame = frame.filter(column >= window.lower)
-            if window.upper is not None:
-                frame = frame.filter(column <= window.upper)
-        return frame
+        """Columns and window as a lazy predicate, so parquet statistics can skip files."""
+        frame = self._columns(frame)
+        if window.column is None:
+            return frame
+        name = window.column
+        column = pl.col(name)
+        dtype = frame.collect_schema()[name]
+        bounds = []
+        if window.lower is not None:
+            bounds.append(column >= window.lower.expr_for(dtype, name))
+        if window.upper is not None:
+            bounds.append(column <= window.upper.expr_for(dtype, name))
+        if not bounds:
+            return frame
+        return frame.filter(pl.all_horizontal(bounds) | column.is_null())
 
     def _read_failure(self, exc: BaseException) -> str:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import polars as pl
 from pydantic import Field, field_validator
 
+from hygge.errors import SourceError
 from hygge.homes._files import FileHome, FileHomeConfig
 
 
@@ -40,16 +41,75 @@ class CsvHome(FileHome):
     suffixes = (".csv", ".tsv", ".txt")
 
     def scan(self, files: list[str]) -> pl.LazyFrame:
+        schema = self._schema(files) if len(files) > 1 else None
+        return self._unquote_names(pl.scan_csv(files, schema=schema, **self._options()))
+
+    def _unquote_names(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Polars keeps a quoted header's doubled quotes: `"a""b"` must name column `a"b`."""
+        quote = self.config.quote_char
+        if not (self.config.header and quote):
+            return frame
+        try:
+            names = frame.collect_schema().names()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceError(self._read_failure(exc)) from exc
+        doubled = {name: name.replace(quote * 2, quote) for name in names if quote * 2 in name}
+        return frame.rename(doubled) if doubled else frame
+
+    def _options(self) -> dict[str, Any]:
         c = self.config
-        return pl.scan_csv(
-            files,
-            separator=c.delimiter,
-            has_header=c.header,
-            quote_char=c.quote_char,
-            encoding=c.encoding,
-            null_values=c.null_values or None,
-            skip_rows=c.skip_rows,
-            infer_schema_length=c.infer_schema_rows,
-            try_parse_dates=c.try_parse_dates,
-            raise_if_empty=False,
-        )
+        return {
+            "separator": c.delimiter,
+            "has_header": c.header,
+            "quote_char": c.quote_char,
+            "encoding": c.encoding,
+            "null_values": c.null_values or None,
+            "skip_rows": c.skip_rows,
+            "infer_schema_length": c.infer_schema_rows,
+            "try_parse_dates": c.try_parse_dates,
+            "raise_if_empty": False,
+        }
+
+    def _schema(self, files: list[str]) -> pl.Schema:
+        """The types of several files, each inferred from the values the file has.
+
+        Left to itself, Polars types a column that is empty in one file (all nulls, or a
+        header only) as String, and then as String in every file: numbers became text.
+        """
+        schemas: list[dict[str, pl.DataType | None]] = []
+        for file in files:
+            try:
+                head = pl.read_csv(file, n_rows=self.config.infer_schema_rows, **self._options())
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SourceError(self._read_failure(exc)) from exc
+            schemas.append(
+                {c.name: c.dtype if c.null_count() < head.height else None for c in head}
+            )
+        return merge_schemas(schemas, untyped=pl.String())
+
+
+def merge_schemas(schemas: list[dict[str, pl.DataType | None]], untyped: pl.DataType) -> pl.Schema:
+    """One schema for several files of text: each column gets the type all its files agree on.
+
+    None (or Null) means a file gave the column no type; a column no file typed gets
+    `untyped`. Integers and floats widen to the wider number, lists and structs to their
+    common shape; any other disagreement gives String, which keeps every value as written.
+    (Polars' own supertypes are too lax for text: a date and an integer make an integer.)
+    """
+    names = dict.fromkeys(name for schema in schemas for name in schema)
+    merged: dict[str, pl.DataType] = {}
+    for name in names:
+        types = [t for s in schemas if (t := s.get(name)) is not None and t != pl.Null]
+        merged[name] = _common_type(name, types) if types else untyped
+    return pl.Schema(merged)
+
+
+def _common_type(name: str, types: list[pl.DataType]) -> pl.DataType:
+    families = {"number" if t.is_numeric() else type(t).__name__ for t in types}
+    if len(families) != 1:
+        return pl.String()
+    frames = [pl.DataFrame(schema={name: t}) for t in types]
+    try:
+        return pl.concat(frames, how="vertical_relaxed").dtypes[0]
+    except pl.exceptions.PolarsError:
+        return pl.String()

@@ -1,14 +1,17 @@
 """What every file store shares: one folder per entity, staged writes, atomic publish.
 
 A load writes into a hidden sibling folder `.<name>.hygge-<run_id>`. Publishing a
-full_drop swaps that folder with the destination in one rename; an incremental load
-moves its new files in. File names carry the run id and a sequence number, so no run
-ever overwrites another's file.
+full_drop swaps that folder (commit record included) with the destination in one
+rename. An incremental load first writes its commit record, naming its files, into the
+destination, then moves the files in; a crash in between is rolled forward by the next
+run's recover(). File names carry the run id and a sequence number, so no run ever
+overwrites another's file.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import IO, Annotated, ClassVar
 
@@ -19,7 +22,8 @@ from hygge.config.models import RunType
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem
-from hygge.plugin import Context, Load, LoadRun, PluginConfig, Store
+from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
+from hygge.stores._commits import last_commit, prune, read_records, write_record
 
 STAGING_MARK = ".hygge-"
 
@@ -71,13 +75,27 @@ class FileStore(Store):
         return str(folder.parent / f".{folder.name}{STAGING_MARK}{run_id}")
 
     def recover(self) -> None:
+        """Finish incremental publishes that a crash interrupted, then drop all staging."""
+        for record in read_records(self.fs, self.path):
+            staging = self.staging_path(record.commit.run_id)
+            for name in record.files:
+                if self.fs.exists(f"{staging}/{name}"):
+                    self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
         folder = PurePosixPath(self.path)
         prefix = f".{folder.name}{STAGING_MARK}"
         for name in self.fs.list_names(str(folder.parent)):
             if name.startswith(prefix):
                 self.fs.remove_tree(str(folder.parent / name))
 
+    def last_commit(self) -> Commit | None:
+        return last_commit(self.fs, self.path)
+
     def begin(self, run: LoadRun) -> Load:
+        if run.run_type not in self.run_types:
+            raise StoreError(
+                f"{self.config.type} store cannot {run.run_type}",
+                hint=f"use one of: {', '.join(sorted(self.run_types))}",
+            )
         return FileLoad(self, run)
 
     @abstractmethod
@@ -114,14 +132,18 @@ class FileLoad(Load):
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
 
-    def publish(self) -> None:
+    def publish(self, commit: Commit | None = None) -> None:
         self._close_file()
+        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
         try:
+            files = self.fs.list_names(self.staging)
             if self.run.run_type == "full_drop":
+                write_record(self.fs, self.staging, commit, files)
                 self.fs.exchange(self.staging, self.store.path)
                 failpoint("after_swap")
             else:
-                self._move_files_in()
+                self._move_files_in(commit, files)
+            prune(self.fs, self.store.path)
         except OSError as exc:
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
         self.fs.remove_tree(self.staging)
@@ -143,9 +165,9 @@ class FileLoad(Load):
             writer, self.writer = self.writer, None
             writer.close()
 
-    def _move_files_in(self) -> None:
-        names = self.fs.list_names(self.staging)
-        if names:
-            self.fs.makedirs(self.store.path)
-        for name in names:
+    def _move_files_in(self, commit: Commit, files: list[str]) -> None:
+        """Record first, then move: the record makes a half-done move finishable."""
+        write_record(self.fs, self.store.path, commit, files)
+        for name in files:
             self.fs.move(f"{self.staging}/{name}", f"{self.store.path}/{name}")
+            failpoint("mid_publish")

@@ -7,6 +7,7 @@ from typing import IO, Literal
 import polars as pl
 from pydantic import field_validator
 
+from hygge.errors import StoreError
 from hygge.stores._files import FileStore, FileStoreConfig, FileWriter
 
 
@@ -30,12 +31,18 @@ class CsvWriter(FileWriter):
         self.config = config
 
     def write(self, frame: pl.DataFrame) -> None:
-        frame.write_csv(
-            self.handle,
-            include_header=self.config.header and self.rows == 0,
-            separator=self.config.delimiter,
-            null_value=self.config.null_value,
-        )
+        try:
+            frame.write_csv(
+                self.handle,
+                include_header=self.config.header and self.rows == 0,
+                separator=self.config.delimiter,
+                null_value=self.config.null_value,
+            )
+        except pl.exceptions.PolarsError as exc:  # a type CSV cannot hold: binary, nested, ...
+            raise StoreError(
+                f"cannot write CSV: {str(exc).strip().splitlines()[0]}",
+                hint="store this entity as parquet, or select columns CSV can hold",
+            ) from exc
         self.rows += frame.height
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import IO, Literal
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
+from hygge.errors import StoreError
 from hygge.stores._files import FileStore, FileStoreConfig, FileWriter
 
 
@@ -15,8 +17,28 @@ class NdjsonStoreConfig(FileStoreConfig):
 
 class NdjsonWriter(FileWriter):
     def write(self, frame: pl.DataFrame) -> None:
-        frame.write_ndjson(self.handle)
+        # Polars panics (an exception no flow expects) on binary data: refuse it first.
+        binary = [name for name, dtype in frame.schema.items() if _holds_binary(dtype)]
+        if binary:
+            raise StoreError(
+                f"cannot write binary data as NDJSON (columns: {', '.join(binary)})",
+                hint="store this entity as parquet, or select columns JSON can hold",
+            )
+        try:
+            frame.write_ndjson(self.handle)
+        except pl.exceptions.PolarsError as exc:
+            raise StoreError(f"cannot write NDJSON: {str(exc).strip().splitlines()[0]}") from exc
         self.rows += frame.height
+
+
+def _holds_binary(dtype: pl.DataType | DataTypeClass) -> bool:
+    if dtype == pl.Binary:
+        return True
+    if isinstance(dtype, pl.List | pl.Array):
+        return _holds_binary(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_binary(field.dtype) for field in dtype.fields)
+    return False
 
 
 class NdjsonStore(FileStore):

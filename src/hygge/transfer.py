@@ -1,0 +1,112 @@
+"""The hot path: a reader thread feeds a bounded queue, the caller's thread writes.
+
+Memory holds at most QUEUE_BATCHES batches in flight whatever the table size. The
+reader stops as soon as the writer stops listening (failure or cancel).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from hygge.errors import Interrupted
+from hygge.failpoints import failpoint
+from hygge.plugin import Home, Load, Window
+
+QUEUE_BATCHES = 2
+_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class _End:
+    """The reader is done."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+Item = pl.DataFrame | _End | _Failed
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    written: int = 0
+
+
+def transfer(
+    home: Home,
+    window: Window,
+    batch_rows: int,
+    load: Load,
+    cancel: threading.Event,
+    admit: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame,
+    on_rows: Callable[[int], None] = lambda rows: None,
+) -> Counts:
+    """Move the window's rows from home into load; `admit` filters each batch first."""
+    batches: queue.Queue[Item] = queue.Queue(QUEUE_BATCHES)
+    stop = threading.Event()
+    reader = threading.Thread(
+        target=_read, args=(home, window, batch_rows, batches, stop), daemon=True
+    )
+    reader.start()
+    counts = Counts()
+    try:
+        while True:
+            item = _next(batches, cancel)
+            if isinstance(item, _End):
+                return counts
+            if isinstance(item, _Failed):
+                raise item.error
+            counts.read += item.height
+            frame = admit(item)
+            if frame.height:
+                load.write(frame)
+                counts.written += frame.height
+            on_rows(counts.written)
+            failpoint("after_batch")
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _read(
+    home: Home, window: Window, batch_rows: int, batches: queue.Queue[Item], stop: threading.Event
+) -> None:
+    frames = home.batches(window, batch_rows)
+    with contextlib.closing(frames):
+        try:
+            for frame in frames:
+                if not _put(batches, frame, stop):
+                    return
+            _put(batches, _End(), stop)
+        except BaseException as exc:
+            _put(batches, _Failed(exc), stop)
+
+
+def _next(batches: queue.Queue[Item], cancel: threading.Event) -> Item:
+    while True:
+        if cancel.is_set():
+            raise Interrupted("interrupted")
+        try:
+            return batches.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            continue
+
+
+def _put(batches: queue.Queue[Item], item: Item, stop: threading.Event) -> bool:
+    """Put unless the writer has stopped listening; False when it has."""
+    while not stop.is_set():
+        try:
+            batches.put(item, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
