@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hygge import __version__
+from hygge.cli_journal import history, journal
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
@@ -32,6 +34,7 @@ from hygge.render import (
 )
 from hygge.scaffold import init_project
 from hygge.selection import Selection
+from hygge.window import Backfill
 
 EXIT_INTERRUPTED = 130
 
@@ -120,6 +123,20 @@ def init(name: Path, force: bool) -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Debug logs, settings with their sources, tracebacks."
 )
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="flow.F[.entities.E].KEY=V",
+    help="Override a setting, e.g. flow.shop.batch_rows=5000 (YAML scalar values).",
+)
+@click.option(
+    "--from",
+    "backfill_from",
+    metavar="V",
+    help="One-off window from V (inclusive); the stored watermark does not move.",
+)
+@click.option("--to", "backfill_to", metavar="V", help="Upper bound (inclusive) of --from.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def go(
@@ -131,6 +148,9 @@ def go(
     concurrency: int | None,
     dry_run: bool,
     verbose: bool,
+    variables: tuple[str, ...],
+    backfill_from: str | None,
+    backfill_to: str | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -143,8 +163,9 @@ def go(
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
+    backfill = _backfill(backfill_from, backfill_to, flows, entities)
     project = load_project(project_dir)
-    plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency)
+    plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
     out = make_console(stderr=as_json)
     if dry_run:
         plan.preflight()
@@ -154,7 +175,7 @@ def go(
             print_plan(out, plan, verbose)
         return
     with LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress:
-        result = Coordinator(plan, progress).run()
+        result = Coordinator(plan, progress, backfill, shlex.join(sys.argv)).run()
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
@@ -184,6 +205,24 @@ def debug(project_dir: Path | None) -> None:
             console.print(f"     {problem}", highlight=False)
     console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
     sys.exit(1 if problems else 0)
+
+
+main.add_command(history)
+main.add_command(journal)
+
+
+def _backfill(
+    lower: str | None, upper: str | None, flows: tuple[str, ...], entities: tuple[str, ...]
+) -> Backfill | None:
+    if lower is None and upper is None:
+        return None
+    if lower is None:
+        raise UsageError("--to needs --from", hint="give the window's lower bound too")
+    if not flows and not entities:
+        raise UsageError(
+            "--from needs a selection", hint="name what to backfill, e.g. --entity shop.orders"
+        )
+    return Backfill(lower, upper)
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -38,8 +38,8 @@ class SilentReporter:
 
 
 def new_run_id() -> str:
-    """Sortable and unique across processes: UTC time plus random bits."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+    """Sortable by start time (to the microsecond) and unique across processes."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
 
 
 class Coordinator:
@@ -63,7 +63,8 @@ class Coordinator:
         self.plan.preflight()
         started = time.monotonic()
         results: dict[str, EntityResult] = {}
-        with open_journal(self.plan.project.root) as journal:
+        project = self.plan.project
+        with open_journal(project.root, project.spec.journal.path) as journal:
             self.journal = journal
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)

@@ -110,6 +110,8 @@ def print_summary(
             )
         console.print(table)
     for r in result.entities:
+        for warning in r.warnings:
+            console.print(f"[yellow]{escape(r.address)}[/] {escape(warning)}", highlight=False)
         if r.status in ("failed", "interrupted") and r.error:
             console.print(
                 f"[bold red]{escape(r.address)}[/] {escape(r.error.splitlines()[0])}",
@@ -157,6 +159,7 @@ def result_json(result: RunResult) -> dict[str, Any]:
                 "destination": r.destination,
                 "error": r.error,
                 "hint": r.hint,
+                "warnings": list(r.warnings),
             }
             for r in result.entities
         ],
@@ -183,7 +186,7 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
         for e in plan.entities:
             console.print(f"[bold]{e.address}[/]  source: {escape(e.home.describe())}")
             for key, source in sorted(e.provenance.items()):
-                value = getattr(e.settings, key)
+                value = _plain(getattr(e.settings, key))
                 console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(source)})[/]")
 
 
@@ -208,4 +211,4 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return value.model_dump() if hasattr(value, "model_dump") else value
+    return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value

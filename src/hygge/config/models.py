@@ -92,11 +92,19 @@ class Connection(Strict):
     pool_size: Annotated[int, Field(gt=0)] = 4
 
 
+class JournalConfig(Strict):
+    """Where runs and watermarks are recorded (PostgreSQL comes with multi-machine runs)."""
+
+    type: Literal["sqlite"] = "sqlite"
+    path: str = ".hygge/journal.db"
+
+
 class ProjectFile(Strict):
     name: Name
     flows_dir: str = "flows"
     options: ProjectOptions = ProjectOptions()
     connections: dict[Name, Connection] = {}
+    journal: JournalConfig = JournalConfig()
 
 
 class EntityFile(Settings):

@@ -33,14 +33,17 @@ __all__ = [
 ]
 
 
-def journal_path(root: Path) -> Path:
-    """Where the SQLite journal of the project at `root` lives."""
-    return Path(root) / ".hygge" / "journal.db"
+DEFAULT_PATH = ".hygge/journal.db"
 
 
-def open_journal(root: Path) -> Journal:
+def journal_path(root: Path, path: str = DEFAULT_PATH) -> Path:
+    """Where the SQLite journal of the project at `root` lives (`path` is relative to it)."""
+    return Path(root) / path
+
+
+def open_journal(root: Path, relative: str = DEFAULT_PATH) -> Journal:
     """Open (creating it and its folder if needed) the journal of the project at `root`."""
-    path = journal_path(root)
+    path = journal_path(root, relative)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
