@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,11 @@ def test_init_then_go_lands_every_sample_table(tmp_path: Path, hygge_cli) -> Non
     orders = pl.read_parquet(sorted((root / "data/shop/orders").glob("*.parquet")))
     assert read_lake(root / "lake/shop/orders").sort("order_id").equals(orders.sort("order_id"))
     assert read_lake(root / "lake/shop/products").height == 120
+
+    again = hygge_cli("go", "--json", cwd=root)
+    rows = {e["entity"]: (e["run_type"], e["rows"]) for e in json.loads(again.stdout)["entities"]}
+    assert rows["shop.orders"] == ("incremental", 0)
+    assert rows["shop.products"] == ("full_drop", 120)
 
 
 def test_sample_data_is_deterministic(tmp_path: Path, hygge_cli) -> None:

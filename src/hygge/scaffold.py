@@ -30,13 +30,13 @@ entities: [customers]
 
 SHOP_FLOW = """\
 # The shop's tables, already parquet; each entity gets its own folder in the lake.
+# An entity with a watermark runs incrementally; one without is copied in full.
 home:
   type: parquet
   path: data/shop/{{entity}}
 store:
   type: parquet
   path: lake/shop
-run_type: full_drop
 defaults:
   batch_rows: 50000
 """
@@ -48,7 +48,11 @@ home:
 """
 
 ORDERS_ENTITY = """\
-# data/shop/orders holds one parquet file per month.
+# data/shop/orders holds one parquet file per month. Each run moves only the rows
+# changed since the last one: see `hygge history` and `hygge journal show`.
+primary_key: [order_id]
+watermark:
+  column: updated_at
 batch_rows: 1000
 """
 
