@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tests.conftest import read_lake
+from tests.proc import run
 
 REPO = Path(__file__).resolve().parents[1]
 FLOW = """\
@@ -73,58 +72,18 @@ def test_full_drop_crash_leaves_old_or_new_and_rerun_recovers(
 ) -> None:
     root = make_project({"flows/orders/flow.yml": FLOW})
     write_orders(root, 1)
-    assert hygge(root, "go").returncode == 0
+    assert run(root, "go").returncode == 0
     new = write_orders(root, 2)
 
-    crashed = hygge(root, "go", env={"HYGGE_FAILPOINT": point})
+    crashed = run(root, "go", env={"HYGGE_FAILPOINT": point})
 
     assert crashed.returncode == 99, crashed.stderr
     seen = read_lake(root / "lake/orders")
     assert seen["version"].unique().to_list() == [survivor]
     assert seen.height == 1000
 
-    rerun = hygge(root, "go")
+    rerun = run(root, "go")
 
     assert rerun.returncode == 0, rerun.stderr
     assert read_lake(root / "lake/orders").sort("id").equals(new)
     assert hidden_leftovers(root) == []
-
-
-def test_ctrl_c_stops_at_the_next_batch_and_keeps_the_old_copy(make_project, tmp_path) -> None:
-    root = make_project({"flows/orders/flow.yml": FLOW})
-    old = write_orders(root, 1)
-    assert hygge(root, "go").returncode == 0
-    write_orders(root, 2)
-    marker = tmp_path / "paused"
-    env = {
-        **os.environ,
-        "HYGGE_FAILPOINT": "after_batch:pause",
-        "HYGGE_FAILPOINT_FILE": str(marker),
-    }
-
-    with subprocess.Popen(
-        [sys.executable, "-m", "hygge", "go", "--json"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        _wait_for(marker, process)
-        process.send_signal(signal.SIGINT)
-        marker.unlink()
-        out, err = process.communicate(timeout=60)
-
-    assert process.returncode == 130, err
-    assert '"status": "interrupted"' in out
-    assert read_lake(root / "lake/orders").sort("id").equals(old)
-    assert hidden_leftovers(root) == []
-
-
-def _wait_for(marker: Path, process: subprocess.Popen[str]) -> None:
-    """Block until the run reaches its failpoint (the marker file appears)."""
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the run never reached its failpoint"
-        time.sleep(0.01)

@@ -10,6 +10,7 @@ import json
 import logging
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.errors import HyggeError, UsageError
+from hygge.locks import held_locks
 from hygge.plan import make_plan
 from hygge.render import (
     LiveProgress,
@@ -34,6 +36,7 @@ from hygge.render import (
 )
 from hygge.scaffold import init_project
 from hygge.selection import Selection
+from hygge.signals import graceful_signals
 from hygge.window import Backfill
 
 EXIT_INTERRUPTED = 130
@@ -137,6 +140,14 @@ def init(name: Path, force: bool) -> None:
     help="One-off window from V (inclusive); the stored watermark does not move.",
 )
 @click.option("--to", "backfill_to", metavar="V", help="Upper bound (inclusive) of --from.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Wait up to SECONDS for entities another run holds (default: skip them, exit 75).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def go(
@@ -151,13 +162,21 @@ def go(
     variables: tuple[str, ...],
     backfill_from: str | None,
     backfill_to: str | None,
+    wait_seconds: float,
     quiet: bool,
     as_json: bool,
 ) -> None:
     """Move the selected entities (all by default).
 
-    Exit status: 0 all succeeded, 1 an entity failed, 2 usage or config error (nothing ran),
-    130 interrupted.
+    Overlapping runs are safe: an entity (or destination) that another `hygge go` holds is
+    skipped with the holder named, or waited for with --wait SECONDS.
+
+    \b
+    Exit status: 0 all selected entities succeeded (or had nothing new)
+                 1 an entity failed
+                 2 usage or config error (nothing ran)
+                 75 nothing failed, but entities held by another run were skipped
+                 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     """
     if incremental and full_drop:
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
@@ -174,13 +193,17 @@ def go(
         else:
             print_plan(out, plan, verbose)
         return
-    with LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress:
-        result = Coordinator(plan, progress, backfill, shlex.join(sys.argv)).run()
+    command = shlex.join(sys.argv)
+    with (
+        graceful_signals() as signals,
+        LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress,
+    ):
+        result = Coordinator(plan, progress, backfill, command, wait_seconds).run()
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
         print_summary(out, result, project.root, verbose=verbose, quiet=quiet)
-    sys.exit(result.exit_code)
+    sys.exit(signals.exit_code if result.interrupted else result.exit_code)
 
 
 @main.command()
@@ -209,6 +232,22 @@ def debug(project_dir: Path | None) -> None:
 
 main.add_command(history)
 main.add_command(journal)
+
+
+@main.command()
+@project_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def locks(project_dir: Path | None, as_json: bool) -> None:
+    """Which entities are held right now, and by whom."""
+    project = load_project(project_dir)
+    held = held_locks(project.root)
+    if as_json:
+        click.echo(json.dumps([{"lock": name, **asdict(who)} for name, who in held], indent=2))
+        return
+    console = make_console()
+    for name, who in held:
+        console.print(f"{name}: held by {who.describe()}", highlight=False)
+    console.print(f"{len(held)} held", highlight=False)
 
 
 def _backfill(

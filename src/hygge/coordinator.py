@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
 
 from hygge.flow import EntityFlow
 from hygge.journal import open_journal
+from hygge.locks import Claim, Holder, entity_claim, project_lock
 from hygge.plan import Plan, PlannedEntity
 from hygge.results import EntityResult, RunResult
 from hygge.window import Backfill
+
+_POLL_SECONDS = 0.2
 
 
 class Reporter(Protocol):
@@ -51,13 +56,16 @@ class Coordinator:
         reporter: Reporter | None = None,
         backfill: Backfill | None = None,
         command: str = "hygge (library)",
+        wait_seconds: float = 0.0,
     ) -> None:
         self.plan = plan
         self.reporter = reporter or SilentReporter()
         self.backfill = backfill
         self.command = command
+        self.wait_seconds = wait_seconds
         self.cancel = threading.Event()
         self.run_id = new_run_id()
+        self.holder = Holder.me(self.run_id, command)
 
     def run(self) -> RunResult:
         self.plan.preflight()
@@ -69,7 +77,9 @@ class Coordinator:
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)
             try:
-                self._run_all(results)
+                with self._project_claim(results):
+                    if not results:
+                        self._run_all(results)
             finally:
                 journal.finish_run(self.run_id, _run_status(results, self.cancel.is_set()))
         interrupted = self.cancel.is_set()
@@ -87,20 +97,17 @@ class Coordinator:
     def _run_all(self, results: dict[str, EntityResult]) -> None:
         waiting = list(self.plan.entities)
         running: dict[Future[EntityResult], PlannedEntity] = {}
+        deadline = time.monotonic() + self.wait_seconds
         with ThreadPoolExecutor(self.plan.concurrency, thread_name_prefix="hygge") as pool:
             try:
                 while waiting or running:
-                    while (
-                        waiting
-                        and len(running) < self.plan.concurrency
-                        and self._may_start(results)
-                    ):
-                        entity = waiting.pop(0)
-                        self.reporter.entity_started(entity)
-                        running[pool.submit(self._run_one, entity)] = entity
+                    self._start_what_can(pool, waiting, running, results, deadline)
                     if not running:
-                        break
-                    done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                        if not waiting or not self._may_start(results):
+                            break
+                        time.sleep(_POLL_SECONDS)  # every waiting entity is held elsewhere
+                        continue
+                    done, _ = wait(running, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
                     for future in done:
                         self._finish(running, future, results)
             except KeyboardInterrupt:
@@ -108,6 +115,49 @@ class Coordinator:
                 self.cancel.set()
                 for future in list(running):
                     self._finish(running, future, results)
+
+    def _start_what_can(
+        self,
+        pool: ThreadPoolExecutor,
+        waiting: list[PlannedEntity],
+        running: dict[Future[EntityResult], PlannedEntity],
+        results: dict[str, EntityResult],
+        deadline: float,
+    ) -> None:
+        """Start waiting entities whose locks are free; skip those held past the deadline."""
+        for entity in list(waiting):
+            if len(running) >= self.plan.concurrency or not self._may_start(results):
+                return
+            claim = entity_claim(self.plan.project.root, entity.address, entity.store.destination())
+            holder = claim.try_take(self.holder)
+            if holder is None:
+                waiting.remove(entity)
+                self.reporter.entity_started(entity)
+                running[pool.submit(self._run_one, entity, claim)] = entity
+            elif time.monotonic() >= deadline:
+                waiting.remove(entity)
+                results[entity.address] = self._held(entity, holder)
+                self.reporter.entity_finished(results[entity.address])
+
+    @contextlib.contextmanager
+    def _project_claim(self, results: dict[str, EntityResult]) -> Iterator[None]:
+        """With options.exclusive, one coordinator per project: the others skip (or wait)."""
+        if not self.plan.project.spec.options.exclusive:
+            yield
+            return
+        claim = Claim((project_lock(self.plan.project.root),))
+        deadline = time.monotonic() + self.wait_seconds
+        while (holder := claim.try_take(self.holder)) is not None:
+            if time.monotonic() >= deadline:
+                for entity in self.plan.entities:
+                    results[entity.address] = self._held(entity, holder)
+                yield
+                return
+            time.sleep(_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            claim.release()
 
     def _finish(
         self,
@@ -126,7 +176,7 @@ class Coordinator:
         failed = any(r.status == "failed" for r in results.values())
         return self.plan.continue_on_error or not failed
 
-    def _run_one(self, entity: PlannedEntity) -> EntityResult:
+    def _run_one(self, entity: PlannedEntity, claim: Claim) -> EntityResult:
         flow = EntityFlow(
             entity,
             self.run_id,
@@ -135,7 +185,21 @@ class Coordinator:
             self.backfill,
             lambda rows: self.reporter.entity_rows(entity, rows),
         )
-        return flow.run()
+        try:
+            return flow.run()
+        finally:
+            claim.release()
+
+    def _held(self, entity: PlannedEntity, holder: str) -> EntityResult:
+        return EntityResult(
+            address=entity.address,
+            status="skipped",
+            run_type=entity.run_type,
+            destination=entity.store.destination(),
+            error=f"skipped: held by {holder}",
+            hint="it runs there now; pass --wait SECONDS to wait for it",
+            locked_by=holder,
+        )
 
     def _not_started(self, entity: PlannedEntity, interrupted: bool) -> EntityResult:
         reason = (

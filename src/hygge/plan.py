@@ -72,6 +72,7 @@ def make_plan(
         _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed))
         for address, suffix in picked.items()
     )
+    _reject_shared_destinations(entities)
     options = project.spec.options
     return Plan(
         project=project,
@@ -79,6 +80,30 @@ def make_plan(
         concurrency=concurrency or options.concurrency or _default_concurrency(len(entities)),
         continue_on_error=options.continue_on_error,
     )
+
+
+def _reject_shared_destinations(entities: tuple[PlannedEntity, ...]) -> None:
+    """Two entities writing one folder or table (or one inside the other) would clobber
+    each other; refuse before anything runs."""
+    seen: list[tuple[str, PlannedEntity]] = []
+    for entity in entities:
+        mine = entity.store.destination().rstrip("/")
+        for other_path, other in seen:
+            if (
+                mine == other_path
+                or mine.startswith(other_path + "/")
+                or other_path.startswith(mine + "/")
+            ):
+                raise ConfigError(
+                    f"{other.address} and {entity.address} write the same destination"
+                    f" ({other_path} and {mine})",
+                    hint="give each entity its own store path or table, e.g. with {entity}",
+                )
+        seen.append((mine, entity))
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def _default_concurrency(entities: int) -> int:

@@ -112,7 +112,7 @@ def print_summary(
     for r in result.entities:
         for warning in r.warnings:
             console.print(f"[yellow]{escape(r.address)}[/] {escape(warning)}", highlight=False)
-        if r.status in ("failed", "interrupted") and r.error:
+        if r.status in ("failed", "interrupted", "skipped") and r.error:
             console.print(
                 f"[bold red]{escape(r.address)}[/] {escape(r.error.splitlines()[0])}",
                 highlight=False,

@@ -21,6 +21,7 @@ class EntityResult:
     hint: str | None = None
     traceback: str | None = None
     warnings: tuple[str, ...] = ()
+    locked_by: str | None = None  # skipped because another run holds it
 
     @property
     def rows_per_second(self) -> float:
@@ -49,6 +50,6 @@ class RunResult:
             return 130
         if self.count("failed"):
             return 1
-        if any(r.status == "skipped" and r.error and "held by" in r.error for r in self.entities):
+        if any(r.locked_by for r in self.entities):
             return 75
         return 0

@@ -77,6 +77,7 @@ BUILTIN_SETTINGS = Settings(run_type=None, batch_rows=100_000, retries=2, retry_
 class ProjectOptions(Settings):
     concurrency: Annotated[int | None, Field(gt=0)] = None
     continue_on_error: bool = True
+    exclusive: bool = False  # one coordinator per project at a time
 
 
 class Connection(Strict):

@@ -66,9 +66,10 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(
-            f"{where}: YAML syntax error: {problem}", hint="fix the YAML at that line"
-        ) from exc
+        hint = "fix the YAML at that line"
+        if "got '{'" in problem:
+            hint = 'inside { } write placeholders in quotes, e.g. path: "data/{entity}"'
+        raise ConfigError(f"{where}: YAML syntax error: {problem}", hint=hint) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: YAML error: {exc}") from exc
     finally:

@@ -1,0 +1,189 @@
+"""Entity and destination locks: kernel locks (flock) on files that are never deleted.
+
+The kernel frees a lock when its holder dies, so there are no stale locks to break and no
+unlink races. Who holds a lock is written beside it for messages only; ownership is the
+kernel's word alone. A forked child closes its copies of the lock descriptors at once, so
+it cannot keep its parent's locks alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hygge.errors import HyggeError
+
+LOCK_DIR = ".hygge/locks"
+_open_fds: set[int] = set()
+_fds_guard = threading.Lock()
+
+
+class LockingUnsupported(HyggeError):
+    """The filesystem cannot hold kernel locks (some network mounts)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as its holder wrote it down (for messages only)."""
+
+    pid: int
+    host: str
+    run_id: str
+    since: str
+    command: str
+
+    @classmethod
+    def me(cls, run_id: str, command: str) -> Holder:
+        return cls(
+            os.getpid(), socket.gethostname(), run_id, datetime.now(UTC).isoformat(), command
+        )
+
+    def describe(self) -> str:
+        return (
+            f"pid {self.pid} on {self.host}, run {self.run_id}, since {self.since[:19]}Z"
+            f" ({self.command})"
+        )
+
+
+class FileLock:
+    """A non-blocking exclusive flock on one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    @property
+    def holder_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".holder")
+
+    def try_acquire(self, holder: Holder) -> bool:
+        """Take the lock if free; False when someone else holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                return False
+            raise LockingUnsupported(
+                f"cannot lock {self.path}: {exc.strerror}",
+                hint="keep .hygge/ on a local disk that supports flock (not every network"
+                " mount does)",
+            ) from exc
+        with _fds_guard:
+            _open_fds.add(fd)
+        self.fd = fd
+        self.holder_path.write_text(json.dumps(asdict(holder)))
+        return True
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        with _fds_guard:
+            _open_fds.discard(fd)
+        os.close(fd)  # closing the last descriptor releases the flock
+
+    def holder(self) -> Holder | None:
+        """What the current holder wrote down, if readable."""
+        try:
+            return Holder(**json.loads(self.holder_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def is_held(self) -> bool:
+        """True when some process holds the lock right now."""
+        if not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+
+@dataclass
+class Claim:
+    """The locks one entity run takes: its entity, then its destination."""
+
+    locks: tuple[FileLock, ...]
+
+    def try_take(self, holder: Holder) -> str | None:
+        """None when every lock is taken; else who holds the first busy one."""
+        taken: list[FileLock] = []
+        for lock in self.locks:
+            if not lock.try_acquire(holder):
+                for done in taken:
+                    done.release()
+                who = lock.holder()
+                return who.describe() if who else f"another process ({lock.path})"
+            taken.append(lock)
+        return None
+
+    def release(self) -> None:
+        for lock in reversed(self.locks):
+            lock.release()
+
+
+def entity_claim(root: Path, address: str, destination: str) -> Claim:
+    return Claim((entity_lock(root, address), destination_lock(destination)))
+
+
+def held_locks(root: Path) -> list[tuple[str, Holder]]:
+    """The project's entity (and project) locks held now, with what their holders wrote."""
+    held = []
+    for path in sorted((root / LOCK_DIR).glob("*.lock")):
+        lock = FileLock(path)
+        if lock.is_held():
+            who = lock.holder() or Holder(0, "?", "?", "?", "?")
+            held.append((path.stem, who))
+    return held
+
+
+def entity_lock(root: Path, address: str) -> FileLock:
+    return FileLock(root / LOCK_DIR / f"{address}.lock")
+
+
+def project_lock(root: Path) -> FileLock:
+    return FileLock(root / LOCK_DIR / "_project.lock")
+
+
+def destination_lock(destination: str) -> FileLock:
+    """One lock per destination on this machine, whatever project writes it."""
+    digest = hashlib.sha256(destination.encode()).hexdigest()[:32]
+    return FileLock(_machine_lock_dir() / f"{digest}.lock")
+
+
+def _machine_lock_dir() -> Path:
+    folder = Path(os.environ.get("HYGGE_LOCK_DIR") or Path(tempfile.gettempdir()) / "hygge-locks")
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o1777)  # shared by every user, like /tmp
+    return folder
+
+
+def _close_in_child() -> None:
+    """After fork, drop the child's copies so only the parent's keep the locks."""
+    for fd in list(_open_fds):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _open_fds.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)

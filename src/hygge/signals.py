@@ -1,0 +1,44 @@
+"""Ctrl-C and SIGTERM: the first stops the run cleanly, a second exits at once.
+
+The first signal raises KeyboardInterrupt in the main thread, where the coordinator turns
+it into a cancel: no new entity starts, running ones stop at their next batch and discard
+their staging, the journal records `interrupted`, locks are released. A second signal
+exits immediately; the next run recovers what was left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from types import FrameType
+
+EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class SignalState:
+    def __init__(self) -> None:
+        self.received: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.received or signal.SIGINT, 130)
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            os._exit(EXIT_CODES.get(signum, 130))
+        self.received = signum
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def graceful_signals() -> Iterator[SignalState]:
+    """Install the handlers for the duration of a run (main thread only)."""
+    state = SignalState()
+    previous = {s: signal.signal(s, state.handle) for s in EXIT_CODES}
+    try:
+        yield state
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,63 @@
+"""Helpers for tests that run hygge as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HYGGE = [sys.executable, "-m", "hygge"]
+
+
+def run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HYGGE, *args],
+        cwd=root,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*HYGGE, *args],
+        cwd=root,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def start_paused(
+    root: Path, marker: Path, *args: str, point: str = "after_batch"
+) -> subprocess.Popen:
+    """Start `hygge ARGS` and return once it is held at the failpoint (marker exists)."""
+    env = {"HYGGE_FAILPOINT": f"{point}:pause", "HYGGE_FAILPOINT_FILE": str(marker)}
+    process = start(root, *args, env=env)
+    wait_for(marker, process)
+    return process
+
+
+def wait_for(marker: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never reached its failpoint"
+        time.sleep(0.01)
+
+
+def finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def history(root: Path) -> list[dict]:
+    result = run(root, "history", "--json", "--limit", "1000")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
