@@ -81,6 +81,7 @@ class Coordinator:
                     if not results:
                         self._run_all(results)
             finally:
+                self.plan.pools.close()
                 journal.finish_run(self.run_id, _run_status(results, self.cancel.is_set()))
         interrupted = self.cancel.is_set()
         ordered = tuple(

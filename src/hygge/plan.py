@@ -16,6 +16,7 @@ from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.errors import ConfigError, UsageError
 from hygge.plugin import Context, Home, Store
+from hygge.pool import Pools
 from hygge.registry import home_class, store_class
 from hygge.selection import Selection
 
@@ -41,6 +42,7 @@ class Plan:
     entities: tuple[PlannedEntity, ...]
     concurrency: int
     continue_on_error: bool
+    pools: Pools
     notes: tuple[str, ...] = field(default=())
 
     def preflight(self) -> None:
@@ -68,8 +70,9 @@ def make_plan(
     by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
     picked = (selection or Selection()).pick(list(by_address))
     parsed = tuple(parse_vars(list(variables), project))
+    pools = Pools({name: c.pool_size for name, c in project.spec.connections.items()})
     entities = tuple(
-        _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed))
+        _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed), pools)
         for address, suffix in picked.items()
     )
     _reject_shared_destinations(entities)
@@ -79,6 +82,7 @@ def make_plan(
         entities=entities,
         concurrency=concurrency or options.concurrency or _default_concurrency(len(entities)),
         continue_on_error=options.continue_on_error,
+        pools=pools,
     )
 
 
@@ -111,10 +115,10 @@ def _default_concurrency(entities: int) -> int:
 
 
 def _plan_entity(
-    project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine
+    project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
 ) -> PlannedEntity:
     settings, provenance = resolve_settings(project, flow, entity, cli)
-    context = Context(project.root, flow.name, entity.name)
+    context = Context(project.root, flow.name, entity.name, pools)
     home = _plugin("home", flow, entity, context, cli)
     store = _plugin("store", flow, entity, context, cli)
     address = f"{flow.name}.{entity.name}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hygge.config.models import RunType
 from hygge.errors import EntityError
+from hygge.pool import Pools
 from hygge.watermark import Mark
 
 
@@ -26,11 +27,13 @@ class PluginConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Context:
-    """Where a plugin instance lives: the project root (for relative paths) and its entity."""
+    """Where a plugin instance lives: the project root (for relative paths), its entity,
+    and the coordinator's connection pools (one per named connection)."""
 
     root: Path
     flow: str
     entity: str
+    pools: Pools = field(default_factory=lambda: Pools({}), compare=False)
 
     def resolve(self, path: str) -> str:
         """Relative local paths are relative to the project root; URLs stay as written."""
