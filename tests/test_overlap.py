@@ -214,3 +214,25 @@ def test_eight_processes_on_random_selections(project: Path) -> None:
         assert read_lake(project / "lake" / name).sort("id").equals(source(project, name))
         spans = sorted(span(r) for r in runs_of(project, f"f.{name}"))
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_two_projects_cannot_write_one_folder_at_once(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-lake" / "orders"
+    roots = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        (root / "flows/orders").mkdir(parents=True)
+        (root / "hygge.yml").write_text(f"name: {name}\n")
+        flow = f"home: {{type: parquet, path: data}}\nstore: {{type: parquet, path: {shared}}}\n"
+        (root / "flows/orders/flow.yml").write_text(flow + "batch_rows: 10\n")
+        (root / "data").mkdir()
+        pl.DataFrame({"id": range(50)}).write_parquet(root / "data/x.parquet")
+        roots.append(root)
+    held = start_paused(roots[0], tmp_path / "one-paused", "go")
+
+    other = run(roots[1], "go")
+    (tmp_path / "one-paused").unlink()
+
+    assert finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    assert f"held by pid {held.pid}" in other.stdout
