@@ -43,85 +43,10 @@ from hygge.journal.api import (
     check_status,
     pid_alive,
 )
+from hygge.journal.schema import ENTITY_RUN_COLUMNS, MIGRATIONS, UPSERT_WATERMARK
 
 BUSY_TIMEOUT_SECONDS = 30.0
 _R = TypeVar("_R", RunRecord, EntityRunRecord, WatermarkRecord, AuditRecord)
-
-MIGRATIONS: list[str] = [
-    # 1: everything.
-    """
-    CREATE TABLE schema_version (
-        version INTEGER PRIMARY KEY,
-        applied_at TEXT NOT NULL
-    );
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL,
-        command TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        ended_at TEXT,
-        status TEXT NOT NULL
-    );
-    CREATE INDEX runs_by_start ON runs (started_at);
-    CREATE INDEX runs_running ON runs (host) WHERE status = 'running';
-    CREATE TABLE entity_runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        run_id TEXT NOT NULL REFERENCES runs (run_id),
-        flow TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        run_type TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        rows_read INTEGER NOT NULL DEFAULT 0,
-        rows_written INTEGER NOT NULL DEFAULT 0,
-        bytes_written INTEGER NOT NULL DEFAULT 0,
-        seconds REAL NOT NULL DEFAULT 0,
-        watermark_before TEXT,
-        watermark_after TEXT,
-        error TEXT,
-        started_at TEXT NOT NULL,
-        ended_at TEXT
-    );
-    CREATE INDEX entity_runs_by_entity ON entity_runs (flow, entity, id);
-    CREATE INDEX entity_runs_by_run ON entity_runs (run_id);
-    CREATE INDEX entity_runs_running ON entity_runs (run_id) WHERE status = 'running';
-    CREATE TABLE watermarks (
-        flow TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        watermark_column TEXT NOT NULL,
-        value TEXT NOT NULL,
-        state BLOB,
-        run_id TEXT REFERENCES runs (run_id),
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (flow, entity)
-    );
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        user TEXT NOT NULL,
-        action TEXT NOT NULL,
-        flow TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        old_value TEXT,
-        new_value TEXT,
-        reason TEXT NOT NULL
-    );
-    CREATE INDEX audit_by_entity ON audit (flow, entity, id);
-    """,
-]
-
-_ENTITY_RUN_COLUMNS = (
-    "id, run_id, flow, entity, run_type, status, attempts, rows_read, rows_written,"
-    " bytes_written, seconds, watermark_before, watermark_after, error, started_at, ended_at"
-)
-_UPSERT_WATERMARK = """
-    INSERT INTO watermarks (flow, entity, watermark_column, value, state, run_id, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (flow, entity) DO UPDATE SET
-        watermark_column = excluded.watermark_column, value = excluded.value,
-        state = excluded.state, run_id = excluded.run_id, updated_at = excluded.updated_at
-"""
 
 
 class SqliteJournal(Journal):
@@ -230,7 +155,7 @@ class SqliteJournal(Journal):
             )
             if commit is not None:
                 conn.execute(
-                    _UPSERT_WATERMARK,
+                    UPSERT_WATERMARK,
                     (flow, entity, commit.column, commit.value, commit.state, run_id, now),
                 )
 
@@ -241,7 +166,7 @@ class SqliteJournal(Journal):
         where, params = _filters(flow, entity)
         with self._read("read the history") as conn:
             rows = conn.execute(
-                f"SELECT {_ENTITY_RUN_COLUMNS} FROM entity_runs{where} ORDER BY id DESC LIMIT ?",
+                f"SELECT {ENTITY_RUN_COLUMNS} FROM entity_runs{where} ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
         return [_record(EntityRunRecord, r) for r in rows]
@@ -290,7 +215,7 @@ class SqliteJournal(Journal):
             now = _now()
             old = _current_value(conn, flow, entity)
             conn.execute(
-                _UPSERT_WATERMARK,
+                UPSERT_WATERMARK,
                 (flow, entity, commit.column, commit.value, commit.state, None, now),
             )
             _audit(conn, now, user, "set", flow, entity, old, commit.value, reason)
