@@ -8,7 +8,8 @@ What each format carries (and so what the strategies draw):
   Boolean; String (any unicode but lone surrogates, which are not text); Binary; Date; Time;
   Datetime in ms/us/ns, naive or in a time zone; Duration in ms/us/ns; Decimal of any
   precision and scale; Null; List, Array and Struct (of numbers). Categorical, Enum, Int128
-  and structs of strings are known bugs (the xfail tests at the end).
+  and structs of strings have their own tests at the end (once known bugs, fixed by Polars'
+  writer).
 - CSV: text without a schema, so the home infers types from the values: Int64, Float64 (NaN
   and infinities too), Boolean, String, Date, Time, Datetime in us naive or UTC. A column needs
   a value to have a type, so each column holds one in some row (the others may all be null),
@@ -277,28 +278,17 @@ def test_a_type_the_format_cannot_hold_fails_the_entity_cleanly(
     assert [p.name for p in tmp_path.iterdir() if "lake" in p.name] == []  # nor its staging
 
 
-# Known bugs outside the files this suite may change; each is a minimal repro.
+# Once known bugs of the Arrow writer, now written by Polars' sink; each is a minimal repro.
 
 
 def parquet_roundtrip(frame: pl.DataFrame) -> None:
     assert_frame_equal(roundtrip(frame, "parquet", batch_rows=1, file_rows=1), frame)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stores/parquet.py: pyarrow cannot write a slice of a struct with a string_view"
-    " field (ArrowNotImplementedError: Slicing not implemented for StringView); converting"
-    " with pl.CompatLevel.oldest() writes it",
-)
 def test_parquet_writes_a_slice_of_a_struct_of_strings() -> None:
     parquet_roundtrip(pl.DataFrame({"a": [{"s": "x"}, {"s": "y"}]}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stores/parquet.py: pyarrow cannot write Polars' categorical dictionary of"
-    " string_view (ArrowNotImplementedError); pl.CompatLevel.oldest() writes it",
-)
 @pytest.mark.parametrize(
     "dtype", [pl.Categorical(), pl.Enum(["x", "y"])], ids=["categorical", "enum"]
 )
@@ -306,11 +296,6 @@ def test_parquet_keeps_categoricals(dtype: pl.DataType) -> None:
     parquet_roundtrip(pl.DataFrame({"a": ["x", None, "y"]}, schema={"a": dtype}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stores/parquet.py: Arrow has no 128-bit integer, so to_arrow() fails"
-    " (ArrowInvalid: unsupported format string '_pli128'); Polars' own writer can write it",
-)
 def test_parquet_keeps_int128() -> None:
     parquet_roundtrip(pl.DataFrame({"a": [2**100, None]}, schema={"a": pl.Int128()}))
 
