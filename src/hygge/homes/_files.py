@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import ClassVar
 
 import polars as pl
@@ -59,16 +59,21 @@ class FileHome(Home):
                 raise SourceError(f"home path {self.path} does not exist")
             return
         try:
-            frame = self._restrict(self.scan(files), window)
-            for batch in frame.collect_batches(chunk_size=batch_rows):
-                if batch.height:
-                    yield batch
+            for scan in self.scans(files):
+                frame = self._restrict(scan, window)
+                for batch in frame.collect_batches(chunk_size=batch_rows):
+                    if batch.height:
+                        yield batch
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise SourceError(self._read_failure(exc)) from exc
 
     @abstractmethod
     def scan(self, files: list[str]) -> pl.LazyFrame:
         """A lazy scan of the files in this home's format."""
+
+    def scans(self, files: list[str]) -> Iterator[pl.LazyFrame]:
+        """The scans a read runs one after the other: all files at once by default."""
+        yield self.scan(files)
 
     def schema(self) -> pl.Schema:
         files = self.fs.data_files(self.path, self.suffixes)
