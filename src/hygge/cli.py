@@ -26,6 +26,7 @@ from hygge.coordinator import Coordinator
 from hygge.errors import HyggeError, UsageError
 from hygge.locks import held_locks
 from hygge.plan import make_plan
+from hygge.redact import redact, redact_argv
 from hygge.render import (
     LiveProgress,
     make_console,
@@ -48,9 +49,9 @@ class HyggeCommandGroup(click.Group):
             return super().invoke(ctx)
         except HyggeError as exc:
             console = make_console(stderr=True)
-            console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
             if exc.hint:
-                console.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
+                console.print(f"[dim]hint:[/] {escape(redact(exc.hint))}", highlight=False)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             make_console(stderr=True).print("interrupted")
@@ -193,7 +194,7 @@ def go(
         else:
             print_plan(out, plan, verbose)
         return
-    command = shlex.join(sys.argv)
+    command = shlex.join(redact_argv(sys.argv))
     with (
         graceful_signals() as signals,
         LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress,

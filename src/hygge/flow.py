@@ -20,6 +20,7 @@ from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.plugin import Commit, LoadRun
+from hygge.redact import redact
 from hygge.results import EntityResult, Status
 from hygge.transfer import Counts, transfer
 from hygge.window import Backfill, WindowState, WindowTracker, plan_window
@@ -237,8 +238,8 @@ def _encoded(state: WindowState) -> str | None:
 
 
 def _message(error: BaseException) -> str:
-    """A hygge error speaks for itself; anything else is prefixed by its type."""
-    text = str(error).strip()
+    """A hygge error speaks for itself; anything else is prefixed by its type. Secrets masked."""
+    text = redact(str(error).strip())
     if isinstance(error, HyggeError):
         return text or type(error).__name__
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -248,4 +249,4 @@ def _trace(error: BaseException | None) -> str | None:
     """Tracebacks for bugs and for hygge errors with an underlying cause (shown with -v)."""
     if error is None or (isinstance(error, HyggeError) and error.__cause__ is None):
         return None
-    return "".join(traceback.format_exception(error))
+    return redact("".join(traceback.format_exception(error)))

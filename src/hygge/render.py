@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hygge.plan import Plan, PlannedEntity
+from hygge.redact import redact
 from hygge.results import EntityResult, RunResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
@@ -28,9 +29,9 @@ def make_console(stderr: bool = False) -> Console:
 
 
 def shorten(path: str, root: Path) -> str:
-    """A path inside the project is shown relative to it."""
+    """A path inside the project is shown relative to it; a URL's password is masked."""
     prefix = f"{root}/"
-    return path[len(prefix) :] if path.startswith(prefix) else path
+    return path[len(prefix) :] if path.startswith(prefix) else redact(path)
 
 
 def rate(rows: int, seconds: float) -> str:
@@ -184,7 +185,7 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
     console.print(table)
     if verbose:
         for e in plan.entities:
-            console.print(f"[bold]{e.address}[/]  source: {escape(e.home.describe())}")
+            console.print(f"[bold]{e.address}[/]  source: {escape(redact(e.home.describe()))}")
             for key, source in sorted(e.provenance.items()):
                 value = _plain(getattr(e.settings, key))
                 console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(source)})[/]")
@@ -198,10 +199,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
             {
                 "entity": e.address,
                 "home": e.home.config.type,
-                "source": e.home.describe(),
+                "source": redact(e.home.describe()),
                 "store": e.store.config.type,
                 "run_type": e.run_type,
-                "destination": e.store.destination(),
+                "destination": redact(e.store.destination()),
                 "settings": {k: _plain(getattr(e.settings, k)) for k in e.provenance},
                 "provenance": e.provenance,
             }
