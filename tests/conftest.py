@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -9,10 +10,17 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from hygge.cli import main
 
 ProjectMaker = Callable[[dict[str, str]], Path]
+
+# CI runs the same examples every time (a red CI must be reproducible); locally hypothesis
+# explores new ones on every run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
