@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
@@ -76,11 +74,14 @@ class Coordinator:
             self.journal = journal
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)
+            claim, held_by = self._claim_project()
             try:
-                with self._project_claim(results):
-                    if not results:
-                        self._run_all(results)
+                if held_by is None:
+                    self._run_all(results)
+                else:
+                    results |= {e.address: self._held(e, held_by) for e in self.plan.entities}
             finally:
+                claim.release()
                 self.plan.pools.close()
                 journal.finish_run(self.run_id, _run_status(results, self.cancel.is_set()))
         interrupted = self.cancel.is_set()
@@ -140,25 +141,19 @@ class Coordinator:
                 results[entity.address] = self._held(entity, holder)
                 self.reporter.entity_finished(results[entity.address])
 
-    @contextlib.contextmanager
-    def _project_claim(self, results: dict[str, EntityResult]) -> Iterator[None]:
-        """With options.exclusive, one coordinator per project: the others skip (or wait)."""
+    def _claim_project(self) -> tuple[Claim, str | None]:
+        """With options.exclusive, one coordinator per project: the others skip (or wait).
+
+        Returns the claim (empty when not exclusive) and who holds the project, if not us."""
         if not self.plan.project.spec.options.exclusive:
-            yield
-            return
+            return Claim(()), None
         claim = Claim((project_lock(self.plan.project.root),))
         deadline = time.monotonic() + self.wait_seconds
         while (holder := claim.try_take(self.holder)) is not None:
             if time.monotonic() >= deadline:
-                for entity in self.plan.entities:
-                    results[entity.address] = self._held(entity, holder)
-                yield
-                return
+                return claim, holder
             time.sleep(_POLL_SECONDS)
-        try:
-            yield
-        finally:
-            claim.release()
+        return claim, None
 
     def _finish(
         self,
