@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from hygge import __version__
 from hygge.cli_journal import history, journal
+from hygge.cli_options import project_option
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
@@ -62,15 +63,6 @@ class HyggeCommandGroup(click.Group):
 @click.version_option(__version__, prog_name="hygge")
 def main() -> None:
     """hygge moves tables from where they live (homes) to where they should settle (stores)."""
-
-
-project_option = click.option(
-    "--project",
-    "-p",
-    "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder (default: found by walking up from the current folder).",
-)
 
 
 @main.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from hygge.cli_options import project_option
 from hygge.config.project import Project, load_project
 from hygge.errors import UsageError
 from hygge.journal import Journal, WatermarkCommit, open_journal
@@ -16,14 +17,6 @@ from hygge.render import make_console
 from hygge.render_journal import history_json, print_history, print_watermarks, watermarks_json
 from hygge.selection import Selection
 from hygge.watermark import mark_from_user
-
-project_option = click.option(
-    "--project",
-    "-p",
-    "project_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder (default: found by walking up from the current folder).",
-)
 
 
 @click.command()

@@ -1,0 +1,145 @@
+"""What every SQL home shares: a table or a query, the window as bound parameters, Arrow out.
+
+A SQL home reads `table` (optionally `schema.table`) or runs `query`. The read window is
+pushed down as a predicate whose values are bound parameters, never spliced into the text:
+`(col >= ? AND col <= ?) OR col IS NULL`. A table home gets it as its WHERE clause; a query
+places it itself with the `{window}` placeholder (`TRUE` when the read has no window), so the
+predicate lands where the watermark column is visible, before any join or aggregate.
+
+A driver's home implements `stream()` (run SQL with parameters, yield Arrow record batches of
+at most batch_rows rows) and may override `bind()` where a Mark needs a cast in SQL to keep
+its precision. Rows only ever pass as Arrow batches into `pl.from_arrow`: no Python row loop.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from pydantic import field_validator, model_validator
+
+from hygge.errors import ConfigError
+from hygge.plugin import Home, PluginConfig, Window
+from hygge.watermark import Mark
+
+WINDOW = "{window}"
+_TABLE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,2}$")
+
+
+def quote(identifier: str) -> str:
+    """An identifier quoted by the SQL standard's rule (PostgreSQL and DuckDB share it)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def quote_table(name: str) -> str:
+    """`schema.table` quoted part by part; the name was validated when the config loaded."""
+    return ".".join(quote(part) for part in name.split("."))
+
+
+class SqlHomeConfig(PluginConfig):
+    table: str | None = None
+    query: str | None = None
+
+    @field_validator("table")
+    @classmethod
+    def _table_name(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE.match(value):
+            raise ValueError(
+                f"{value!r} is not a table name: use letters, digits and _ (schema.table allowed)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SqlHomeConfig:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of 'table' or 'query'")
+        return self
+
+
+class SqlHome(Home):
+    """A home reading one table or query of a SQL database, streamed as Arrow batches."""
+
+    config: SqlHomeConfig
+
+    def source(self) -> str:
+        """The table, or 'query', for messages."""
+        return self.config.table or "query"
+
+    def window_problem(self, column: str | None) -> str | None:
+        """Why this home cannot push down a window on column; None when it can.
+
+        A query without `{window}` cannot be restricted, and reading it whole would load
+        every row again on each incremental run. Planning may ask this before anything runs.
+        """
+        if column is None or self.config.query is None or WINDOW in self.config.query:
+            return None
+        return (
+            f"the query of {self.describe()} has no {WINDOW} placeholder, so the window on"
+            f" {column!r} cannot be applied"
+        )
+
+    def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+        self._require_window(window.column)
+        predicate, params = self.predicate(window)
+        for batch in self.stream(self.relation(predicate), params, batch_rows):
+            if batch.num_rows:
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                yield frame
+
+    def schema(self) -> pl.Schema:
+        sql = f"SELECT * FROM ({self.relation('TRUE')}) AS hygge_source LIMIT 0"
+        return self._fetch(sql, []).schema
+
+    def high_mark(self, column: str) -> Mark | None:
+        self._require_window(column)
+        name = quote(column)
+        sql = f"SELECT max({name}) AS {name} FROM ({self.relation('TRUE')}) AS hygge_source"
+        return Mark.max_of(self._fetch(sql, []).to_series())
+
+    def relation(self, predicate: str) -> str:
+        """The SELECT this home reads, restricted by predicate."""
+        if self.config.table is not None:
+            return f"SELECT * FROM {quote_table(self.config.table)} WHERE {predicate}"
+        query = (self.config.query or "").strip().rstrip(";")
+        return query.replace(WINDOW, f"({predicate})")
+
+    def predicate(self, window: Window) -> tuple[str, list[Any]]:
+        """The window as SQL with placeholders, and the values to bind to them."""
+        if window.column is None or (window.lower is None and window.upper is None):
+            return "TRUE", []
+        column = quote(window.column)
+        bounds, params = [], []
+        for operator, mark in ((">=", window.lower), ("<=", window.upper)):
+            if mark is not None:
+                placeholder, value = self.bind(mark)
+                bounds.append(f"{column} {operator} {placeholder}")
+                params.append(value)
+        return f"({' AND '.join(bounds)}) OR {column} IS NULL", params
+
+    def bind(self, mark: Mark) -> tuple[str, Any]:
+        """A Mark as a placeholder expression and its parameter value."""
+        return "?", mark.as_python()
+
+    @abstractmethod
+    def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Run sql with params bound; yield batches of at most batch_rows rows (driver
+        errors leave as hygge errors, the connection closes when the generator does)."""
+
+    @abstractmethod
+    def fetch(self, sql: str, params: list[Any]) -> pa.Table:
+        """Run sql with params bound and return its whole (small) result, schema included."""
+
+    def _fetch(self, sql: str, params: list[Any]) -> pl.DataFrame:
+        frame = pl.from_arrow(self.fetch(sql, params))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def _require_window(self, column: str | None) -> None:
+        problem = self.window_problem(column)
+        if problem:
+            raise ConfigError(problem, hint=f"put {WINDOW} into the query's WHERE clause")
