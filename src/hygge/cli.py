@@ -212,13 +212,10 @@ def debug(project_dir: Path | None) -> None:
         found = [*entity.home.check(), *entity.store.check()]
         problems += len(found)
         mark = "[green]ok[/]" if not found else "[bold red]problem[/]"
-        console.print(
-            f"{mark}  {entity.address}: {entity.home.describe()}"
-            f" \u2192 {entity.store.destination()}",
-            highlight=False,
-        )
+        route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
+        console.print(f"{mark}  {entity.address}: {escape(redact(route))}", highlight=False)
         for problem in found:
-            console.print(f"     {problem}", highlight=False)
+            console.print(f"     {escape(redact(problem))}", highlight=False)
     console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
     sys.exit(1 if problems else 0)
 
