@@ -26,7 +26,7 @@ from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.errors import HyggeError, UsageError
 from hygge.locks import held_locks
-from hygge.plan import make_plan
+from hygge.plan import Plan, make_plan
 from hygge.redact import redact, redact_argv
 from hygge.render import (
     LiveProgress,
@@ -178,6 +178,8 @@ def go(
     backfill = _backfill(backfill_from, backfill_to, flows, entities)
     project = load_project(project_dir)
     plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
+    if backfill is not None:
+        _check_backfill(plan)
     out = make_console(stderr=as_json)
     if dry_run:
         plan.preflight()
@@ -252,6 +254,15 @@ def _backfill(
             "--from needs a selection", hint="name what to backfill, e.g. --entity shop.orders"
         )
     return Backfill(lower, upper)
+
+
+def _check_backfill(plan: Plan) -> None:
+    lacking = [e.address for e in plan.entities if e.settings.watermark is None]
+    if lacking:
+        raise UsageError(
+            f"--from/--to need a watermark, which {', '.join(lacking)} has not",
+            hint="select only entities with a watermark column",
+        )
 
 
 def _configure_logging(verbose: bool) -> None:

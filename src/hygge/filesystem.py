@@ -65,6 +65,17 @@ class FileSystem:
             return []
         return sorted(p for p in found if not _hidden_below(p, base))
 
+    def size_and_mtime(self, path: str) -> tuple[int, int]:
+        """A file's size and modification time (nanoseconds since the epoch)."""
+        if self.is_local:
+            stat = os.stat(path)
+            return stat.st_size, stat.st_mtime_ns
+        info = self.fs.info(path)
+        modified = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+        if hasattr(modified, "timestamp"):
+            modified = modified.timestamp()
+        return int(info.get("size") or 0), int(float(modified or 0) * 1_000_000_000)
+
     def makedirs(self, path: str) -> None:
         self.fs.makedirs(path, exist_ok=True)
 

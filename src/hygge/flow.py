@@ -23,7 +23,7 @@ from hygge.plugin import Commit, LoadRun
 from hygge.redact import redact
 from hygge.results import EntityResult, Status
 from hygge.transfer import Counts, transfer
-from hygge.window import Backfill, WindowState, WindowTracker, plan_window
+from hygge.window import Backfill, WindowState, plan_read
 
 log = logging.getLogger(__name__)
 
@@ -106,30 +106,23 @@ class EntityFlow:
     def _attempt(self, previous: WindowState) -> _Outcome:
         entity = self.entity
         settings = entity.settings
-        fresh = entity.run_type == "full_drop" or self.backfill is not None
-        start_from = WindowState() if fresh else previous
-        window = plan_window(entity.home, settings, entity.run_type, previous, self.backfill)
-        tracker = (
-            WindowTracker(window.column, start_from, settings.watermark.lookback)
-            if window.column and settings.watermark
-            else None
-        )
+        read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
         load = entity.store.begin(
             LoadRun(self.run_id, entity.run_type, tuple(settings.primary_key or ()))
         )
         try:
             counts = transfer(
                 entity.home,
-                window,
+                read.window,
                 settings.batch_rows or 1,
                 load,
                 self.cancel,
-                admit=tracker.admit if tracker else lambda frame: frame,
+                admit=read.admit,
                 on_rows=self.on_rows,
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
-            state = tracker.next_state() if tracker and self.backfill is None else None
+            state = read.next_state()
             failpoint("before_publish")
             load.publish(self._commit(state))
             log.debug("%s: published %d rows", entity.address, counts.written)
@@ -138,8 +131,9 @@ class EntityFlow:
             raise
         failpoint("after_publish")
         warnings = []
-        if tracker and tracker.nulls:
-            warnings.append(f"{tracker.nulls} rows with NULL {window.column} were not loaded")
+        if read.tracker and read.tracker.nulls:
+            column = read.window.column
+            warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")
         return _Outcome(counts, state, warnings)
 
     def _commit(self, state: WindowState | None) -> Commit:
@@ -175,7 +169,7 @@ class EntityFlow:
         if status == "success" and outcome.state is not None and outcome.state.mark:
             watermark = self.entity.settings.watermark
             commit = WatermarkCommit(
-                watermark.column if watermark else "",
+                watermark.column if watermark else "(new files)",
                 outcome.state.mark.encode(),
                 outcome.state.encode_recent(),
             )

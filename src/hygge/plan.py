@@ -122,9 +122,24 @@ def _plan_entity(
     home = _plugin("home", flow, entity, context, cli)
     store = _plugin("store", flow, entity, context, cli)
     address = f"{flow.name}.{entity.name}"
+    if home.new_files_only:
+        settings = _new_files_only(address, settings, provenance)
     run_type: RunType = settings.run_type or "full_drop"
-    _check_run_type(address, run_type, settings, store, provenance)
+    _check_run_type(address, run_type, settings, home, store, provenance)
     return PlannedEntity(flow.name, entity.name, run_type, settings, provenance, home, store)
+
+
+def _new_files_only(address: str, settings: Settings, provenance: dict[str, str]) -> Settings:
+    """A home reading only new files runs incrementally by default and needs no watermark."""
+    if settings.watermark is not None:
+        raise ConfigError(
+            f"{address}: home.new_files_only and a watermark both choose what is new",
+            hint="keep one: new_files_only for landing folders, a watermark for columns",
+        )
+    if provenance["run_type"].startswith("built-in default"):
+        provenance["run_type"] = "built-in default (home.new_files_only)"
+        return settings.model_copy(update={"run_type": "incremental"})
+    return settings
 
 
 def _plugin(
@@ -179,7 +194,12 @@ def _one_folder_per_entity(section: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_run_type(
-    address: str, run_type: RunType, settings: Settings, store: Store, provenance: dict[str, str]
+    address: str,
+    run_type: RunType,
+    settings: Settings,
+    home: Home,
+    store: Store,
+    provenance: dict[str, str],
 ) -> None:
     where = provenance.get("run_type", "")
     if run_type not in store.run_types:
@@ -189,11 +209,11 @@ def _check_run_type(
             f" type {store.config.type!r}",
             hint=f"this store supports: {supported}",
         )
-    if run_type == "incremental" and settings.watermark is None:
+    if run_type == "incremental" and settings.watermark is None and not home.new_files_only:
         raise ConfigError(
             f"{address}: run type 'incremental' (from {where}) needs a watermark to tell new"
             " rows from old",
-            hint="set watermark: {column: ...} or use run_type: full_drop",
+            hint="set watermark: {column: ...}, home.new_files_only: true, or run_type: full_drop",
         )
     if run_type == "merge" and not settings.primary_key:
         raise ConfigError(

@@ -54,6 +54,7 @@ class Window:
     column: str | None = None
     lower: Mark | None = None
     upper: Mark | None = None
+    files: tuple[str, ...] | None = None  # new-files-only: read just these files
 
     @classmethod
     def everything(cls) -> Window:
@@ -111,6 +112,15 @@ class Home(ABC):
     def high_mark(self, column: str) -> Mark | None:
         """The largest value of column right now: an incremental read's upper bound."""
         raise EntityError(f"home type {self.config.type!r} cannot read incrementally")
+
+    @property
+    def new_files_only(self) -> bool:
+        """True when the home reads only files new or changed since the last run."""
+        return False
+
+    def listing(self) -> pl.DataFrame:
+        """The files this home would read now: path, size, modified_ns (new-files-only)."""
+        raise EntityError(f"home type {self.config.type!r} has no files to list")
 
     @abstractmethod
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from hygge.config.models import Settings
-from hygge.errors import SourceError
+from hygge.errors import SourceError, UsageError
 from hygge.plugin import Home, Window
 from hygge.watermark import Mark, mark_from_user
 
@@ -103,6 +103,58 @@ class Backfill:
     upper: Any = None
 
 
+@dataclass
+class ReadPlan:
+    """One read: its window, the filter of rows already loaded, and the state it commits."""
+
+    window: Window
+    tracker: WindowTracker | None = None
+    listing: WindowState | None = None  # new-files-only: the files seen, committed whole
+    commits: bool = True  # False for a backfill: it moves no watermark
+
+    def admit(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return self.tracker.admit(frame) if self.tracker else frame
+
+    def next_state(self) -> WindowState | None:
+        """What to commit; None leaves the committed state alone."""
+        if not self.commits:
+            return None
+        if self.listing is not None:
+            return self.listing
+        return self.tracker.next_state() if self.tracker else None
+
+
+def plan_read(
+    home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
+) -> ReadPlan:
+    """How to read: files new since the last run, a watermark window, or everything."""
+    fresh = run_type == "full_drop" or backfill is not None
+    if home.new_files_only:
+        listing = home.listing()
+        seen = None if fresh else previous.recent
+        return ReadPlan(Window(files=_unseen(listing, seen)), listing=_listing_state(listing))
+    window = plan_window(home, settings, run_type, previous, backfill)
+    if window.column is None or settings.watermark is None:
+        return ReadPlan(window)
+    start_from = WindowState() if fresh else previous
+    tracker = WindowTracker(window.column, start_from, settings.watermark.lookback)
+    return ReadPlan(window, tracker, commits=backfill is None)
+
+
+def _unseen(listing: pl.DataFrame, seen: pl.DataFrame | None) -> tuple[str, ...]:
+    """Files not read before with this size and modification time: new or changed."""
+    if seen is not None and set(listing.columns) <= set(seen.columns):
+        listing = listing.join(seen.select(listing.columns), on=listing.columns, how="anti")
+    return tuple(listing["path"].to_list())
+
+
+def _listing_state(listing: pl.DataFrame) -> WindowState:
+    """The files seen, and the newest modification time as the watermark people read."""
+    newest = listing["modified_ns"].max() if listing.height else None
+    mark = Mark("datetime", int(newest), "ns", "UTC") if newest is not None else None  # type: ignore[arg-type]
+    return WindowState(mark, listing)
+
+
 def plan_window(
     home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
 ) -> Window:
@@ -110,6 +162,8 @@ def plan_window(
     written during the read wait for the next run."""
     watermark = settings.watermark
     if watermark is None:
+        if backfill is not None:
+            raise UsageError("--from and --to need a watermark", hint="set watermark: {column}")
         return Window()
     column = watermark.column
     dtype = home.schema().get(column)

@@ -17,6 +17,7 @@ from hygge.watermark import Mark
 class FileHomeConfig(PluginConfig):
     path: str
     columns: list[str] | None = None
+    new_files_only: bool = False  # read only files new or changed since the last run
 
 
 class FileHome(Home):
@@ -52,8 +53,29 @@ class FileHome(Home):
                 problems.append(f"cannot read {file}: {exc.strerror or exc}")
         return problems
 
+    @property
+    def new_files_only(self) -> bool:
+        return self.config.new_files_only
+
+    def listing(self) -> pl.DataFrame:
+        files = self.fs.data_files(self.path, self.suffixes)
+        stats = [self.fs.size_and_mtime(file) for file in files]
+        return pl.DataFrame(
+            {
+                "path": files,
+                "size": [size for size, _ in stats],
+                "modified_ns": [modified for _, modified in stats],
+            },
+            schema={"path": pl.String, "size": pl.Int64, "modified_ns": pl.Int64},
+        )
+
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         files = self.fs.data_files(self.path, self.suffixes)
+        if window.files is not None:
+            wanted = set(window.files)
+            files = [file for file in files if file in wanted]
+            if not files:
+                return
         if not files:
             if not self.fs.exists(glob_base(self.path)):
                 raise SourceError(f"home path {self.path} does not exist")
