@@ -155,7 +155,7 @@ def _plugin(
         cls = home_class(kind) if family == "home" else store_class(kind)
     except ConfigError as exc:
         raise ConfigError(f"{doc.where((*at, 'type'))}: {exc.message}", hint=exc.hint) from None
-    if family == "store" and flow.declares_entities and path_from_flow:
+    if getattr(cls, "folder_per_entity", False) and flow.declares_entities and path_from_flow:
         section = _one_folder_per_entity(section)
     section = _fill_placeholders(section, flow, entity)
     try:
@@ -215,6 +215,9 @@ def _check_run_type(
             " rows from old",
             hint="set watermark: {column: ...}, home.new_files_only: true, or run_type: full_drop",
         )
+    problem = home.window_problem(settings.watermark.column if settings.watermark else None)
+    if problem and run_type != "full_drop":
+        raise ConfigError(f"{address}: {problem}", hint="put {window} into the query's WHERE")
     if run_type == "merge" and not settings.primary_key:
         raise ConfigError(
             f"{address}: run type 'merge' (from {where}) needs a primary_key to match rows on",

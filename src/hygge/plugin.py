@@ -113,6 +113,10 @@ class Home(ABC):
         """The largest value of column right now: an incremental read's upper bound."""
         raise EntityError(f"home type {self.config.type!r} cannot read incrementally")
 
+    def window_problem(self, column: str | None) -> str | None:
+        """Why a window on column cannot be pushed down (None when it can); asked at planning."""
+        return None
+
     @property
     def new_files_only(self) -> bool:
         """True when the home reads only files new or changed since the last run."""
@@ -147,6 +151,8 @@ class Store(ABC):
 
     Config: ClassVar[type[PluginConfig]]
     run_types: ClassVar[frozenset[RunType]] = frozenset()
+    # A flow-level `path` names a folder that holds one sub-folder per entity.
+    folder_per_entity: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: Context) -> None:
         self.config = config

@@ -25,11 +25,13 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "parquet": Builtin("hygge.homes.parquet:ParquetHome"),
         "csv": Builtin("hygge.homes.csv:CsvHome"),
         "ndjson": Builtin("hygge.homes.ndjson:NdjsonHome"),
+        "duckdb": Builtin("hygge.homes.duckdb:DuckDbHome", extra="duckdb"),
     },
     "store": {
         "parquet": Builtin("hygge.stores.parquet:ParquetStore"),
         "csv": Builtin("hygge.stores.csv:CsvStore"),
         "ndjson": Builtin("hygge.stores.ndjson:NdjsonStore"),
+        "duckdb": Builtin("hygge.stores.duckdb:DuckDbStore", extra="duckdb"),
     },
 }
 

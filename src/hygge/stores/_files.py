@@ -52,6 +52,7 @@ class FileStore(Store):
 
     config: FileStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental"})
+    folder_per_entity = True
     extension: ClassVar[str]
 
     def __init__(self, config: FileStoreConfig, context: Context) -> None:
