@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from hygge.config.layers import CommandLine, resolve_section, resolve_settings
-from hygge.config.models import RunType, Settings
+from hygge.config.models import Connection, RunType, Settings
 from hygge.config.overrides import parse_vars
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
+from hygge.connections import with_connection_url
 from hygge.errors import ConfigError, UsageError
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
@@ -119,8 +120,8 @@ def _plan_entity(
 ) -> PlannedEntity:
     settings, provenance = resolve_settings(project, flow, entity, cli)
     context = Context(project.root, flow.name, entity.name, pools)
-    home = _plugin("home", flow, entity, context, cli)
-    store = _plugin("store", flow, entity, context, cli)
+    home = _plugin("home", flow, entity, context, cli, project.spec.connections)
+    store = _plugin("store", flow, entity, context, cli, project.spec.connections)
     address = f"{flow.name}.{entity.name}"
     if home.new_files_only:
         settings = _new_files_only(address, settings, provenance)
@@ -143,7 +144,12 @@ def _new_files_only(address: str, settings: Settings, provenance: dict[str, str]
 
 
 def _plugin(
-    family: str, flow: FlowDef, entity: EntityDef, context: Context, cli: CommandLine
+    family: str,
+    flow: FlowDef,
+    entity: EntityDef,
+    context: Context,
+    cli: CommandLine,
+    connections: Mapping[str, Connection],
 ) -> Any:
     section, path_from_flow = resolve_section(family, flow, entity, cli.variables)
     override: dict[str, Any] = getattr(entity.spec, family)
@@ -158,6 +164,11 @@ def _plugin(
     if getattr(cls, "folder_per_entity", False) and flow.declares_entities and path_from_flow:
         section = _one_folder_per_entity(section)
     section = _fill_placeholders(section, flow, entity)
+    try:
+        section = with_connection_url(section, connections)
+    except ConfigError as exc:
+        where = doc.where((*at, "connection"))
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
     try:
         config = cls.Config.model_validate(section)
     except ValidationError as exc:

@@ -26,12 +26,16 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "csv": Builtin("hygge.homes.csv:CsvHome"),
         "ndjson": Builtin("hygge.homes.ndjson:NdjsonHome"),
         "duckdb": Builtin("hygge.homes.duckdb:DuckDbHome", extra="duckdb"),
+        "postgres": Builtin("hygge.homes.postgres:PostgresHome", extra="postgres"),
+        "sqlite": Builtin("hygge.homes.sqlite:SqliteHome"),
     },
     "store": {
         "parquet": Builtin("hygge.stores.parquet:ParquetStore"),
         "csv": Builtin("hygge.stores.csv:CsvStore"),
         "ndjson": Builtin("hygge.stores.ndjson:NdjsonStore"),
         "duckdb": Builtin("hygge.stores.duckdb:DuckDbStore", extra="duckdb"),
+        "postgres": Builtin("hygge.stores.postgres:PostgresStore", extra="postgres"),
+        "sqlite": Builtin("hygge.stores.sqlite:SqliteStore"),
     },
 }
 

@@ -1,0 +1,47 @@
+"""Named connections (hygge.yml `connections:`) turned into the URL a database plugin needs.
+
+Plugins see only their own config section, not the project. So planning writes the URL of
+the connection a section names into that section (`connection: NAME` gains `url:`) before the
+plugin's config is validated; the plugin keeps the name to share the coordinator's pool of
+that connection. The URL carries the password, so it must only ever be shown through
+`hygge.redact.redact`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from hygge.config.models import Connection
+from hygge.errors import ConfigError
+
+
+def connection_url(connection: Connection) -> str:
+    """`url` as written, or one built from host/port/database/user/password (escaped)."""
+    if connection.url:
+        return connection.url
+    login = quote(connection.user or "", safe="")
+    if connection.password is not None:
+        login += ":" + quote(connection.password, safe="")
+    host = connection.host or "localhost"
+    port = f":{connection.port}" if connection.port else ""
+    return (
+        f"{connection.type}://{login}{'@' if login else ''}{host}{port}/{connection.database or ''}"
+    )
+
+
+def with_connection_url(
+    section: dict[str, Any], connections: Mapping[str, Connection]
+) -> dict[str, Any]:
+    """The section with the URL of the connection it names; unchanged when it names none."""
+    name = section.get("connection")
+    if not isinstance(name, str) or "url" in section:
+        return section
+    if name not in connections:
+        known = ", ".join(sorted(connections)) or "none"
+        raise ConfigError(
+            f"connection {name!r} is not defined in hygge.yml",
+            hint=f"defined connections: {known}",
+        )
+    return {**section, "url": connection_url(connections[name])}

@@ -1,0 +1,107 @@
+"""PostgreSQL connections for the postgres home and store: ADBC, pooled, errors redacted.
+
+A plugin that names a hygge.yml connection borrows from the coordinator's pool of that name,
+so `pool_size` bounds what all entities open together. A plugin with an inline `url` opens
+a connection per use and closes it after: an unnamed URL has no pool_size to size a pool by,
+and a pool of one would make concurrent entities wait on each other.
+
+Connections are in autocommit mode; a store publishes with an explicit BEGIN ... COMMIT.
+Driver messages may quote the URL, so every one is passed through `redact` before it becomes
+a hygge error; a failed login is final (retrying only locks the account sooner), a refused or
+broken connection is transient and retried by the flow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import model_validator
+
+from hygge.errors import EntityError, RetryableError
+from hygge.plugin import Context, PluginConfig
+from hygge.redact import redact
+
+Connection = Any  # adbc_driver_manager.dbapi.Connection (the driver is an optional extra)
+
+_TRANSIENT = ("could not connect", "connection refused", "server closed", "connection reset",
+              "terminating connection", "timeout expired", "no connection")  # fmt: skip
+
+
+class PgConfig(PluginConfig):
+    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
+
+    connection: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> PgConfig:
+        if not self.url:
+            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
+        return self
+
+
+def where(config: PgConfig) -> str:
+    """The database for messages: the connection's name, or the URL without its password."""
+    return config.connection or redact(config.url or "")
+
+
+def _open(url: str) -> Connection:
+    import adbc_driver_postgresql.dbapi as dbapi
+
+    return dbapi.connect(url, autocommit=True)
+
+
+def _alive(connection: Connection) -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        return True
+    except Exception:
+        return False
+
+
+def _close(connection: Connection) -> None:
+    connection.close()
+
+
+@contextlib.contextmanager
+def connect(config: PgConfig, context: Context, errors: type[EntityError]) -> Iterator[Connection]:
+    """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
+    url = config.url or ""
+    try:
+        if config.connection is None:
+            connection = _open(url)
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        pool = context.pools.get(
+            config.connection, lambda: _open(url), close=_close, is_alive=_alive
+        )
+        with pool.connection() as connection:
+            yield connection
+    except EntityError:
+        raise
+    except Exception as exc:
+        if not _is_driver_error(exc):
+            raise
+        raise mapped(exc, where(config), errors) from None
+
+
+def _is_driver_error(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("adbc_driver")
+
+
+def mapped(exc: Exception, place: str, errors: type[EntityError]) -> EntityError:
+    """The one place ADBC errors become hygge errors, with any password masked."""
+    text = str(exc).strip()
+    detail = " ".join(text.split()) if text else type(exc).__name__
+    message = redact(f"postgres {place}: {detail}")
+    lowered = detail.lower()
+    if "authentication failed" not in lowered and any(m in lowered for m in _TRANSIENT):
+        return RetryableError(message, hint="the server may be down or restarting")
+    return errors(message)
