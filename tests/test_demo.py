@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from tests.conftest import read_lake
@@ -19,7 +20,7 @@ def test_init_then_go_lands_every_sample_table(tmp_path: Path, hygge_cli) -> Non
     result = hygge_cli("go", cwd=root)
 
     assert result.exit_code == 0, result.output
-    assert "3 passed, 0 failed, 0 skipped" in result.stdout
+    assert "4 passed, 0 failed, 0 skipped" in result.stdout
     customers = pl.read_csv(root / "data/crm/customers.csv", try_parse_dates=True)
     assert read_lake(root / "lake/crm/customers").equals(customers)
     orders = pl.read_parquet(sorted((root / "data/shop/orders").glob("*.parquet")))
@@ -30,6 +31,10 @@ def test_init_then_go_lands_every_sample_table(tmp_path: Path, hygge_cli) -> Non
     rows = {e["entity"]: (e["run_type"], e["rows"]) for e in json.loads(again.stdout)["entities"]}
     assert rows["shop.orders"] == ("incremental", 0)
     assert rows["shop.products"] == ("full_drop", 120)
+    assert rows["warehouse.orders"] == ("merge", 0)
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        counts = con.sql("select count(*), count(distinct order_id) from orders").fetchall()
+    assert counts == [(4000, 4000)]
 
 
 def test_sample_data_is_deterministic(tmp_path: Path, hygge_cli) -> None:

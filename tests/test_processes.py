@@ -59,7 +59,7 @@ def test_make_demo_runs_the_sample_project(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed, 0 failed, 0 skipped" in result.stdout
+    assert "4 passed, 0 failed, 0 skipped" in result.stdout
     assert read_lake(demo / "lake/shop/orders").height == 4000
 
 

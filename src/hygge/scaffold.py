@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +57,27 @@ watermark:
 batch_rows: 1000
 """
 
+WAREHOUSE_FLOW = """\
+# The shop's orders upserted into a DuckDB database: each run merges the orders changed since
+# the last one on order_id. Query it with: duckdb warehouse.duckdb "select count(*) from orders"
+home:
+  type: parquet
+  path: data/shop/{{entity}}
+store:
+  type: duckdb
+  path: warehouse.duckdb
+  table: "{{entity}}"
+run_type: merge
+primary_key: [order_id]
+watermark:
+  column: updated_at
+entities: [orders]
+"""
+
 GITIGNORE = """\
 .hygge/
 lake/
+warehouse.duckdb*
 """
 
 
@@ -86,6 +105,8 @@ def init_project(target: Path, force: bool = False) -> InitResult:
         "flows/shop/entities/products.yml": PRODUCTS_ENTITY,
         "flows/shop/entities/orders.yml": ORDERS_ENTITY,
     }
+    if importlib.util.find_spec("duckdb") is not None:  # the `duckdb` extra is installed
+        files["flows/warehouse/flow.yml"] = WAREHOUSE_FLOW.format()
     created: list[Path] = []
     kept: list[Path] = []
     for relative, text in files.items():
