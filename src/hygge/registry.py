@@ -28,6 +28,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "duckdb": Builtin("hygge.homes.duckdb:DuckDbHome", extra="duckdb"),
         "postgres": Builtin("hygge.homes.postgres:PostgresHome", extra="postgres"),
         "sqlite": Builtin("hygge.homes.sqlite:SqliteHome"),
+        "mysql": Builtin("hygge.homes.mysql:MySqlHome", extra="mysql"),
     },
     "store": {
         "parquet": Builtin("hygge.stores.parquet:ParquetStore"),
@@ -36,6 +37,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "duckdb": Builtin("hygge.stores.duckdb:DuckDbStore", extra="duckdb"),
         "postgres": Builtin("hygge.stores.postgres:PostgresStore", extra="postgres"),
         "sqlite": Builtin("hygge.stores.sqlite:SqliteStore"),
+        "mysql": Builtin("hygge.stores.mysql:MySqlStore", extra="mysql"),
     },
 }
 

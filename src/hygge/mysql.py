@@ -1,0 +1,141 @@
+"""MariaDB/MySQL connections for the mysql home and store: PyMySQL, pooled, errors redacted.
+
+PyMySQL is the driver because it is maintained, pure Python (no client library to build),
+and has an unbuffered server-side cursor (`SSCursor`) to stream reads in bounded memory and
+client-side `LOAD DATA LOCAL INFILE` for bulk loads. connectorx reads MySQL into Arrow
+faster but cannot bind parameters, and the window must never be spliced into SQL text.
+
+Pooling follows hygge.pg: a named connection borrows from the coordinator's pool of that
+name, an inline `url` opens a connection per use. Connections run in autocommit with the
+session time zone at UTC, so TIMESTAMP columns read and write in UTC; a store publishes with
+an explicit START TRANSACTION ... COMMIT. Driver messages pass through `redact`; a refused
+login is final, a lost or refused connection, deadlock or lock timeout is retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import model_validator
+
+from hygge.errors import EntityError, RetryableError
+from hygge.plugin import Context, PluginConfig
+from hygge.redact import redact
+
+Connection = Any  # pymysql.connections.Connection (the driver is an optional extra)
+
+# 2002/2003 cannot connect, 2006 gone away, 2013 lost, 1205 lock wait timeout, 1213 deadlock,
+# 1040 too many connections, 1927 connection killed.
+_TRANSIENT = {1040, 1205, 1213, 1927, 2002, 2003, 2006, 2013}
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class MySqlConfig(PluginConfig):
+    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`,
+    `mysql://user:password@host:port/database` (`mariadb://` too)."""
+
+    connection: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> MySqlConfig:
+        if not self.url:
+            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("mysql", "mariadb") or not parts.hostname:
+            raise ValueError("the url must look like mysql://user:password@host:port/database")
+        return self
+
+    def database(self) -> str:
+        """The URL's database ('' when it names none)."""
+        return unquote(urlsplit(self.url or "").path.lstrip("/"))
+
+
+def quote(identifier: str) -> str:
+    """An identifier in backticks (MySQL's quoting; a backtick inside is doubled)."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def plain(name: str) -> str:
+    """name, checked to be letters, digits and _ (what table and schema names may use)."""
+    if not _NAME.match(name):
+        raise ValueError(f"{name!r} is not a plain name: use letters, digits and _")
+    return name
+
+
+def where(config: MySqlConfig) -> str:
+    """The database for messages: the connection's name, or the URL without its password."""
+    return config.connection or redact(config.url or "")
+
+
+def _open(url: str) -> Connection:
+    import pymysql
+
+    parts = urlsplit(url)
+    return pymysql.connect(
+        host=parts.hostname or "localhost",
+        port=parts.port or 3306,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")) or None,
+        charset="utf8mb4",
+        autocommit=True,
+        local_infile=True,
+        init_command="SET time_zone = '+00:00'",
+        connect_timeout=10,
+    )
+
+
+def _alive(connection: Connection) -> bool:
+    try:
+        connection.ping(reconnect=False)
+        return True
+    except Exception:
+        return False
+
+
+def _close(connection: Connection) -> None:
+    connection.close()
+
+
+@contextlib.contextmanager
+def connect(
+    config: MySqlConfig, context: Context, errors: type[EntityError]
+) -> Iterator[Connection]:
+    """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
+    url = config.url or ""
+    try:
+        if config.connection is None:
+            connection = _open(url)
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        pool = context.pools.get(
+            config.connection, lambda: _open(url), close=_close, is_alive=_alive
+        )
+        with pool.connection() as connection:
+            yield connection
+    except EntityError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith("pymysql"):
+            raise
+        raise mapped(exc, where(config), errors) from None
+
+
+def mapped(exc: Exception, place: str, errors: type[EntityError]) -> EntityError:
+    """The one place PyMySQL errors become hygge errors, with any password masked."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    code = args[0] if args and isinstance(args[0], int) else None
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    detail = " ".join(text.split()) or type(exc).__name__
+    message = redact(f"mysql {place}: {detail}")
+    if code in _TRANSIENT:
+        return RetryableError(message, hint="the server may be down, restarting or busy")
+    return errors(message)

@@ -1,0 +1,289 @@
+"""A MariaDB/MySQL table as a store: staged by LOAD DATA LOCAL, published transactionally.
+
+Each load fills an InnoDB staging table of its own beside the destination (same database,
+name `_hygge_stage#<digest of the destination>#<run id>`, cut to MySQL's 64 characters) from
+a temporary CSV written by Polars: LOAD DATA LOCAL INFILE is the server's bulk path, far
+faster than INSERTs. (A server with local_infile off refuses it; the load then fails naming
+the setting, which is the documented switch to flip.)
+
+MySQL commits implicitly around every DDL statement, so what PostgreSQL does in one
+transaction is arranged so that every crash point stays recoverable:
+- incremental and merge: DDL first (create the commits table, `CREATE TABLE dest LIKE stage`
+  when there is no destination, ADD COLUMN for new source columns, all harmless alone), then
+  ONE transaction: (merge) DELETE the destination rows whose key is staged (`<=>`, so NULL
+  keys match and no unique index is needed), INSERT ... SELECT the stage, write the commit
+  record. Data and record commit together; a crash before COMMIT publishes neither.
+- full_drop: `RENAME TABLE dest TO old, stage TO dest` (atomic: readers see the old table or
+  the new), then the commit record in its own transaction, then DROP old. A crash between
+  rename and record leaves new data without a record: the next run loads the full copy again
+  and replaces it, which is what a full copy is for, so nothing is lost or doubled. The old
+  table carries this destination's stage prefix, so `recover()` drops it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import pymysql  # noqa: F401  (the driver: a missing one is reported early)
+from pydantic import Field
+
+from hygge.errors import EntityError, StoreError
+from hygge.failpoints import failpoint
+from hygge.mysql import MySqlConfig, connect, quote, where
+from hygge.plugin import Commit, Load, LoadRun
+from hygge.stores._mysql_types import column_types, fits, normal, table_ddl, write_csv
+from hygge.stores._sql import COMMITS, KEEP_COMMITS, STAGE_PREFIX, SqlStore, SqlStoreConfig
+from hygge.stores._sql import new_columns as _new_columns
+
+_ENGINE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+
+class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
+    """`schema` is the database to write to; by default the URL's."""
+
+    type: Literal["mysql"] = "mysql"
+    schema_name: str = Field("", alias="schema")
+
+
+class MySqlStore(SqlStore):
+    Config = MySqlStoreConfig
+    config: MySqlStoreConfig
+
+    @property
+    def database(self) -> str:
+        return self.config.schema_name or self.config.database()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.database}.{self.config.table}"
+
+    @property
+    def table(self) -> str:
+        return self.name(self.config.table)
+
+    def name(self, table: str) -> str:
+        """A table of this store's database, quoted."""
+        return f"{quote(self.database)}.{quote(table)}"
+
+    def destination(self) -> str:
+        return f"mysql {where(self.config)}#{self.qualified}"
+
+    def stage_name(self, run_id: str) -> str:
+        if len(run_id) > 30:
+            run_id = hashlib.sha256(run_id.encode()).hexdigest()[:30]
+        return f"{self._stage_prefix()}{run_id}"
+
+    def is_own_stage(self, name: str) -> bool:
+        return name.startswith(self._stage_prefix())
+
+    def _stage_prefix(self) -> str:
+        digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
+        return f"{STAGE_PREFIX}{digest}#"
+
+    def preflight(self) -> list[str]:
+        return [] if self.database else [f"{self.destination()}: give 'schema' or a database"]
+
+    def check(self) -> list[str]:
+        """Create and drop a table in the database (DDL cannot be rolled back here)."""
+        probe = self.name(self.stage_name("check-" + os.urandom(4).hex()))
+        try:
+            with self.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(self.database)}")
+                cur.execute(f"CREATE TABLE {probe} (x int) {_ENGINE}")
+                cur.execute(f"DROP TABLE {probe}")
+        except EntityError as exc:
+            return [exc.message]
+        return []
+
+    def begin(self, run: LoadRun) -> Load:
+        self.refuse_undeclared(run.run_type)
+        return MySqlLoad(self, run)
+
+    def recover(self) -> None:
+        """Drop the staging (and replaced) tables that crashed loads of this destination left."""
+        with self.cursor() as cur:
+            for name in self.tables(cur):
+                if self.is_own_stage(name):
+                    cur.execute(f"DROP TABLE IF EXISTS {self.name(name)}")
+
+    def last_commit(self) -> Commit | None:
+        with self.cursor() as cur:
+            if COMMITS not in self.tables(cur):
+                return None
+            cur.execute(
+                f"SELECT run_id, published_at, watermark, state FROM {self.name(COMMITS)}"
+                " WHERE destination = %s ORDER BY published_at DESC, run_id DESC LIMIT 1",
+                [self.qualified],
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        state = bytes(row[3]) if row[3] is not None else None
+        return Commit(row[0], row[1].replace(tzinfo=UTC), row[2], state)
+
+    def tables(self, cur: Any) -> list[str]:
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            [self.database],
+        )
+        return [str(row[0]) for row in cur.fetchall()]
+
+    def held(self, cur: Any) -> dict[str, str]:
+        """Column -> type of the destination; empty when it does not exist."""
+        cur.execute(
+            "SELECT column_name, column_type FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            [self.database, self.config.table],
+        )
+        return {str(name): normal(str(dtype)) for name, dtype in cur.fetchall()}
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
+        with connect(self.config, self.context, StoreError) as con, con.cursor() as cur:
+            yield cur
+
+    @contextlib.contextmanager
+    def transaction(self, cur: Any) -> Iterator[None]:
+        """START TRANSACTION ... COMMIT on cur; ROLLBACK on any error. No DDL inside."""
+        cur.execute("START TRANSACTION")
+        try:
+            yield
+            cur.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                cur.execute("ROLLBACK")
+            raise
+
+
+class MySqlLoad(Load):
+    """One run's rows in a staging table of its own, published as the module docstring says."""
+
+    def __init__(self, store: MySqlStore, run: LoadRun) -> None:
+        self.store = store
+        self.run = run
+        self.stage_name = store.stage_name(run.run_id)
+        self.stage = store.name(self.stage_name)
+        self.staged: dict[str, str] = {}  # column -> MySQL type, once the stage exists
+        self.finished = False
+        with store.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(store.database)}")
+            cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """LOAD DATA the frame into the stage; the first frame's columns make the stage."""
+        if self.finished:
+            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        with tempfile.TemporaryDirectory(prefix="hygge-mysql-") as folder:
+            path = Path(folder) / "rows.csv"
+            targets = write_csv(frame, path)
+            sets = [
+                f"{quote(name)} = UNHEX({target})"
+                for name, target in zip(frame.columns, targets, strict=True)
+                if target.startswith("@")
+            ]
+            with self.store.cursor() as cur:
+                if not self.staged:
+                    types = column_types(frame.schema)
+                    cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)}) {_ENGINE}")
+                    self.staged = types
+                if frame.height:
+                    cur.execute(
+                        f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.stage}"
+                        " CHARACTER SET utf8mb4 FIELDS TERMINATED BY ','"
+                        " OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n'"
+                        f" ({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else ""),
+                        [str(path)],
+                    )
+
+    def publish(self, commit: Commit | None = None) -> None:
+        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
+        if self.finished:
+            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        store = self.store
+        with store.cursor() as cur:
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS {store.name(COMMITS)} (run_id varchar(255) NOT NULL,"
+                " destination varchar(255) NOT NULL, published_at datetime(6) NOT NULL,"
+                f" watermark longtext, state longblob) {_ENGINE}"
+            )
+            if self.run.run_type == "full_drop":
+                self._replace(cur, commit)
+            else:
+                self._append(cur, commit)
+        self.finished = True
+
+    def abort(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        with self.store.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
+
+    def _replace(self, cur: Any, commit: Commit) -> None:
+        """full_drop: the stage swaps in by one atomic RENAME, then the record; with nothing
+        staged the destination keeps its columns and loses its rows in the record's
+        transaction (a missing one stays missing)."""
+        store = self.store
+        exists = bool(store.held(cur))
+        if not self.staged:
+            with store.transaction(cur):
+                if exists:
+                    cur.execute(f"DELETE FROM {store.table}")
+                self._record(cur, commit)
+            return
+        old = store.name(f"{self.stage_name}#old")
+        if exists:
+            cur.execute(f"RENAME TABLE {store.table} TO {old}, {self.stage} TO {store.table}")
+        else:
+            cur.execute(f"RENAME TABLE {self.stage} TO {store.table}")
+        with store.transaction(cur):
+            self._record(cur, commit)
+        cur.execute(f"DROP TABLE IF EXISTS {old}")
+
+    def _append(self, cur: Any, commit: Commit) -> None:
+        """incremental and merge: DDL first, then rows and record in one transaction."""
+        store = self.store
+        if self.staged:
+            missing = [key for key in self.run.primary_key if key not in self.staged]
+            if self.run.run_type == "merge" and missing:
+                raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
+            held = store.held(cur)
+            if not held:
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {store.table} LIKE {self.stage}")
+            for name, dtype in _new_columns(held, self.staged, fits, store.qualified):
+                if held:
+                    cur.execute(f"ALTER TABLE {store.table} ADD COLUMN {quote(name)} {dtype} NULL")
+        with store.transaction(cur):
+            if self.staged and self.run.run_type == "merge":
+                keys = " AND ".join(f"d.{quote(k)} <=> s.{quote(k)}" for k in self.run.primary_key)
+                cur.execute(f"DELETE d FROM {store.table} AS d JOIN {self.stage} AS s ON {keys}")
+            if self.staged:
+                names = ", ".join(quote(name) for name in self.staged)
+                cur.execute(f"INSERT INTO {store.table} ({names}) SELECT {names} FROM {self.stage}")
+            self._record(cur, commit)
+        cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
+
+    def _record(self, cur: Any, commit: Commit) -> None:
+        """The commit record (published_at in UTC); only the newest few are kept."""
+        records, here = self.store.name(COMMITS), self.store.qualified
+        published = commit.published_at.astimezone(UTC).replace(tzinfo=None)
+        cur.execute(
+            f"INSERT INTO {records} VALUES (%s, %s, %s, %s, %s)",
+            [commit.run_id, here, published, commit.watermark, commit.state],
+        )
+        cur.execute(
+            f"DELETE FROM {records} WHERE destination = %s AND run_id NOT IN (SELECT run_id FROM"
+            f" (SELECT run_id FROM {records} WHERE destination = %s"
+            f" ORDER BY published_at DESC, run_id DESC LIMIT {KEEP_COMMITS}) AS keep)",
+            [here, here],
+        )
+        failpoint("sql_before_commit")
