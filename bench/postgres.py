@@ -454,7 +454,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--inline-url",
         action="store_true",
-        help="plugins carry the URL inline (a connection per use) instead of a named, pooled one",
+        help="plugins carry the URL inline instead of naming a connection of hygge.yml",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args(argv)

@@ -9,12 +9,24 @@ that connection. The URL carries the password, so it must only ever be shown thr
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from hygge.config.models import Connection
 from hygge.errors import ConfigError
+
+INLINE_POOL_SIZE = Connection.model_fields["pool_size"].default
+
+
+def pool_key(connection: str | None, url: str) -> tuple[str, int | None]:
+    """The pool a plugin borrows from: its named connection's (sized by `pool_size`), or for an
+    inline `url` one keyed by a digest of it (the name never shows the password)."""
+    if connection is not None:
+        return connection, None
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"inline url {digest}", INLINE_POOL_SIZE
 
 
 def connection_url(connection: Connection) -> str:

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import model_validator
 
+from hygge.connections import pool_key
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context, PluginConfig
 from hygge.redact import redact
@@ -109,16 +110,8 @@ def connect(
     """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
     url = config.url or ""
     try:
-        if config.connection is None:
-            connection = _open(url)
-            try:
-                yield connection
-            finally:
-                connection.close()
-            return
-        pool = context.pools.get(
-            config.connection, lambda: _open(url), close=_close, is_alive=_alive
-        )
+        name, size = pool_key(config.connection, url)
+        pool = context.pools.get(name, lambda: _open(url), close=_close, is_alive=_alive, size=size)
         with pool.connection() as connection:
             yield connection
     except EntityError:

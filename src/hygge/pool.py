@@ -116,10 +116,12 @@ class Pools:
         *,
         close: Callable[[C], None] = lambda connection: None,
         is_alive: Callable[[C], bool] = lambda connection: True,
+        size: int | None = None,
     ) -> Pool[C]:
+        """The pool of a connection; `size` is for pools no `pool_size` describes."""
         with self._guard:
             if name not in self._pools:
-                size = self.sizes.get(name, 1)
+                size = self.sizes.get(name) or size or 1
                 self._pools[name] = Pool(
                     name, size, connect, close=close, is_alive=is_alive, timeout=self.timeout
                 )
