@@ -42,9 +42,6 @@ class FileSystem:
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))
 
-    def is_dir(self, path: str) -> bool:
-        return bool(self.fs.isdir(path))
-
     def is_file(self, path: str) -> bool:
         return bool(self.fs.isfile(path))
 

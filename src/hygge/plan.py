@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,7 +44,6 @@ class Plan:
     concurrency: int
     continue_on_error: bool
     pools: Pools
-    notes: tuple[str, ...] = field(default=())
 
     def preflight(self) -> None:
         """Cheap read-only checks of every home and store; all problems at once, exit 2."""
