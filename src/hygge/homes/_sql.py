@@ -22,8 +22,10 @@ import polars as pl
 import pyarrow as pa
 from pydantic import field_validator, model_validator
 
+from hygge.connections import pool_key
 from hygge.errors import ConfigError
-from hygge.plugin import Home, PluginConfig, Window
+from hygge.homes._partition import Partition, Range, condition, read
+from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
 
 WINDOW = "{window}"
@@ -40,9 +42,16 @@ def quote_table(name: str) -> str:
     return ".".join(quote(part) for part in name.split("."))
 
 
+def pool_limit(context: Context, connection: str | None, url: str) -> int:
+    """The size of the coordinator's pool a plugin on this connection or url borrows from."""
+    name, size = pool_key(connection, url)
+    return context.pools.sizes.get(name) or size or 1
+
+
 class SqlHomeConfig(PluginConfig):
     table: str | None = None
     query: str | None = None
+    partition: Partition | None = None
 
     @field_validator("table")
     @classmethod
@@ -57,6 +66,8 @@ class SqlHomeConfig(PluginConfig):
     def _one_source(self) -> SqlHomeConfig:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of 'table' or 'query'")
+        if self.partition is not None and self.table is None:
+            raise ValueError("'partition' needs 'table': a query cannot be split into ranges")
         return self
 
 
@@ -84,6 +95,9 @@ class SqlHome(Home):
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         self._require_window(window.column)
+        if self.config.partition is not None:
+            yield from read(self, window, batch_rows)
+            return
         predicate, params = self.predicate(window)
         for batch in self.stream(self.relation(predicate), params, batch_rows):
             if batch.num_rows:
@@ -109,17 +123,31 @@ class SqlHome(Home):
         return query.replace(WINDOW, f"({predicate})")
 
     def predicate(self, window: Window) -> tuple[str, list[Any]]:
-        """The window as SQL with placeholders, and the values to bind to them."""
-        if window.column is None or (window.lower is None and window.upper is None):
-            return "TRUE", []
-        column = quote(window.column)
-        bounds, params = [], []
-        for operator, mark in ((">=", window.lower), ("<=", window.upper)):
-            if mark is not None:
-                placeholder, value = self.bind(mark)
-                bounds.append(f"{column} {operator} {placeholder}")
-                params.append(value)
-        return f"({' AND '.join(bounds)}) OR {column} IS NULL", params
+        """The window as SQL with placeholders, and the values to bind to them (a partition
+        Range adds its own bounds after the window's, in text and parameter order)."""
+        text: str = "TRUE"
+        params: list[Any] = []
+        if window.column is not None and (window.lower is not None or window.upper is not None):
+            column = quote(window.column)
+            bounds = []
+            for operator, mark in ((">=", window.lower), ("<=", window.upper)):
+                if mark is not None:
+                    placeholder, value = self.bind(mark)
+                    bounds.append(f"{column} {operator} {placeholder}")
+                    params.append(value)
+            text = f"({' AND '.join(bounds)}) OR {column} IS NULL"
+        if isinstance(window, Range):
+            narrower, more = condition(self, window)
+            text, params = f"({text}) AND {narrower}", params + more
+        return text, params
+
+    def quote_name(self, identifier: str) -> str:
+        """A column name quoted for this engine's SQL (standard double quotes here)."""
+        return quote(identifier)
+
+    def connection_limit(self) -> int | None:
+        """How many connections this home may hold at once (its pool's size); None: any."""
+        return None
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         """A Mark as a placeholder expression and its parameter value."""

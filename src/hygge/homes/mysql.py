@@ -23,7 +23,7 @@ import pymysql.cursors
 from pymysql.constants import FIELD_TYPE, FLAG
 
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig
+from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
 from hygge.mysql import MySqlConfig, connect, quote, where
 from hygge.plugin import Window
 from hygge.watermark import Mark
@@ -75,6 +75,12 @@ class MySqlHome(SqlHome):
             table = ".".join(quote(part) for part in self.config.table.split("."))
             return f"SELECT * FROM {table} WHERE {predicate}"
         return super().relation(predicate)
+
+    def quote_name(self, identifier: str) -> str:
+        return quote(identifier)
+
+    def connection_limit(self) -> int | None:
+        return pool_limit(self.context, self.config.connection, self.config.url or "")
 
     def high_mark(self, column: str) -> Mark | None:
         self._require_window(column)

@@ -18,7 +18,7 @@ import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is
 import pyarrow as pa
 
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig
+from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
 from hygge.pg import PgConfig, connect, where
 from hygge.plugin import Window
 from hygge.watermark import Mark
@@ -45,6 +45,9 @@ class PostgresHome(SqlHome):
         except SourceError as exc:
             return [exc.message]
         return []
+
+    def connection_limit(self) -> int | None:
+        return pool_limit(self.context, self.config.connection, self.config.url or "")
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return _SLOT, mark.as_python()

@@ -1,0 +1,194 @@
+"""A table read in parallel ranges of one column: `partition: {column: id, count: 4}`.
+
+The home first asks the server for min and max of the column within the read window, splits
+[min, max] into `count` contiguous ranges of whole values (integers; dates by day; datetimes
+in the column's own unit), and reads them on up to `count` threads, each with its own
+connection, plus one range `column IS NULL` so rows without a value are not lost. Other
+column types are refused. A home on a connection pool reads on at most `pool_size` threads;
+entities sharing that pool wait for each other's connections as they always do.
+
+Batches are yielded as they arrive, through a queue of one batch per thread (so at most
+about two batches per thread are in memory). The first error of any thread stops the others
+and is raised as the home's own error; closing the generator stops every thread. A thread
+inside a long query notices the stop when its next batch arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import queue
+import re
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hygge.errors import SourceError
+from hygge.plugin import Window
+from hygge.watermark import Mark
+
+if TYPE_CHECKING:
+    from hygge.homes._sql import SqlHome
+
+THREAD_NAME = "hygge-partition"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_POLL_SECONDS = 0.1
+
+
+class Partition(BaseModel):
+    """`partition:` of a SQL home config: the column to split on and how many ranges."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    column: str
+    count: int = Field(ge=2, le=64)
+
+    @field_validator("column")
+    @classmethod
+    def _column_name(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} is not a column name: use letters, digits and _")
+        return value
+
+
+@dataclass(frozen=True)
+class Range(Window):
+    """The read window narrowed to one range: `start <= part <= end`; no bounds: IS NULL."""
+
+    part: str = ""
+    start: Mark | None = None
+    end: Mark | None = None
+
+
+def condition(home: SqlHome, bounds: Range) -> tuple[str, list[Any]]:
+    """The range as SQL with the home's own placeholders and quoting."""
+    column = home.quote_name(bounds.part)
+    if bounds.start is None or bounds.end is None:
+        return f"{column} IS NULL", []
+    (low, low_value), (high, high_value) = home.bind(bounds.start), home.bind(bounds.end)
+    return f"{column} >= {low} AND {column} <= {high}", [low_value, high_value]
+
+
+def split(low: Mark, high: Mark, count: int) -> list[tuple[Mark, Mark]]:
+    """[low, high] as at most count contiguous ranges: no gaps, no overlaps, high included."""
+    first, span = int(low.value), int(high.value) - int(low.value) + 1
+    parts = min(count, span)
+    return [
+        (
+            dataclasses.replace(low, value=first + span * index // parts),
+            dataclasses.replace(low, value=first + span * (index + 1) // parts - 1),
+        )
+        for index in range(parts)
+    ]
+
+
+def ranges(home: SqlHome, window: Window, partition: Partition) -> list[Range]:
+    """The window's ranges of the partition column (min and max asked within the window)."""
+    predicate, params = home.predicate(window)
+    name = home.quote_name(partition.column)
+    sql = (
+        f"SELECT min({name}) AS low, max({name}) AS high"
+        f" FROM ({home.relation(predicate)}) AS hygge_source"
+    )
+    found = pl.from_arrow(home.fetch(sql, params))
+    assert isinstance(found, pl.DataFrame)
+    dtype = found["low"].dtype
+    if not (dtype.is_integer() or dtype == pl.Date or isinstance(dtype, pl.Datetime)):
+        raise SourceError(
+            f"{home.describe()}: partition column {partition.column!r} has type {dtype};"
+            " partitioned reads split integer, date and datetime columns only",
+            hint="partition on an integer key, or remove 'partition'",
+        )
+    fields = {f.name: getattr(window, f.name) for f in dataclasses.fields(Window)}
+    low, high = Mark.max_of(found["low"]), Mark.max_of(found["high"])
+    pairs = split(low, high, partition.count) if low and high else []
+    nulls = Range(**fields, part=partition.column)
+    return [Range(**fields, part=partition.column, start=s, end=e) for s, e in pairs] + [nulls]
+
+
+@dataclass(frozen=True)
+class _Done:
+    """One thread has no ranges left."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+def read(home: SqlHome, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+    """The window's rows read range by range on parallel threads, yielded as they arrive."""
+    partition = home.config.partition
+    assert partition is not None
+    todo: queue.SimpleQueue[Range] = queue.SimpleQueue()
+    work = ranges(home, window, partition)
+    for bounds in work:
+        todo.put(bounds)
+    workers = min(partition.count, len(work), home.connection_limit() or partition.count)
+    out: queue.Queue[pl.DataFrame | _Done | _Failed] = queue.Queue(workers)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_work,
+            args=(home, todo, out, stop, batch_rows),
+            name=f"{THREAD_NAME}-{index}",
+            daemon=True,
+        )
+        for index in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        running = workers
+        while running:
+            item = out.get()
+            if isinstance(item, _Failed):
+                raise item.error
+            if isinstance(item, _Done):
+                running -= 1
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+def _work(
+    home: SqlHome,
+    todo: queue.SimpleQueue[Range],
+    out: queue.Queue[pl.DataFrame | _Done | _Failed],
+    stop: threading.Event,
+    batch_rows: int,
+) -> None:
+    try:
+        while not stop.is_set():
+            try:
+                bounds = todo.get_nowait()
+            except queue.Empty:
+                break
+            predicate, params = home.predicate(bounds)
+            batches = home.stream(home.relation(predicate), params, batch_rows)
+            with contextlib.closing(batches):  # type: ignore[type-var]
+                for batch in batches:
+                    frame = pl.from_arrow(batch)
+                    assert isinstance(frame, pl.DataFrame)
+                    if frame.height and not _put(out, frame, stop):
+                        return
+        _put(out, _Done(), stop)
+    except BaseException as exc:
+        _put(out, _Failed(exc), stop)
+
+
+def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put unless the reader has stopped listening; False when it has."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            continue
+    return False
