@@ -29,6 +29,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "postgres": Builtin("hygge.homes.postgres:PostgresHome", extra="postgres"),
         "sqlite": Builtin("hygge.homes.sqlite:SqliteHome"),
         "mysql": Builtin("hygge.homes.mysql:MySqlHome", extra="mysql"),
+        "mssql": Builtin("hygge.homes.mssql:MsSqlHome", extra="mssql"),
     },
     "store": {
         "parquet": Builtin("hygge.stores.parquet:ParquetStore"),
@@ -38,6 +39,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "postgres": Builtin("hygge.stores.postgres:PostgresStore", extra="postgres"),
         "sqlite": Builtin("hygge.stores.sqlite:SqliteStore"),
         "mysql": Builtin("hygge.stores.mysql:MySqlStore", extra="mysql"),
+        "mssql": Builtin("hygge.stores.mssql:MsSqlStore", extra="mssql"),
     },
 }
 

@@ -1,0 +1,174 @@
+"""A SQL Server table or query as a home, streamed with `fetchmany` into Arrow batches.
+
+Column types come from the server, not from values: `sys.dm_exec_describe_first_result_set`
+describes the statement before it runs, and `hygge.stores._mssql_sql.polars_type` maps each
+column (integers by width, tinyint as UInt8, bit as Boolean, decimal(p,s) and money exact,
+date, time, datetime2 in microseconds, datetimeoffset in UTC, binary types as Binary, text
+and everything else as String). So an empty or all-NULL batch keeps its types. Rows arrive as
+tuples in `fetchmany(batch_rows)` chunks and are turned into Arrow column by column.
+
+T-SQL has no TRUE and no LIMIT: the empty window is `1=1`, schema() only describes. The
+window's values are quoted by the driver's own function (see `render`), never formatted in
+by hygge. A zoned Mark is compared in UTC (a datetimeoffset compares by its instant).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC
+from typing import Any, Literal
+
+import polars as pl
+import pyarrow as pa
+from pymssql import _mssql
+
+from hygge.errors import SourceError
+from hygge.homes._sql import SqlHome, SqlHomeConfig
+from hygge.mssql import MsSqlConfig, connect, execute, where
+from hygge.plugin import Window
+from hygge.stores._mssql_sql import polars_type, quote
+from hygge.watermark import Mark
+
+_SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in SQL text
+_EVERYTHING = "1=1"
+_ANSI = re.compile(r'"((?:[^"]|"")*)"|\bTRUE\b')  # what the shared predicate writes
+
+
+class MsSqlHomeConfig(SqlHomeConfig, MsSqlConfig):
+    type: Literal["mssql"] = "mssql"
+
+
+class MsSqlHome(SqlHome):
+    Config = MsSqlHomeConfig
+    config: MsSqlHomeConfig
+
+    def describe(self) -> str:
+        return f"mssql {where(self.config)}#{self.source()}"
+
+    def check(self) -> list[str]:
+        """Connect, then ask for the source's columns (a missing table shows up here)."""
+        try:
+            self.fetch("SELECT 1 AS one", [])
+            self.schema()
+        except SourceError as exc:
+            return [exc.message]
+        return []
+
+    def relation(self, predicate: str) -> str:
+        if self.config.table is not None:
+            name = ".".join(quote(part) for part in self.config.table.split("."))
+            return f"SELECT * FROM {name} WHERE {predicate}"
+        return super().relation(predicate)
+
+    def schema(self) -> pl.Schema:
+        with connect(self.config, self.context, SourceError) as con:
+            columns = self._columns(con, self.relation(_EVERYTHING))
+        return pl.Schema({name: polars_type(kind) for name, kind in columns})
+
+    def high_mark(self, column: str) -> Mark | None:
+        self._require_window(column)
+        name = quote(column)
+        sql = f"SELECT max({name}) AS {name} FROM ({self.relation(_EVERYTHING)}) AS hygge_source"
+        return Mark.max_of(self._fetch(sql, []).to_series())
+
+    def bind(self, mark: Mark) -> tuple[str, Any]:
+        value = mark.as_python()
+        if getattr(value, "tzinfo", None) is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return _SLOT, value
+
+    def predicate(self, window: Window) -> tuple[str, list[Any]]:
+        """The shared predicate in T-SQL: its "quoted" names in [brackets], TRUE as `1=1`."""
+        text, params = super().predicate(window)
+        return _ANSI.sub(_tsql, text), params
+
+    def preflight(self) -> list[str]:
+        if getattr(self.config, "partition", None) is not None:
+            return [f"{self.describe()}: 'partition' is not supported by the mssql home yet"]
+        return []
+
+    def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        with connect(self.config, self.context, SourceError) as con:
+            text = render(sql, params)
+            schema = self._describe(con, text)
+            cursor = con.cursor()
+            try:
+                execute(cursor, text)
+                while rows := cursor.fetchmany(batch_rows):
+                    yield to_batch(rows, schema)
+            finally:
+                cursor.close()
+
+    def fetch(self, sql: str, params: list[Any]) -> pa.Table:
+        with connect(self.config, self.context, SourceError) as con:
+            text = render(sql, params)
+            schema = self._describe(con, text)
+            cursor = con.cursor()
+            try:
+                execute(cursor, text)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return pa.Table.from_batches([to_batch(rows, schema)] if rows else [], schema)
+
+    def _describe(self, con: Any, sql: str) -> pa.Schema:
+        """The columns sql returns, as Arrow fields, from the server's description."""
+        return arrow_schema(self._columns(con, sql))
+
+    def _columns(self, con: Any, sql: str) -> list[tuple[str, str]]:
+        """(name, SQL Server type) of each column sql returns, described by the server."""
+        cursor = con.cursor()
+        try:
+            execute(
+                cursor,
+                "SELECT name, system_type_name FROM sys.dm_exec_describe_first_result_set"
+                "(%s, NULL, 0) WHERE is_hidden = 0 ORDER BY column_ordinal",
+                (sql,),
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return [(str(name), str(kind)) for name, kind in rows]
+
+
+def _tsql(match: re.Match[str]) -> str:
+    name = match[1]
+    return _EVERYTHING if name is None else quote(name.replace('""', '"'))
+
+
+def render(sql: str, params: list[Any]) -> str:
+    """sql with each of bind()'s slots replaced by its value as pymssql quotes it.
+
+    pymssql has no server-side parameters: its `execute` quotes values into the text itself,
+    and would also fill in any `%s` or `%d` the user's query holds (`LIKE '%done%'`). So hygge
+    calls the driver's own quoting (`quote_simple_value`) and the text runs without params.
+    """
+    parts = sql.split(_SLOT)
+    if len(parts) != len(params) + 1:
+        raise SourceError(f"the query has {len(parts) - 1} parameter slots for {len(params)}")
+    out = [parts[0]]
+    for value, part in zip(params, parts[1:], strict=True):
+        out += [_mssql.quote_simple_value(value, use_datetime2=True).decode(), part]
+    return "".join(out)
+
+
+def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
+    """(name, SQL Server type) pairs as an Arrow schema, through the Polars type mapping."""
+    frame = pl.DataFrame(schema={name: polars_type(kind) for name, kind in columns})
+    return frame.to_arrow().schema
+
+
+def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
+    """Row tuples as one Arrow batch, built column by column in the schema's types; a text
+    column the driver hands over as objects (uniqueidentifier, sql_variant) becomes their text."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    arrays = []
+    for values, field in zip(columns, schema, strict=True):
+        try:
+            arrays.append(pa.array(values, field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if not pa.types.is_large_string(field.type) and not pa.types.is_string(field.type):
+                raise
+            arrays.append(pa.array([None if v is None else str(v) for v in values], field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

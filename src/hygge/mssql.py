@@ -1,0 +1,132 @@
+"""SQL Server connections for the mssql home and store: pymssql, pooled, errors redacted.
+
+pymssql is the driver: it is maintained, its wheels bundle FreeTDS (and the TLS and Kerberos
+libraries it needs), so `pip install` is all a machine needs, and it has a bulk-copy path
+(`Connection.bulk_copy`, the TDS BCP protocol) for loading stages. Microsoft's `mssql-python`
+also ships wheels, but pulls in a bundled ODBC driver, a Rust core and azure-identity.
+
+URLs look like `mssql://user:password@host:port/database`. Parameters are `%s` slots that
+pymssql quotes and fills in itself (it has no server-side binding; hygge never formats a
+value into SQL text); the home quotes through the same function so that a user's query may
+hold `%s`. Pooling follows hygge.pg: a named
+connection borrows from the coordinator's pool of that name, an inline `url` from one keyed
+by its digest. Connections are in autocommit mode; a store publishes inside an explicit
+BEGIN TRANSACTION ... COMMIT. Driver messages pass through `redact`; a failed login is final,
+a lost or refused connection, deadlock or timeout is retried by the flow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import model_validator
+
+from hygge.connections import pool_key
+from hygge.errors import EntityError, RetryableError
+from hygge.plugin import Context, PluginConfig
+from hygge.redact import redact
+
+Connection = Any  # pymssql.Connection (the driver is an optional extra)
+
+# -2 timeout, 233/10053/10054 connection dropped, 1205 deadlock victim, 1222 lock timeout,
+# 40197/40501/40613 Azure SQL busy or failing over, 20002-20047 FreeTDS cannot reach the server.
+_TRANSIENT = {-2, 233, 1205, 1222, 10053, 10054, 40197, 40501, 40613}
+_LOGIN_FAILED = {18452, 18456}
+
+
+class MsSqlConfig(PluginConfig):
+    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
+
+    connection: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> MsSqlConfig:
+        if not self.url:
+            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("mssql", "sqlserver") or not parts.hostname:
+            raise ValueError("the url must look like mssql://user:password@host:port/database")
+        return self
+
+
+def where(config: MsSqlConfig) -> str:
+    """The database for messages: the connection's name, or the URL without its password."""
+    return config.connection or redact(config.url or "")
+
+
+def execute(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run sql with its `%s` slots filled in by pymssql; without params the text runs as is."""
+    if params:
+        cursor.execute(sql, tuple(params))
+    else:
+        cursor.execute(sql)
+
+
+def _open(url: str) -> Connection:
+    import pymssql
+
+    parts = urlsplit(url)
+    return pymssql.connect(
+        server=parts.hostname or "localhost",
+        port=str(parts.port or 1433),
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")),
+        autocommit=True,
+        login_timeout=10,
+        use_datetime2=True,
+        tds_version="7.4",
+    )
+
+
+def _alive(connection: Connection) -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+        return True
+    except Exception:
+        return False
+
+
+def _close(connection: Connection) -> None:
+    connection.close()
+
+
+@contextlib.contextmanager
+def connect(
+    config: MsSqlConfig, context: Context, errors: type[EntityError]
+) -> Iterator[Connection]:
+    """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
+    url = config.url or ""
+    try:
+        name, size = pool_key(config.connection, url)
+        pool = context.pools.get(name, lambda: _open(url), close=_close, is_alive=_alive, size=size)
+        with pool.connection() as connection:
+            yield connection
+    except EntityError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith("pymssql"):
+            raise
+        raise mapped(exc, where(config), errors) from None
+
+
+def mapped(exc: BaseException, place: str, errors: type[EntityError]) -> EntityError:
+    """The one place pymssql errors become hygge errors, with any password masked."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    code = args[0] if args and isinstance(args[0], int) else None
+    text = args[1] if len(args) > 1 else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    detail = " ".join(str(text).split()) or type(exc).__name__
+    message = redact(f"mssql {place}: {detail}")
+    if code in _LOGIN_FAILED or "login failed" in detail.lower():
+        return errors(message, hint="check the user and password of the connection")
+    if code in _TRANSIENT or (code is not None and 20002 <= code <= 20047):
+        return RetryableError(message, hint="the server may be down, restarting or busy")
+    return errors(message)

@@ -1,0 +1,209 @@
+"""A SQL Server table as a store: staged by bulk copy, published in one transaction.
+
+Each load bulk-copies its rows (pymssql's `bulk_copy`, the TDS BCP protocol) into a staging
+table of its own beside the destination, created up front with the types of
+`hygge.stores._mssql_sql.column_type`. BCP takes Python rows, so rows do pass through Python
+here: pymssql has no Arrow path. The stage's name carries a digest of the destination's name.
+Publishing is one transaction holding the schema's application lock (`sp_getapplock`):
+full_drop drops the destination and renames the stage into place (`sp_rename`; DDL is
+transactional in SQL Server, so readers see the old table or the new one); incremental inserts
+the stage; merge deletes the staged keys first. The commit record goes into `_hygge_commits`
+in the same transaction. The SQL itself is in `hygge.stores._mssql_sql`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import polars as pl
+import pymssql  # noqa: F401  (the driver: a missing one is reported early)
+from pydantic import Field
+
+from hygge.errors import EntityError, StoreError
+from hygge.failpoints import failpoint
+from hygge.mssql import MsSqlConfig, connect, execute, where
+from hygge.plugin import Commit, Load, LoadRun
+from hygge.stores import _mssql_sql as sql
+from hygge.stores._sql import STAGE_PREFIX, SqlStore, SqlStoreConfig, new_columns
+
+_BCP_ROWS = 10_000
+
+
+class MsSqlStoreConfig(SqlStoreConfig, MsSqlConfig):
+    type: Literal["mssql"] = "mssql"
+    schema_name: str = Field("dbo", alias="schema")
+
+
+class MsSqlStore(SqlStore):
+    Config = MsSqlStoreConfig
+    config: MsSqlStoreConfig
+
+    def name(self, table: str) -> str:
+        """A table of this store's schema, quoted."""
+        return sql.table(self.config.schema_name, table)
+
+    def destination(self) -> str:
+        return f"mssql {where(self.config)}#{self.qualified}"
+
+    def stage_name(self, run_id: str) -> str:
+        return f"{self._stage_prefix()}{run_id}"[:128]
+
+    def is_own_stage(self, name: str) -> bool:
+        return name.startswith(self._stage_prefix())
+
+    def _stage_prefix(self) -> str:
+        digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
+        return f"{STAGE_PREFIX}{digest}#"
+
+    def check(self) -> list[str]:
+        """Create the schema and a table inside a transaction that is rolled back."""
+        try:
+            with self.cursor() as cur:
+                execute(cur, "BEGIN TRANSACTION")
+                try:
+                    execute(cur, *sql.ensure_schema(self.config.schema_name))
+                    execute(cur, f"CREATE TABLE {self.name(self.stage_name('check'))} (x int)")
+                finally:
+                    execute(cur, "IF @@TRANCOUNT > 0 ROLLBACK")
+        except EntityError as exc:
+            return [exc.message]
+        return []
+
+    def begin(self, run: LoadRun) -> Load:
+        self.refuse_undeclared(run.run_type)
+        return MsSqlLoad(self, run)
+
+    def recover(self) -> None:
+        """Drop the staging tables that crashed loads of this destination left."""
+        with self.cursor() as cur:
+            for name in self.tables(cur):
+                if self.is_own_stage(name):
+                    execute(cur, sql.drop_if_exists(self.name(name)))
+
+    def last_commit(self) -> Commit | None:
+        with self.cursor() as cur:
+            execute(cur, *sql.last_commit(self.config.schema_name, self.qualified))
+            row = cur.fetchone() if cur.description else None
+        if not row:
+            return None
+        published = row[1] if row[1].tzinfo else row[1].replace(tzinfo=UTC)
+        return Commit(str(row[0]), published, row[2], None if row[3] is None else bytes(row[3]))
+
+    def tables(self, cur: Any) -> list[str]:
+        execute(
+            cur,
+            "SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(%s)",
+            (self.config.schema_name,),
+        )
+        return [str(row[0]) for row in cur.fetchall()]
+
+    def held(self, cur: Any) -> dict[str, str]:
+        """Column -> type of the destination; empty when it does not exist."""
+        execute(
+            cur,
+            "SELECT c.name, TYPE_NAME(c.user_type_id), c.max_length, c.precision, c.scale"
+            " FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(%s, 'U') ORDER BY c.column_id",
+            (self.name(self.config.table),),
+        )
+        return {str(r[0]): sql.type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
+        with connect(self.config, self.context, StoreError) as con:
+            cur = con.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """BEGIN TRANSACTION ... COMMIT holding the schema's lock; ROLLBACK on any error."""
+        with self.cursor() as cur:
+            execute(cur, "BEGIN TRANSACTION")
+            try:
+                execute(cur, *sql.lock(self.config.schema_name))
+                yield cur
+                execute(cur, "COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    execute(cur, "IF @@TRANCOUNT > 0 ROLLBACK")
+                raise
+
+
+class MsSqlLoad(Load):
+    """One run's rows in a staging table of its own, published in one transaction."""
+
+    def __init__(self, store: MsSqlStore, run: LoadRun) -> None:
+        self.store = store
+        self.run = run
+        self.stage_name = store.stage_name(run.run_id)
+        self.stage = store.name(self.stage_name)
+        self.staged: dict[str, str] = {}  # column -> SQL Server type, once the stage exists
+        self.finished = False
+        with store.transaction() as cur:
+            execute(cur, *sql.ensure_schema(store.config.schema_name))
+            execute(cur, sql.drop_if_exists(self.stage))
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Bulk-copy the frame into the stage; the first frame's columns make the stage."""
+        if self.finished:
+            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        types = sql.column_types(frame.schema)
+        with connect(self.store.config, self.store.context, StoreError) as con:
+            if not self.staged:
+                cur = con.cursor()
+                try:
+                    execute(cur, sql.create_table(self.stage, types))
+                finally:
+                    cur.close()
+                self.staged = types
+            for chunk in bcp_ready(frame).iter_slices(_BCP_ROWS):
+                con.bulk_copy(self.stage, chunk.rows(), batch_size=_BCP_ROWS)
+
+    def publish(self, commit: Commit | None = None) -> None:
+        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
+        if self.finished:
+            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        store, missing = self.store, [k for k in self.run.primary_key if k not in self.staged]
+        if self.run.run_type == "merge" and self.staged and missing:
+            raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
+        with store.transaction() as cur:
+            held = store.held(cur)
+            if self.run.run_type != "full_drop" and held and self.staged:
+                new_columns(held, self.staged, sql.fits, store.qualified)
+            for statement in sql.publish(
+                store.config.schema_name, store.config.table, self.stage_name,
+                self.run.run_type, self.staged, held, self.run.primary_key,
+            ):  # fmt: skip
+                execute(cur, *statement)
+            for statement in sql.record(
+                store.config.schema_name, store.qualified, commit.run_id,
+                commit.published_at, commit.watermark, commit.state,
+            ):  # fmt: skip
+                execute(cur, *statement)
+            failpoint("sql_before_commit")
+        self.finished = True
+
+    def abort(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        with self.store.cursor() as cur:
+            execute(cur, sql.drop_if_exists(self.stage))
+
+
+def bcp_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame in types pymssql sends as the stage's columns (vectorized casts)."""
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.UInt64:
+            casts[name] = pl.Decimal(20, 0)
+        elif isinstance(dtype, pl.Categorical | pl.Enum | pl.Null):
+            casts[name] = pl.String()
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]

@@ -1,0 +1,196 @@
+"""The SQL Server home and store (their generated SQL: tests/test_mssql_sql.py).
+
+Without a server: configs, the home's window and value quoting, rows to Arrow, error mapping.
+With `HYGGE_TEST_MSSQL_URL` (`mssql://user:password@host:port/database`): the shared home and
+store contracts; without it they are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from pydantic import ValidationError
+
+from hygge.errors import RetryableError, SourceError, StoreError
+from hygge.homes.mssql import MsSqlHome, arrow_schema, render, to_batch
+from hygge.mssql import mapped
+from hygge.plugin import Home, Store, Window
+from hygge.registry import home_class, store_class
+from hygge.stores.mssql import MsSqlStore
+from hygge.testing import HomeContract, StoreContract, sample
+from hygge.testing.contracts import assert_same_rows
+from hygge.watermark import Mark
+from tests.test_contracts import home, store
+
+URL = os.environ.get("HYGGE_TEST_MSSQL_URL")
+FAKE = "mssql://sa:s3cret@db.example:1433/shop"
+
+
+def test_configs_refuse_names_that_are_not_plain() -> None:
+    with pytest.raises(ValidationError):
+        MsSqlStore.Config.model_validate({"type": "mssql", "url": FAKE, "table": "t]; --"})
+    with pytest.raises(ValidationError):
+        MsSqlHome.Config.model_validate({"type": "mssql", "url": FAKE, "table": "a;b"})
+    with pytest.raises(ValidationError):
+        MsSqlHome.Config.model_validate({"type": "mssql", "url": "postgres://h/db", "table": "t"})
+
+
+def test_registry_knows_mssql() -> None:
+    assert home_class("mssql") is MsSqlHome
+    assert store_class("mssql") is MsSqlStore
+
+
+def make_home(**config: Any) -> MsSqlHome:
+    made = home("mssql", Path("."), url=FAKE, **config)
+    assert isinstance(made, MsSqlHome)
+    return made
+
+
+def test_the_window_is_bracket_quoted_and_its_values_quoted_by_the_driver() -> None:
+    reader = make_home(table="dbo.orders")
+    window = Window("updated]at", Mark("int", 5), Mark("int", 9))
+    text, params = reader.predicate(window)
+    relation = reader.relation(text)
+    assert relation == (
+        "SELECT * FROM [dbo].[orders] WHERE ([updated]]at] >= \0? AND [updated]]at] <= \0?)"
+        " OR [updated]]at] IS NULL"
+    )
+    assert render(relation, params).endswith("([updated]]at] >= 5 AND [updated]]at] <= 9) OR"
+                                             " [updated]]at] IS NULL")  # fmt: skip
+    assert reader.predicate(Window.everything()) == ("1=1", [])
+    assert reader.predicate(Window('a"TRUE', Mark("int", 1)))[0] == (
+        '([a"TRUE] >= \0?) OR [a"TRUE] IS NULL'
+    )
+    assert render("a = \0? AND b = \0?", ["o'k", date(2026, 1, 2)]) == (
+        "a = N'o''k' AND b = '2026-01-02'"
+    )
+    zoned = Mark.max_of(pl.Series([datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)]))
+    assert zoned is not None and reader.bind(zoned)[1] == datetime(2026, 1, 2, 3, 4, 5, 123456)
+    with pytest.raises(SourceError):
+        render("a = \0?", [])
+
+
+def test_a_query_keeps_its_percent_signs_and_needs_its_window() -> None:
+    reader = make_home(query="SELECT * FROM t WHERE name LIKE '%same%' AND {window}")
+    text, params = reader.predicate(Window("id", Mark("int", 1)))
+    assert render(reader.relation(text), params) == (
+        "SELECT * FROM t WHERE name LIKE '%same%' AND (([id] >= 1) OR [id] IS NULL)"
+    )
+    assert make_home(query="SELECT 1 AS id").window_problem("id") is not None
+
+
+def test_rows_become_arrow_in_the_described_types() -> None:
+    schema = arrow_schema([("n", "bigint"), ("d", "decimal(10,2)"), ("u", "uniqueidentifier"),
+                           ("t", "time(7)"), ("z", "datetimeoffset(7)")])  # fmt: skip
+    empty = to_batch([], schema)
+    assert empty.num_rows == 0 and empty.schema == schema
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = to_batch([(1, Decimal("1.50"), _Uuid(), time(1, 2), at), (None,) * 5], schema)
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)
+    assert frame.schema == pl.Schema(
+        {"n": pl.Int64, "d": pl.Decimal(10, 2), "u": pl.String, "t": pl.Time,
+         "z": pl.Datetime("us", "UTC")}
+    )  # fmt: skip
+    assert frame.row(0) == (1, Decimal("1.50"), "uuid-text", time(1, 2), at)
+
+
+class _Uuid:
+    def __str__(self) -> str:
+        return "uuid-text"
+
+
+def test_driver_errors_are_mapped_and_redacted() -> None:
+    login = mapped(
+        Exception(18456, f"Login failed for user 'sa'. {FAKE}".encode()), "x", StoreError
+    )
+    assert type(login) is StoreError and "s3cret" not in login.message
+    down = mapped(Exception(20009, b"Unable to connect: Adaptive Server is unavailable"), "x",
+                  SourceError)  # fmt: skip
+    assert isinstance(down, RetryableError)
+    assert isinstance(mapped(Exception(1205, b"deadlock victim"), "x", StoreError), RetryableError)
+
+
+# --- against a server ------------------------------------------------------------------------
+
+needs_server = pytest.mark.skipif(
+    not URL, reason="set HYGGE_TEST_MSSQL_URL=mssql://user:password@host:port/database to run"
+    " the home and store contracts against SQL Server (none can run on this machine)"
+)  # fmt: skip
+
+
+def table_of(tmp_path: Path) -> str:
+    return "t_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:12]
+
+
+def run(statement: str, rows: list[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
+    from urllib.parse import unquote, urlsplit
+
+    import pymssql
+
+    parts = urlsplit(URL or "")
+    with pymssql.connect(
+        server=parts.hostname or "localhost", port=str(parts.port or 1433),
+        user=unquote(parts.username or ""), password=unquote(parts.password or ""),
+        database=parts.path.lstrip("/"), autocommit=True,
+    ) as con, con.cursor() as cur:  # fmt: skip
+        if rows:
+            cur.executemany(statement, rows)
+            return []
+        cur.execute(statement)
+        return list(cur.fetchall()) if cur.description else []
+
+
+@needs_server
+class TestMsSqlHome(HomeContract):
+    def make_home(self, tmp_path: Path, frame: pl.DataFrame) -> Home:
+        name = table_of(tmp_path)
+        run(f"DROP TABLE IF EXISTS [dbo].[{name}]")
+        run(f"CREATE TABLE [dbo].[{name}] (id bigint, name nvarchar(max))")
+        if frame.height:
+            run(f"INSERT INTO [dbo].[{name}] VALUES (%d, %s)", list(frame.iter_rows()))
+        return home("mssql", tmp_path, url=URL, table=f"dbo.{name}")
+
+    def make_broken_home(self, tmp_path: Path) -> Home:
+        return home("mssql", tmp_path, url=URL, table="no_such_table")
+
+
+@needs_server
+class TestMsSqlStore(StoreContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return store("mssql", tmp_path, url=URL, table=table_of(tmp_path))
+
+    def make_broken_store(self, tmp_path: Path) -> Store:
+        """A wrong password: the login is refused."""
+        url = (URL or "").replace("@", "-wrong@", 1)
+        return store("mssql", tmp_path, url=url, table=table_of(tmp_path))
+
+    def read_back(self, store: Store) -> pl.DataFrame | None:
+        assert isinstance(store, MsSqlStore)
+        name = store.config.table
+        if not run(f"SELECT 1 FROM sys.tables WHERE name = '{name}'"):
+            return None
+        reader = home("mssql", Path("."), url=URL, table=f"dbo.{name}")
+        batches = list(reader.batches(Window.everything(), 10_000))
+        return pl.concat(batches) if batches else pl.DataFrame(schema=reader.schema())
+
+    def leftovers(self, store: Store) -> list[str]:
+        assert isinstance(store, MsSqlStore)
+        return [str(r[0]) for r in run("SELECT name FROM sys.tables") if store.is_own_stage(r[0])]
+
+    def test_an_empty_full_drop_publishes_an_empty_destination(self, tmp_path: Path) -> None:
+        """As for the other SQL stores: a table needs columns, so a first empty full_drop
+        publishes only its commit record."""
+        store = self.make_store(tmp_path)
+        self.load(store, "full_drop", run_id="run-1")
+        assert self.read_back(store) is None
+        self.load(store, "full_drop", sample(10), run_id="run-2")
+        self.load(store, "full_drop", run_id="run-3")
+        assert_same_rows(self.read_back(store), sample(0))
