@@ -250,13 +250,15 @@ class PostgresLoad(Load):
             [
                 pa.array([commit.run_id], pa.string()),
                 pa.array([here], pa.string()),
-                pa.array([commit.published_at], pa.timestamp("us", "UTC")),
+                # As text: ADBC wraps a timestamptz bind in a transaction of its own whose
+                # COMMIT would end the publish's transaction early.
+                pa.array([commit.published_at.isoformat()], pa.string()),
                 pa.array([commit.watermark], pa.string()),
                 pa.array([commit.state], pa.binary()),
             ],
             names=["run_id", "destination", "published_at", "watermark", "state"],
         )
-        cur.execute(f"INSERT INTO {records} VALUES ($1, $2, $3, $4, $5)", values)
+        cur.execute(f"INSERT INTO {records} VALUES ($1, $2, $3::timestamptz, $4, $5)", values)
         cur.execute(
             f"DELETE FROM {records} WHERE destination = $1 AND run_id NOT IN (SELECT run_id"
             f" FROM {records} WHERE destination = $1 ORDER BY published_at DESC, run_id DESC"

@@ -1,0 +1,232 @@
+"""Live PostgreSQL and MariaDB: what a concurrent reader sees during a full_drop publish held
+at its failpoint, and incremental runs with late rows and a lookback."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import adbc_driver_postgresql.dbapi as dbapi
+import pytest
+
+import hygge
+from hygge.testing import sample
+from tests import proc
+from tests.conftest import read_lake
+from tests.mariadb import mariadb_url  # noqa: F401  (the session's server, as a fixture)
+from tests.pg import postgres_url  # noqa: F401  (the session's server, as a fixture)
+from tests.test_mysql import connect as mysql_connect
+from tests.test_mysql import create_table as mysql_create_table
+
+LOCKED = "lock timeout"  # what a PostgreSQL reader records when the publish's lock held it off
+
+
+def run_ok(root: Path) -> None:
+    result = hygge.run(root)
+    assert result.exit_code == 0, [(r.address, r.error) for r in result.entities]
+
+
+def project(make_project: Any, connection: str, flow: str) -> Path:
+    files = {
+        "hygge.yml": f"name: test\nconnections:\n  db: {connection}\n",
+        "flows/x/flow.yml": flow,
+    }
+    root: Path = make_project(files)
+    (root / "data").mkdir(exist_ok=True)
+    return root
+
+
+def pg_count(url: str, schema: str, table: str) -> int | str:
+    with dbapi.connect(url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute("SET lock_timeout = '150ms'")
+        try:
+            cur.execute(f'SELECT count(*) FROM "{schema}"."{table}"')
+            return int(cur.fetchone()[0])
+        except dbapi.Error as exc:
+            if "55P03" in str(exc) or "lock timeout" in str(exc):
+                return LOCKED
+            raise
+
+
+def mysql_count(url: str, table: str) -> int | str:
+    with mysql_connect(url) as con, con.cursor() as cur:
+        cur.execute("SET SESSION lock_wait_timeout = 5")
+        cur.execute(f"SELECT count(*) FROM `{table}`")
+        return int(cur.fetchone()[0])
+
+
+def readers_during_publish(
+    make_project: Any, tmp_path: Path, connection: str, store: str, count: Callable[[], Any]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Load 10 rows, then publish 4 in a real process held before its commit while readers
+    poll the destination: (seen by a poller throughout, seen while held, seen after)."""
+    root = project(
+        make_project,
+        connection,
+        f"home: {{type: parquet, path: data/x.parquet}}\nstore: {store}\nrun_type: full_drop\n",
+    )
+    sample(10).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    assert count() == 10
+    sample(4).write_parquet(root / "data/x.parquet")
+    polled: list[Any] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                polled.append(count())
+            except Exception as exc:  # a missing table is a finding, not a crash
+                polled.append(repr(exc))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    marker = tmp_path / "paused"
+    try:
+        runner = proc.start_paused(root, marker, "go", point="sql_before_commit")
+        try:
+            held = [count() for _ in range(3)]
+        finally:
+            marker.unlink()
+        status, out, err = proc.finish(runner)
+    finally:
+        stop.set()
+        poller.join(timeout=30)
+    assert status == 0, out + err
+    return polled, held, [count() for _ in range(2)]
+
+
+def test_postgres_reader_during_full_drop_publish_sees_old_rows_or_waits(
+    make_project: Any,
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Held before COMMIT the publish holds the ACCESS EXCLUSIVE lock of its DROP, so a reader
+    either still gets in with the old count (before the DROP) or times out on the lock; it
+    never sees a missing table, an empty one or a partial count. After the COMMIT: the new."""
+    monkeypatch.setenv("PG_URL", postgres_url)
+    schema = "s_" + os.urandom(6).hex()
+    connection = '{type: postgres, url: "${PG_URL}"}'
+    store = f"{{type: postgres, connection: db, schema: {schema}, table: dest}}"
+    polled, held, after = readers_during_publish(
+        make_project, tmp_path, connection, store, lambda: pg_count(postgres_url, schema, "dest")
+    )
+    assert set(held) <= {10, LOCKED}, held
+    assert set(polled) <= {10, 4, LOCKED}, polled
+    assert after == [4, 4]
+
+
+def test_mariadb_reader_during_full_drop_publish_sees_old_or_new_never_partial(
+    make_project: Any,
+    tmp_path: Path,
+    mariadb_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The atomic RENAME swaps the tables before the commit record is written (where the run
+    is held), so a reader sees the old 10 rows or the new 4, never a missing table or a mix."""
+    table = "dest"  # in a database of this test's own
+    database = "d_" + os.urandom(6).hex()
+    with mysql_connect(mariadb_url) as con, con.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{database}`")
+    url = mariadb_url.rsplit("/", 1)[0] + "/" + database
+    monkeypatch.setenv("MYSQL_URL", url)
+    connection = '{type: mysql, url: "${MYSQL_URL}"}'
+    store = f"{{type: mysql, connection: db, table: {table}}}"
+    polled, held, after = readers_during_publish(
+        make_project, tmp_path, connection, store, lambda: mysql_count(url, table)
+    )
+    assert polled and set(held) <= {10, 4}, held
+    assert set(polled) <= {10, 4}, polled
+    assert after == [4, 4]
+
+
+BASE = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def late_and_new_rows() -> tuple[list[tuple[int, datetime]], list[tuple[int, datetime]]]:
+    """First load (the watermark ends at BASE; some rows lie within the hour before it), then
+    late rows 30 minutes behind the watermark, one at it, and new rows past it."""
+    minutes = [-300, -120, -50, -20, -1, 0]
+    first = [(n + 1, BASE + timedelta(minutes=m)) for n, m in enumerate(minutes)]
+    later = [
+        (7, BASE - timedelta(minutes=30)),
+        (8, BASE - timedelta(minutes=30)),
+        (9, BASE),
+        (10, BASE + timedelta(minutes=10)),
+        (11, BASE + timedelta(hours=1)),
+    ]
+    return first, later
+
+
+def assert_lake_equals(root: Path, rows: list[tuple[int, datetime]]) -> None:
+    lake = read_lake(root / "lake").sort("id")
+    assert lake["id"].to_list() == sorted(r[0] for r in rows), lake
+    stamps = [s.replace(tzinfo=UTC) if s.tzinfo is None else s for s in lake["updated_at"]]
+    assert stamps == [r[1] for r in sorted(rows)]
+
+
+INCREMENTAL = """\
+home: {{type: {kind}, connection: db, table: {table}}}
+store: {{type: parquet, path: lake}}
+run_type: incremental
+watermark: {{column: updated_at, lookback: 1h}}
+"""
+
+
+def test_postgres_incremental_with_lookback_loads_late_rows_once(
+    make_project: Any,
+    postgres_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PG_URL", postgres_url)
+    table = "src_" + os.urandom(6).hex()
+    root = project(
+        make_project,
+        '{type: postgres, url: "${PG_URL}"}',
+        INCREMENTAL.format(kind="postgres", table=table),
+    )
+    first, later = late_and_new_rows()
+    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (id bigint, updated_at timestamptz)")
+        insert = f"INSERT INTO {table} VALUES ($1, $2)"
+        for row in first:
+            cur.execute(insert, list(row))
+        run_ok(root)
+        assert_lake_equals(root, first)
+        for row in later:
+            cur.execute(insert, list(row))
+    run_ok(root)
+    run_ok(root)  # nothing new: the lookback re-reads the last hour and drops it
+    assert_lake_equals(root, first + later)
+
+
+def test_mariadb_incremental_with_lookback_loads_late_rows_once(
+    make_project: Any,
+    mariadb_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MYSQL_URL", mariadb_url)
+    table = "src_" + os.urandom(6).hex()
+    root = project(
+        make_project,
+        '{type: mysql, url: "${MYSQL_URL}"}',
+        INCREMENTAL.format(kind="mysql", table=table),
+    )
+    first, later = late_and_new_rows()
+    naive = [(n, s.replace(tzinfo=None)) for n, s in first]
+    mysql_create_table(mariadb_url, table, "id bigint, updated_at datetime(6)", naive)
+    run_ok(root)
+    assert_lake_equals(root, first)
+    with mysql_connect(mariadb_url) as con, con.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO `{table}` VALUES (%s, %s)",
+            [(n, s.replace(tzinfo=None)) for n, s in later],
+        )
+    run_ok(root)
+    run_ok(root)
+    assert_lake_equals(root, first + later)
