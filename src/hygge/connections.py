@@ -9,13 +9,19 @@ that connection. The URL carries the password, so it must only ever be shown thr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from hygge.config.models import Connection
-from hygge.errors import ConfigError
+from hygge.errors import ConfigError, EntityError
+
+if TYPE_CHECKING:
+    from hygge.plugin import Context
+
+C = TypeVar("C")
 
 INLINE_POOL_SIZE = Connection.model_fields["pool_size"].default
 
@@ -57,3 +63,32 @@ def with_connection_url(
             hint=f"defined connections: {known}",
         )
     return {**section, "url": connection_url(connections[name])}
+
+
+@contextlib.contextmanager
+def borrowed(
+    context: Context,
+    connection: str | None,
+    url: str,
+    driver: str,
+    connect: Callable[[str], C],
+    *,
+    close: Callable[[C], None],
+    is_alive: Callable[[C], bool],
+    mapped: Callable[[Exception], EntityError],
+) -> Iterator[C]:
+    """A pooled connection for the block. Errors of the `driver` module, raised while
+    connecting or inside the block, leave as `mapped(exc)`: the plugin's one mapping place."""
+    try:
+        name, size = pool_key(connection, url)
+        pool = context.pools.get(
+            name, lambda: connect(url), close=close, is_alive=is_alive, size=size
+        )
+        with pool.connection() as borrowed_connection:
+            yield borrowed_connection
+    except EntityError:
+        raise
+    except Exception as exc:
+        if not type(exc).__module__.startswith(driver):
+            raise
+        raise mapped(exc) from None

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import model_validator
 
-from hygge.connections import pool_key
+from hygge.connections import borrowed
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context, PluginConfig
 from hygge.redact import redact
@@ -103,23 +102,20 @@ def _close(connection: Connection) -> None:
     connection.close()
 
 
-@contextlib.contextmanager
 def connect(
     config: MySqlConfig, context: Context, errors: type[EntityError]
-) -> Iterator[Connection]:
+) -> contextlib.AbstractContextManager[Connection]:
     """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
-    url = config.url or ""
-    try:
-        name, size = pool_key(config.connection, url)
-        pool = context.pools.get(name, lambda: _open(url), close=_close, is_alive=_alive, size=size)
-        with pool.connection() as connection:
-            yield connection
-    except EntityError:
-        raise
-    except Exception as exc:
-        if not type(exc).__module__.startswith("pymysql"):
-            raise
-        raise mapped(exc, where(config), errors) from None
+    return borrowed(
+        context,
+        config.connection,
+        config.url or "",
+        "pymysql",
+        _open,
+        close=_close,
+        is_alive=_alive,
+        mapped=lambda exc: mapped(exc, where(config), errors),
+    )
 
 
 def mapped(exc: Exception, place: str, errors: type[EntityError]) -> EntityError:

@@ -14,12 +14,11 @@ broken connection is transient and retried by the flow.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import model_validator
 
-from hygge.connections import pool_key
+from hygge.connections import borrowed
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context, PluginConfig
 from hygge.redact import redact
@@ -68,25 +67,20 @@ def _close(connection: Connection) -> None:
     connection.close()
 
 
-@contextlib.contextmanager
-def connect(config: PgConfig, context: Context, errors: type[EntityError]) -> Iterator[Connection]:
+def connect(
+    config: PgConfig, context: Context, errors: type[EntityError]
+) -> contextlib.AbstractContextManager[Connection]:
     """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
-    url = config.url or ""
-    try:
-        name, size = pool_key(config.connection, url)
-        pool = context.pools.get(name, lambda: _open(url), close=_close, is_alive=_alive, size=size)
-        with pool.connection() as connection:
-            yield connection
-    except EntityError:
-        raise
-    except Exception as exc:
-        if not _is_driver_error(exc):
-            raise
-        raise mapped(exc, where(config), errors) from None
-
-
-def _is_driver_error(exc: Exception) -> bool:
-    return type(exc).__module__.startswith("adbc_driver")
+    return borrowed(
+        context,
+        config.connection,
+        config.url or "",
+        "adbc_driver",
+        _open,
+        close=_close,
+        is_alive=_alive,
+        mapped=lambda exc: mapped(exc, where(config), errors),
+    )
 
 
 def mapped(exc: Exception, place: str, errors: type[EntityError]) -> EntityError:
