@@ -12,8 +12,10 @@ committed to the journal.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -99,3 +101,15 @@ def new_columns(
 
 def _timestamps(*types: str) -> bool:
     return all(name.upper().startswith("TIMESTAMP") for name in types)
+
+
+def file_database_preflight(path: str) -> list[str]:
+    """A store kept in one database file: the path must not be a folder."""
+    return [f"store database {path} is a folder"] if Path(path).is_dir() else []
+
+
+def new_file_database_problems(path: str) -> list[str]:
+    """A database file that does not exist yet: its folder must take a new file."""
+    folder = next(p for p in Path(path).parents if p.exists())
+    writable = folder.is_dir() and os.access(folder, os.W_OK)
+    return [] if writable else [f"store database {path}: {folder} is not writable"]

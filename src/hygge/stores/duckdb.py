@@ -31,7 +31,15 @@ from hygge.errors import EntityError, RetryableError, StoreError
 from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
 from hygge.plugin import Commit, Context, Load, LoadRun
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, SqlStore, SqlStoreConfig, new_columns
+from hygge.stores._sql import (
+    COMMITS,
+    KEEP_COMMITS,
+    SqlStore,
+    SqlStoreConfig,
+    file_database_preflight,
+    new_columns,
+    new_file_database_problems,
+)
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -68,16 +76,12 @@ class DuckDbStore(SqlStore):
         return f"duckdb://{self.path}#{self.qualified}"
 
     def preflight(self) -> list[str]:
-        if Path(self.path).is_dir():
-            return [f"store database {self.path} is a folder"]
-        return []
+        return file_database_preflight(self.path)
 
     def check(self) -> list[str]:
         """Create and drop a table in the schema, inside a transaction that is rolled back."""
         if not Path(self.path).exists():
-            folder = next(p for p in Path(self.path).parents if p.exists())
-            writable = folder.is_dir() and os.access(folder, os.W_OK)
-            return [] if writable else [f"store database {self.path}: {folder} is not writable"]
+            return new_file_database_problems(self.path)
         try:
             with self.connection() as con:
                 con.execute("BEGIN TRANSACTION")

@@ -21,7 +21,6 @@ no unique index on the destination. New source columns are added as nullable.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -36,7 +35,15 @@ from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
 from hygge.homes._sqlite import connect, definitions, fits, mapped, to_stored
 from hygge.plugin import Commit, Context, Load, LoadRun
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, SqlStore, SqlStoreConfig, new_columns
+from hygge.stores._sql import (
+    COMMITS,
+    KEEP_COMMITS,
+    SqlStore,
+    SqlStoreConfig,
+    file_database_preflight,
+    new_columns,
+    new_file_database_problems,
+)
 
 
 class SqliteStoreConfig(SqlStoreConfig):
@@ -65,9 +72,7 @@ class SqliteStore(SqlStore):
         return f"sqlite://{self.path}#{self.config.table}"
 
     def preflight(self) -> list[str]:
-        if Path(self.path).is_dir():
-            return [f"store database {self.path} is a folder"]
-        return []
+        return file_database_preflight(self.path)
 
     def check(self) -> list[str]:
         """Create a table inside a transaction that is rolled back."""
@@ -75,9 +80,7 @@ class SqliteStore(SqlStore):
         if problems:
             return problems
         if not Path(self.path).exists():
-            folder = next(p for p in Path(self.path).parents if p.exists())
-            writable = folder.is_dir() and os.access(folder, os.W_OK)
-            return [] if writable else [f"store database {self.path}: {folder} is not writable"]
+            return new_file_database_problems(self.path)
         try:
             with self.connection() as con:
                 con.execute("BEGIN IMMEDIATE")
