@@ -12,16 +12,44 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+from pydantic import model_validator
 
 from hygge.config.models import Connection
 from hygge.errors import ConfigError, EntityError
+from hygge.plugin import PluginConfig
+from hygge.redact import redact
 
 if TYPE_CHECKING:
     from hygge.plugin import Context
 
 C = TypeVar("C")
+
+
+class DatabaseConfig(PluginConfig):
+    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
+
+    connection: str | None = None
+    url: str | None = None
+    url_schemes: ClassVar[tuple[str, ...]] = ()  # when set, the url must use one of them
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> Self:
+        if not self.url:
+            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
+        parts = urlsplit(self.url)
+        if self.url_schemes and (parts.scheme not in self.url_schemes or not parts.hostname):
+            example = f"{self.url_schemes[0]}://user:password@host:port/database"
+            raise ValueError(f"the url must look like {example}")
+        return self
+
+
+def where(config: DatabaseConfig) -> str:
+    """The database for messages: the connection's name, or the URL without its password."""
+    return config.connection or redact(config.url or "")
+
 
 INLINE_POOL_SIZE = Connection.model_fields["pool_size"].default
 

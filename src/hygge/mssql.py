@@ -22,11 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import model_validator
-
-from hygge.connections import borrowed
+from hygge.connections import DatabaseConfig, borrowed, where
 from hygge.errors import EntityError, RetryableError
-from hygge.plugin import Context, PluginConfig
+from hygge.plugin import Context
 from hygge.redact import redact
 
 Connection = Any  # pymssql.Connection (the driver is an optional extra)
@@ -37,25 +35,10 @@ _TRANSIENT = {-2, 233, 1205, 1222, 10053, 10054, 40197, 40501, 40613}
 _LOGIN_FAILED = {18452, 18456}
 
 
-class MsSqlConfig(PluginConfig):
+class MsSqlConfig(DatabaseConfig):
     """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
 
-    connection: str | None = None
-    url: str | None = None
-
-    @model_validator(mode="after")
-    def _needs_url(self) -> MsSqlConfig:
-        if not self.url:
-            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("mssql", "sqlserver") or not parts.hostname:
-            raise ValueError("the url must look like mssql://user:password@host:port/database")
-        return self
-
-
-def where(config: MsSqlConfig) -> str:
-    """The database for messages: the connection's name, or the URL without its password."""
-    return config.connection or redact(config.url or "")
+    url_schemes = ("mssql", "sqlserver")
 
 
 def execute(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:

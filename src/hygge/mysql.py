@@ -19,11 +19,9 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import model_validator
-
-from hygge.connections import borrowed
+from hygge.connections import DatabaseConfig, borrowed, where
 from hygge.errors import EntityError, RetryableError
-from hygge.plugin import Context, PluginConfig
+from hygge.plugin import Context
 from hygge.redact import redact
 
 Connection = Any  # pymysql.connections.Connection (the driver is an optional extra)
@@ -34,21 +32,11 @@ _TRANSIENT = {1040, 1205, 1213, 1927, 2002, 2003, 2006, 2013}
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-class MySqlConfig(PluginConfig):
+class MySqlConfig(DatabaseConfig):
     """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`,
     `mysql://user:password@host:port/database` (`mariadb://` too)."""
 
-    connection: str | None = None
-    url: str | None = None
-
-    @model_validator(mode="after")
-    def _needs_url(self) -> MySqlConfig:
-        if not self.url:
-            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("mysql", "mariadb") or not parts.hostname:
-            raise ValueError("the url must look like mysql://user:password@host:port/database")
-        return self
+    url_schemes = ("mysql", "mariadb")
 
     def database(self) -> str:
         """The URL's database ('' when it names none)."""
@@ -65,11 +53,6 @@ def plain(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a plain name: use letters, digits and _")
     return name
-
-
-def where(config: MySqlConfig) -> str:
-    """The database for messages: the connection's name, or the URL without its password."""
-    return config.connection or redact(config.url or "")
 
 
 def _open(url: str) -> Connection:

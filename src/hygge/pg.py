@@ -16,11 +16,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from pydantic import model_validator
-
-from hygge.connections import borrowed
+from hygge.connections import DatabaseConfig, borrowed, where
 from hygge.errors import EntityError, RetryableError
-from hygge.plugin import Context, PluginConfig
+from hygge.plugin import Context
 from hygge.redact import redact
 
 Connection = Any  # adbc_driver_manager.dbapi.Connection (the driver is an optional extra)
@@ -29,22 +27,8 @@ _TRANSIENT = ("could not connect", "connection refused", "server closed", "conne
               "terminating connection", "timeout expired", "no connection")  # fmt: skip
 
 
-class PgConfig(PluginConfig):
+class PgConfig(DatabaseConfig):
     """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
-
-    connection: str | None = None
-    url: str | None = None
-
-    @model_validator(mode="after")
-    def _needs_url(self) -> PgConfig:
-        if not self.url:
-            raise ValueError("give 'connection' (a name from hygge.yml) or 'url'")
-        return self
-
-
-def where(config: PgConfig) -> str:
-    """The database for messages: the connection's name, or the URL without its password."""
-    return config.connection or redact(config.url or "")
 
 
 def _open(url: str) -> Connection:

@@ -93,11 +93,7 @@ def _reject_shared_destinations(entities: tuple[PlannedEntity, ...]) -> None:
     for entity in entities:
         mine = entity.store.destination().rstrip("/")
         for other_path, other in seen:
-            if (
-                mine == other_path
-                or mine.startswith(other_path + "/")
-                or other_path.startswith(mine + "/")
-            ):
+            if _overlap(mine, other_path):
                 raise ConfigError(
                     f"{other.address} and {entity.address} write the same destination"
                     f" ({other_path} and {mine})",
@@ -107,6 +103,7 @@ def _reject_shared_destinations(entities: tuple[PlannedEntity, ...]) -> None:
 
 
 def _overlap(a: str, b: str) -> bool:
+    """The same destination, or one folder inside the other."""
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 

@@ -23,10 +23,6 @@ class EntityResult:
     warnings: tuple[str, ...] = ()
     locked_by: str | None = None  # skipped because another run holds it
 
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else 0.0
-
 
 @dataclass(frozen=True)
 class RunResult:

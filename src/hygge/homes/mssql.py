@@ -23,9 +23,10 @@ import polars as pl
 import pyarrow as pa
 from pymssql import _mssql
 
+from hygge.connections import where
 from hygge.errors import SourceError
 from hygge.homes._sql import SqlHome, SqlHomeConfig
-from hygge.mssql import MsSqlConfig, connect, execute, where
+from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Window
 from hygge.stores._mssql_sql import polars_type, quote
 from hygge.watermark import Mark

@@ -22,9 +22,10 @@ import pyarrow as pa
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE, FLAG
 
+from hygge.connections import where
 from hygge.errors import SourceError
 from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
-from hygge.mysql import MySqlConfig, connect, quote, where
+from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Window
 from hygge.watermark import Mark
 

@@ -17,9 +17,10 @@ from typing import Any, Literal
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import pyarrow as pa
 
+from hygge.connections import where
 from hygge.errors import SourceError
 from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
-from hygge.pg import PgConfig, connect, where
+from hygge.pg import PgConfig, connect
 from hygge.plugin import Window
 from hygge.watermark import Mark
 

@@ -23,9 +23,10 @@ import polars as pl
 import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
+from hygge.connections import where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
-from hygge.mssql import MsSqlConfig, connect, execute, where
+from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores import _mssql_sql as sql
 from hygge.stores._sql import STAGE_PREFIX, SqlStore, SqlStoreConfig, new_columns

@@ -35,9 +35,10 @@ import polars as pl
 import pymysql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
+from hygge.connections import where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
-from hygge.mysql import MySqlConfig, connect, quote, where
+from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._mysql_types import column_types, fits, normal, table_ddl, write_csv
 from hygge.stores._sql import COMMITS, KEEP_COMMITS, STAGE_PREFIX, SqlStore, SqlStoreConfig

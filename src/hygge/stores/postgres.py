@@ -26,10 +26,11 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
+from hygge.connections import where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
-from hygge.pg import PgConfig, connect, where
+from hygge.pg import PgConfig, connect
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._pg_types import column_types, fits, ingestable, table_ddl
 from hygge.stores._sql import (
