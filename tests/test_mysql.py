@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import hygge
-from hygge.plugin import Home, Store, Window
+from hygge.plugin import Commit, Home, LoadRun, Store, Window
 from hygge.stores.mysql import MySqlStore
 from hygge.testing import HomeContract, StoreContract, sample
 from hygge.testing.contracts import assert_same_rows
+from tests import proc
 from tests.mariadb import mariadb_url  # noqa: F401  (the session's server, as a fixture)
 from tests.test_contracts import home, store
 
@@ -227,3 +228,119 @@ def test_a_wrong_password_never_shows_the_password(tmp_path: Path, mariadb_url: 
     problems = store("mysql", tmp_path, url=bad, table="x").check()
     assert problems and "Access denied" in problems[0]
     assert "canary-secret" not in " ".join(problems)
+
+
+def ids_table(url: str, table: str, ids: range) -> None:
+    create_table(url, table, "id bigint, name longtext", [(n, f"row {n}") for n in ids])
+
+
+def watermarked(project: Any, url: str) -> tuple[Path, str, str]:
+    """A full_drop flow from a mysql source table (ids 1..3) with `watermark: {column: id}`."""
+    source = "s_" + os.urandom(6).hex()
+    flow = FLOW.replace("parquet, path: data/x.parquet", f"mysql, connection: db, table: {source}")
+    root, table = project("run_type: full_drop\nwatermark: {column: id}\n", flow)
+    ids_table(url, source, range(1, 4))
+    return root, table, source
+
+
+def go(root: Path, failpoint: str | None = None) -> None:
+    env = {"HYGGE_FAILPOINT": failpoint} if failpoint else {}
+    done = proc.run(root, "go", env=env)
+    assert done.returncode == (99 if failpoint else 0), done.stdout + done.stderr
+
+
+def to_incremental(root: Path) -> None:
+    flow = root / "flows/x/flow.yml"
+    flow.write_text(flow.read_text().replace("full_drop", "incremental"), encoding="utf-8")
+
+
+def leftovers(url: str, table: str) -> list[str]:
+    """Stages and replaced tables of this destination still in the database."""
+    own = store("mysql", Path("."), url=url, table=table)
+    assert isinstance(own, MySqlStore)
+    return [name for name in stage_tables(url) if own.is_own_stage(name)]
+
+
+def loaded_ids(url: str, table: str) -> list[int]:
+    loaded = read_table(url, table)
+    assert loaded is not None
+    return sorted(loaded["id"].to_list())
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-load", "replacing"])
+def test_a_full_drop_killed_after_its_rename_is_adopted_so_no_row_loads_twice(
+    first: bool,
+    project: Any,
+    mariadb_url: str,  # noqa: F811
+) -> None:
+    """Killed between the RENAME and the journal's commit: the swap record written before the
+    RENAME counts (the table's comment names its run), so the next run starts at its mark."""
+    root, table, source = watermarked(project, mariadb_url)
+    if not first:
+        go(root)
+    ids_table(mariadb_url, source, range(1, 6))
+    go(root, failpoint="after_swap")
+    assert loaded_ids(mariadb_url, table) == [1, 2, 3, 4, 5]  # published, never committed
+    ids_table(mariadb_url, source, range(1, 8))
+    to_incremental(root)
+    go(root)
+    assert loaded_ids(mariadb_url, table) == [1, 2, 3, 4, 5, 6, 7]
+    assert leftovers(mariadb_url, table) == []
+
+
+def test_a_full_drop_killed_before_its_rename_is_not_adopted(
+    project: Any,
+    mariadb_url: str,  # noqa: F811
+) -> None:
+    """Killed after its swap record commits but before the RENAME: the record never counts,
+    so the next incremental run reads on from the last published mark (nothing lost)."""
+    root, table, source = watermarked(project, mariadb_url)
+    go(root)
+    target = store("mysql", root, url=mariadb_url, table=table)
+    published = target.last_commit()
+    ids_table(mariadb_url, source, range(1, 6))
+    go(root, failpoint="before_swap")
+    assert loaded_ids(mariadb_url, table) == [1, 2, 3]
+    assert target.last_commit() == published
+    with connect(mariadb_url) as con, con.cursor() as cur:
+        cur.execute("SELECT count(*) FROM _hygge_commits WHERE swap AND destination LIKE %s",
+                    [f"%.{table}"])  # fmt: skip
+        assert cur.fetchone()[0] == 2  # the crashed run's record is there, and ignored
+    ids_table(mariadb_url, source, range(1, 8))
+    to_incremental(root)
+    go(root)
+    assert loaded_ids(mariadb_url, table) == [1, 2, 3, 4, 5, 6, 7]
+    assert leftovers(mariadb_url, table) == []
+
+
+def test_a_commits_table_of_an_earlier_version_gets_the_swap_column(
+    tmp_path: Path,
+    mariadb_url: str,  # noqa: F811
+) -> None:
+    """Records written before `swap` existed still count; the next full_drop adds the column."""
+    database = "d_" + os.urandom(6).hex()
+    with connect(mariadb_url) as con, con.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{database}`")
+        cur.execute(
+            f"CREATE TABLE `{database}`._hygge_commits (run_id varchar(255) NOT NULL,"
+            " destination varchar(255) NOT NULL, published_at datetime(6) NOT NULL,"
+            " watermark longtext, state longblob)"
+        )
+        cur.execute(
+            f"INSERT INTO `{database}`._hygge_commits VALUES"
+            " ('old-run', %s, '2026-01-01 00:00:00', NULL, NULL)",
+            [f"{database}.dest"],
+        )
+    target = store("mysql", tmp_path, url=mariadb_url, table="dest", schema=database)
+    old = target.last_commit()
+    assert old is not None and old.run_id == "old-run"
+    load = target.begin(LoadRun("new-run", "full_drop"))
+    load.write(sample(3))
+    load.publish(Commit("new-run", datetime(2026, 2, 1, tzinfo=UTC)))
+    new = target.last_commit()
+    assert new is not None and new.run_id == "new-run"
+    assert_same_rows(read_back_in(mariadb_url, database), sample(3))
+
+
+def read_back_in(url: str, database: str) -> pl.DataFrame | None:
+    return read_table(url.rsplit("/", 1)[0] + "/" + database, "dest")

@@ -13,11 +13,15 @@ transaction is arranged so that every crash point stays recoverable:
   ONE transaction: (merge) DELETE the destination rows whose key is staged (`<=>`, so NULL
   keys match and no unique index is needed), INSERT ... SELECT the stage, write the commit
   record. Data and record commit together; a crash before COMMIT publishes neither.
-- full_drop: `RENAME TABLE dest TO old, stage TO dest` (atomic: readers see the old table or
-  the new), then the commit record in its own transaction, then DROP old. A crash between
-  rename and record leaves new data without a record: the next run loads the full copy again
-  and replaces it, which is what a full copy is for, so nothing is lost or doubled. The old
-  table carries this destination's stage prefix, so `recover()` drops it too.
+- full_drop: the stage is made with the comment `hygge run <run id>`; the commit record,
+  flagged `swap`, commits in its own transaction BEFORE `RENAME TABLE dest TO old, stage TO
+  dest` (atomic: readers see the old table or the new), then DROP old. A swap record counts
+  (`last_commit()`) only while the destination's comment names its run, i.e. once its RENAME
+  happened: a crash after the RENAME is adopted like any published load (a watermark is never
+  lost, so no row is read twice), one before it leaves a record that never counts (pruned
+  with the rest after KEEP_COMMITS loads) and the old table in place. The old table carries
+  this destination's stage prefix, so `recover()` drops it too, as it does stale stages.
+  `_hygge_commits` tables of earlier versions get the `swap` column (default false) added.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-import pymysql  # noqa: F401  (the driver: a missing one is reported early)
+import pymysql  # the driver: a missing one is reported early
 from pydantic import Field
 
 from hygge.connections import where
@@ -45,6 +49,8 @@ from hygge.stores._sql import COMMITS, KEEP_COMMITS, STAGE_PREFIX, SqlStore, Sql
 from hygge.stores._sql import new_columns as _new_columns
 
 _ENGINE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+_MARK = "hygge run "  # a full_drop stage's comment, followed by its run id
+_DUPLICATE_COLUMN = 1060  # ER_DUP_FIELDNAME
 
 
 class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
@@ -116,19 +122,63 @@ class MySqlStore(SqlStore):
                     cur.execute(f"DROP TABLE IF EXISTS {self.name(name)}")
 
     def last_commit(self) -> Commit | None:
+        """The newest published record: a full_drop's swap record only once its RENAME made
+        its stage the destination (the table's comment names the run)."""
         with self.cursor() as cur:
-            if COMMITS not in self.tables(cur):
+            columns = self.commit_columns(cur)
+            if not columns:
                 return None
-            cur.execute(
+            query = (
                 f"SELECT run_id, published_at, watermark, state FROM {self.name(COMMITS)}"
-                " WHERE destination = %s ORDER BY published_at DESC, run_id DESC LIMIT 1",
-                [self.qualified],
+                " WHERE destination = %s"
             )
+            params: list[Any] = [self.qualified]
+            if "swap" in columns:  # NULL (no run swapped in) matches no swap record
+                query += " AND (NOT swap OR run_id = %s)"
+                params.append(self.swapped_in(cur))
+            cur.execute(query + " ORDER BY published_at DESC, run_id DESC LIMIT 1", params)
             row = cur.fetchone()
         if row is None:
             return None
         state = bytes(row[3]) if row[3] is not None else None
         return Commit(row[0], row[1].replace(tzinfo=UTC), row[2], state)
+
+    def swapped_in(self, cur: Any) -> str | None:
+        """The full_drop run whose stage is now the destination, from the table's comment."""
+        cur.execute(
+            "SELECT table_comment FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name = %s",
+            [self.database, self.config.table],
+        )
+        row = cur.fetchone()
+        comment = str(row[0]) if row and row[0] is not None else ""
+        return comment.removeprefix(_MARK) if comment.startswith(_MARK) else None
+
+    def commit_columns(self, cur: Any) -> set[str]:
+        """The columns of `_hygge_commits`; empty when it does not exist."""
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = %s",
+            [self.database, COMMITS],
+        )
+        return {str(row[0]).lower() for row in cur.fetchall()}
+
+    def make_commits(self, cur: Any) -> None:
+        """Create `_hygge_commits`, or add the `swap` column an earlier version's lacks (a
+        concurrent load of another table may add it first: that is no error)."""
+        records = self.name(COMMITS)
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {records} (run_id varchar(255) NOT NULL,"
+            " destination varchar(255) NOT NULL, published_at datetime(6) NOT NULL,"
+            f" watermark longtext, state longblob, swap boolean NOT NULL DEFAULT 0) {_ENGINE}"
+        )
+        if "swap" in self.commit_columns(cur):
+            return
+        try:
+            cur.execute(f"ALTER TABLE {records} ADD COLUMN swap boolean NOT NULL DEFAULT 0")
+        except pymysql.MySQLError as exc:
+            if exc.args[:1] != (_DUPLICATE_COLUMN,):
+                raise
 
     def tables(self, cur: Any) -> list[str]:
         cur.execute(
@@ -195,6 +245,10 @@ class MySqlLoad(Load):
                 if not self.staged:
                     types = column_types(frame.schema)
                     cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)}) {_ENGINE}")
+                    if self.run.run_type == "full_drop":  # names the run once swapped in
+                        cur.execute(
+                            f"ALTER TABLE {self.stage} COMMENT = %s", [_MARK + self.run.run_id]
+                        )
                     self.staged = types
                 if frame.height:
                     cur.execute(
@@ -211,11 +265,7 @@ class MySqlLoad(Load):
             raise StoreError(f"the load of run {self.run.run_id} is already finished")
         store = self.store
         with store.cursor() as cur:
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {store.name(COMMITS)} (run_id varchar(255) NOT NULL,"
-                " destination varchar(255) NOT NULL, published_at datetime(6) NOT NULL,"
-                f" watermark longtext, state longblob) {_ENGINE}"
-            )
+            store.make_commits(cur)
             if self.run.run_type == "full_drop":
                 self._replace(cur, commit)
             else:
@@ -230,9 +280,10 @@ class MySqlLoad(Load):
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
     def _replace(self, cur: Any, commit: Commit) -> None:
-        """full_drop: the stage swaps in by one atomic RENAME, then the record; with nothing
-        staged the destination keeps its columns and loses its rows in the record's
-        transaction (a missing one stays missing)."""
+        """full_drop: the swap record, then the stage swaps in by one atomic RENAME (the
+        record counts once it has; see the module docstring); with nothing staged the
+        destination keeps its columns and loses its rows in the record's transaction (a
+        missing one stays missing)."""
         store = self.store
         exists = bool(store.held(cur))
         if not self.staged:
@@ -241,13 +292,15 @@ class MySqlLoad(Load):
                     cur.execute(f"DELETE FROM {store.table}")
                 self._record(cur, commit)
             return
+        with store.transaction(cur):
+            self._record(cur, commit, swap=True)
+        failpoint("before_swap")
         old = store.name(f"{self.stage_name}#old")
         if exists:
             cur.execute(f"RENAME TABLE {store.table} TO {old}, {self.stage} TO {store.table}")
         else:
             cur.execute(f"RENAME TABLE {self.stage} TO {store.table}")
-        with store.transaction(cur):
-            self._record(cur, commit)
+        failpoint("after_swap")
         cur.execute(f"DROP TABLE IF EXISTS {old}")
 
     def _append(self, cur: Any, commit: Commit) -> None:
@@ -273,13 +326,14 @@ class MySqlLoad(Load):
             self._record(cur, commit)
         cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
-    def _record(self, cur: Any, commit: Commit) -> None:
+    def _record(self, cur: Any, commit: Commit, swap: bool = False) -> None:
         """The commit record (published_at in UTC); only the newest few are kept."""
         records, here = self.store.name(COMMITS), self.store.qualified
         published = commit.published_at.astimezone(UTC).replace(tzinfo=None)
         cur.execute(
-            f"INSERT INTO {records} VALUES (%s, %s, %s, %s, %s)",
-            [commit.run_id, here, published, commit.watermark, commit.state],
+            f"INSERT INTO {records} (run_id, destination, published_at, watermark, state, swap)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [commit.run_id, here, published, commit.watermark, commit.state, swap],
         )
         cur.execute(
             f"DELETE FROM {records} WHERE destination = %s AND run_id NOT IN (SELECT run_id FROM"
