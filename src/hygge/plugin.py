@@ -113,6 +113,12 @@ class Home(ABC):
         """The largest value of column right now: an incremental read's upper bound."""
         raise EntityError(f"home type {self.config.type!r} cannot read incrementally")
 
+    def column_bounds(self, column: str) -> tuple[pl.DataType | None, Mark | None]:
+        """The column's type (None: no such column) and high_mark, in one go where the home
+        can: an incremental run asks both before reading, and each ask may be a round trip."""
+        dtype = self.schema().get(column)
+        return dtype, None if dtype is None else self.high_mark(column)
+
     def window_problem(self, column: str | None) -> str | None:
         """Why a window on column cannot be pushed down (None when it can); asked at planning."""
         return None

@@ -64,12 +64,24 @@ class WindowTracker:
         self.nulls += batch.height - present.height
         recent = self.previous.recent
         if recent is not None and present.height:
-            common = [c for c in recent.columns if c in present.columns]
-            loaded = recent.select(common).cast(present.select(common).schema, strict=False)
-            present = present.join(loaded, on=common, how="anti", nulls_equal=True)
+            present = self._unseen(present, recent)
         if present.height:
             self._observe(present)
         return present
+
+    def _unseen(self, rows: pl.DataFrame, recent: pl.DataFrame) -> pl.DataFrame:
+        """rows without those loaded before. Only rows at or below the newest loaded value
+        can be among them, so only those are compared whole (most of a read is newer)."""
+        common = [c for c in recent.columns if c in rows.columns]
+        loaded = recent.select(common).cast(rows.select(common).schema, strict=False)
+        if self.column not in common:  # state from another watermark column: compare all
+            return rows.join(loaded, on=common, how="anti", nulls_equal=True)
+        top = loaded[self.column].max()
+        if top is None:
+            return rows
+        reread = pl.col(self.column) <= top
+        again = rows.filter(reread).join(loaded, on=common, how="anti", nulls_equal=True)
+        return pl.concat([again, rows.filter(~reread)])
 
     def next_state(self) -> WindowState:
         """The state after this read: unchanged when nothing new arrived."""
@@ -166,13 +178,12 @@ def plan_window(
             raise UsageError("--from and --to need a watermark", hint="set watermark: {column}")
         return Window()
     column = watermark.column
-    dtype = home.schema().get(column)
+    dtype, upper = home.column_bounds(column)
     if dtype is None:
         raise SourceError(
             f"watermark column {column!r} is not in {home.describe()}",
             hint=f"columns there: {', '.join(home.schema().names())}",
         )
-    upper = home.high_mark(column)
     if backfill is not None:
         lower = _user_mark(backfill.lower, dtype, column)
         upper = _user_mark(backfill.upper, dtype, column) or upper

@@ -23,7 +23,7 @@ import pyarrow as pa
 from pydantic import field_validator, model_validator
 
 from hygge.connections import pool_key
-from hygge.errors import ConfigError
+from hygge.errors import ConfigError, SourceError
 from hygge.homes._partition import Partition, Range, condition, read
 from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
@@ -115,6 +115,23 @@ class SqlHome(Home):
         sql = f"SELECT max({name}) AS {name} FROM ({self.relation('TRUE')}) AS hygge_source"
         return Mark.max_of(self._fetch(sql, []).to_series())
 
+    def column_bounds(self, column: str) -> tuple[pl.DataType | None, Mark | None]:
+        """Type and maximum from one query: the column's top row keeps its declared type
+        (max() would lose a numeric's scale), and an index on it answers at once."""
+        self._require_window(column)
+        name = self.quote_name(column)
+        sql = (
+            f"SELECT {name} FROM ({self.relation('TRUE')}) AS hygge_source"
+            f" WHERE {name} IS NOT NULL ORDER BY {name} DESC LIMIT 1"
+        )
+        try:
+            top = self._fetch(sql, [])
+        except SourceError:
+            if column in self.schema():
+                raise
+            return None, None  # no such column: the caller names the ones there are
+        return top.schema[column], Mark.max_of(top.to_series())
+
     def relation(self, predicate: str) -> str:
         """The SELECT this home reads, restricted by predicate."""
         if self.config.table is not None:
@@ -135,11 +152,18 @@ class SqlHome(Home):
                     placeholder, value = self.bind(mark)
                     bounds.append(f"{column} {operator} {placeholder}")
                     params.append(value)
-            text = f"({' AND '.join(bounds)}) OR {column} IS NULL"
+            text = f"({' AND '.join(bounds)})"
+            if self.may_hold_nulls(window.column):  # read to be counted (or, unbounded, kept)
+                text += f" OR {column} IS NULL"
         if isinstance(window, Range):
             narrower, more = condition(self, window)
             text, params = f"({text}) AND {narrower}", params + more
         return text, params
+
+    def may_hold_nulls(self, column: str) -> bool:
+        """False when the source declares column NOT NULL, so the window can leave out its
+        `OR column IS NULL`; an engine whose planner gains from that says so."""
+        return True
 
     def quote_name(self, identifier: str) -> str:
         """A column name quoted for this engine's SQL (standard double quotes here)."""

@@ -27,7 +27,7 @@ from hygge.connections import where
 from hygge.errors import SourceError
 from hygge.homes._sql import SqlHome, SqlHomeConfig
 from hygge.mssql import MsSqlConfig, connect, execute
-from hygge.plugin import Window
+from hygge.plugin import Home, Window
 from hygge.stores._mssql_sql import polars_type, quote
 from hygge.watermark import Mark
 
@@ -61,6 +61,9 @@ class MsSqlHome(SqlHome):
             name = ".".join(quote(part) for part in self.config.table.split("."))
             return f"SELECT * FROM {name} WHERE {predicate}"
         return super().relation(predicate)
+
+    # Types come from the catalog (a result's are coarse), and T-SQL has no LIMIT: ask both.
+    column_bounds = Home.column_bounds
 
     def schema(self) -> pl.Schema:
         with connect(self.config, self.context, SourceError) as con:

@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from hygge.connections import where
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
+from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit, quote_table
 from hygge.pg import PgConfig, connect
-from hygge.plugin import Window
+from hygge.plugin import Context, Window
 from hygge.watermark import Mark
 
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in a PostgreSQL identifier
@@ -35,6 +35,10 @@ class PostgresHome(SqlHome):
     Config = PostgresHomeConfig
     config: PostgresHomeConfig
 
+    def __init__(self, config: PostgresHomeConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self._nullable: dict[str, bool] = {}
+
     def describe(self) -> str:
         return f"postgres {where(self.config)}#{self.source()}"
 
@@ -46,6 +50,21 @@ class PostgresHome(SqlHome):
         except SourceError as exc:
             return [exc.message]
         return []
+
+    def may_hold_nulls(self, column: str) -> bool:
+        """Asked of the table's catalog once per column. PostgreSQL 15 plans `range OR col IS
+        NULL` as a bitmap scan, often parallel: several times slower than the plain index
+        range scan it can use when the column is declared NOT NULL."""
+        if self.config.table is None:
+            return True
+        if column not in self._nullable:
+            rows = self.fetch(
+                "SELECT a.attnotnull FROM pg_attribute a"
+                " WHERE a.attrelid = to_regclass($1) AND a.attname = $2",
+                [quote_table(self.config.table), column],
+            ).to_pylist()
+            self._nullable[column] = not (rows and rows[0]["attnotnull"])
+        return self._nullable[column]
 
     def connection_limit(self) -> int | None:
         return pool_limit(self.context, self.config.connection, self.config.url or "")

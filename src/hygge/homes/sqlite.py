@@ -36,7 +36,7 @@ from hygge.homes._sqlite import (
     polars_type,
     type_of_stored,
 )
-from hygge.plugin import Context, Window
+from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
 
@@ -83,6 +83,9 @@ class SqliteHome(SqlHome):
             cursor = self._run(con, self.relation(predicate), params)
             while rows := self._fetch_rows(cursor, batch_rows):
                 yield self._frame(rows, schema)
+
+    # Types come from the declared schema, not from a result's values: ask both in turn.
+    column_bounds = Home.column_bounds
 
     def schema(self) -> pl.Schema:
         with self._connection() as con:

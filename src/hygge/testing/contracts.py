@@ -87,6 +87,13 @@ class HomeContract:
         if type(home).high_mark is not Home.high_mark:
             assert home.high_mark("id") == Mark("int", 11)
 
+    def test_column_bounds_agree_with_schema_and_high_mark(self, tmp_path: Path) -> None:
+        home = self.make_home(tmp_path, sample(12))
+        if type(home).high_mark is Home.high_mark:
+            return  # a home that cannot read incrementally
+        assert home.column_bounds("id") == (home.schema()["id"], Mark("int", 11))
+        assert home.column_bounds("no_such_column") == (None, None)
+
     def test_check_passes_for_a_good_source(self, tmp_path: Path) -> None:
         assert self.make_home(tmp_path, sample(3)).check() == []
 
