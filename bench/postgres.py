@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -108,7 +109,6 @@ def make_source(url: str, table: str, rows: int) -> None:
 
 def run_child(role: str, *args: str) -> Child:
     """Run one role of this script in a fresh child process and collect what it measured."""
-    import os
     import subprocess
 
     with tempfile.TemporaryDirectory() as folder:
@@ -185,6 +185,7 @@ def raw_ingest(url: str, source: str, table: str) -> None:
 # --- hygge projects ---------------------------------------------------------------------
 
 
+URL_VARIABLE = '"${BENCH_PG_URL}"'  # hygge refuses a password written into a project file
 INLINE_URL = False  # set by --inline-url: plugins carry `url` instead of naming a connection
 
 
@@ -195,7 +196,7 @@ def write_project(
     names it as connection `db` (pooled), which `pg_home`/`pg_store` then refer to."""
     flow = root / "flows" / "bench"
     flow.mkdir(parents=True)
-    connections = f"connections:\n  db: {{type: postgres, url: {json.dumps(url)}}}\n" if url else ""
+    connections = f"connections:\n  db: {{type: postgres, url: {URL_VARIABLE}}}\n" if url else ""
     (root / "hygge.yml").write_text(f"name: bench\n{connections}", encoding="utf-8")
     lines = [f"home: {home}", f"store: {store}", "run_type: full_drop", *extra]
     (flow / "flow.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -203,7 +204,7 @@ def write_project(
 
 
 def _pg(url: str) -> str:
-    return f"url: {json.dumps(url)}" if INLINE_URL else "connection: db"
+    return f"url: {URL_VARIABLE}" if INLINE_URL else "connection: db"
 
 
 def pg_home(url: str, table: str) -> str:
@@ -476,6 +477,7 @@ def main(argv: Sequence[str]) -> int:
             running_server() as url,
             tempfile.TemporaryDirectory(prefix="hygge-bench-pg-", dir=args.workdir) as work,
         ):
+            os.environ["BENCH_PG_URL"] = url  # the children inherit it
             for rows in args.rows:
                 runs += bench_size(url, Path(work), rows, args)
     except ServerUnavailable as exc:

@@ -89,6 +89,14 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         {"flows/sales/flow.yml": GOOD_FLOW + "run_type: merge\nprimary_key: id\n"},
         ["sales.orders", "'merge'", "not supported by store type 'parquet'", "full_drop"],
     ),
+    "password written into hygge.yml": (
+        {"hygge.yml": "name: t\nconnections:\n  pg:\n    type: postgres\n    password: hunter2\n"},
+        ["hygge.yml:5", "'connections.pg.password'", "written into the file", "${PG_PASSWORD}"],
+    ),
+    "password written into a url": (
+        {"flows/sales/flow.yml": GOOD_FLOW.replace("path: lake", "path: s3://k:hunter2@lake/x")},
+        ["flow.yml:2", "'store.path'", "written into the file", "${DB_PASSWORD}"],
+    ),
     "incremental without a watermark": (
         {"flows/sales/flow.yml": GOOD_FLOW + "run_type: incremental\n"},
         ["sales.orders", "needs a watermark"],
@@ -110,6 +118,7 @@ def test_bad_config_fails_with_exit_2_naming_the_culprit(case, make_project, hyg
     for text in expected:
         assert text in result.stderr
     assert "Traceback" not in result.output
+    assert "hunter2" not in result.output
     assert not (root / "lake").exists()
 
 
@@ -140,6 +149,27 @@ def test_variables_expand_once_with_defaults(make_project, hygge_cli, monkeypatc
 
     assert result.exit_code == 0, result.output
     assert (root / "fallback" / "${LAKE}" / "orders").is_dir()
+
+
+def test_passwords_from_the_environment_are_accepted(make_project, hygge_cli, monkeypatch) -> None:
+    monkeypatch.setenv("PG_PASSWORD", "hunter2")
+    monkeypatch.setenv("PG_URL", "postgresql://app:hunter2@db.example/shop")
+    project = """\
+name: t
+connections:
+  by_field: {type: postgres, host: db.example, user: app, password: "${PG_PASSWORD}"}
+  in_url: {type: postgres, url: "postgresql://app:${PG_PASSWORD}@db.example/shop"}
+  whole_url: {type: postgres, url: "${PG_URL}"}
+  no_password: {type: postgres, url: "postgresql://app@db.example/shop"}
+"""
+    root = make_project({"hygge.yml": project, "flows/sales/flow.yml": GOOD_FLOW})
+    (root / "data").mkdir()
+    (root / "data/orders.csv").write_text("id\n1\n")
+
+    result = hygge_cli("go", "--dry-run", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,11 @@ def redact(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{MASK}@", text)
 
 
+def url_passwords(text: str) -> list[str]:
+    """The passwords of the URLs in text, as written."""
+    return [match.group("password") for match in _URL_PASSWORD.finditer(text)]
+
+
 def redact_argv(argv: list[str]) -> list[str]:
     """A command line fit for logs: URL passwords and secret `--var` values masked."""
     out = []

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from hygge.config.secrets import refuse_literal_secrets
 from hygge.config.yamlfile import KeyPath, YamlDoc, dotted
 from hygge.errors import ConfigError
 
@@ -17,7 +18,9 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def expand(doc: YamlDoc, env: Mapping[str, str]) -> Any:
-    """Return doc.data with every ${VAR} in string values replaced from env."""
+    """Return doc.data with every ${VAR} in string values replaced from env; a password
+    written into the file is refused first (it must be a ${VAR} itself)."""
+    refuse_literal_secrets(doc)
     return _expand(doc.data, (), doc, env)
 
 

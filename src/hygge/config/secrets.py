@@ -1,0 +1,57 @@
+"""Passwords come from the environment, never from the files.
+
+Project files get committed, copied and pasted into tickets; a password written into one
+leaks with it. So a `password` key, or a URL with a password in it, must say where the
+secret lives: `password: ${PG_PASSWORD}`, `url: postgresql://app:${PG_PASSWORD}@db/shop`
+or `url: ${PG_URL}`. Checked on the parsed file before `${VAR}` expansion, so what the
+environment supplies is never mistaken for a literal; the message never repeats the value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hygge.config.yamlfile import KeyPath, YamlDoc, dotted
+from hygge.errors import ConfigError
+from hygge.redact import url_passwords
+
+_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
+
+
+def refuse_literal_secrets(doc: YamlDoc) -> None:
+    """Raise ConfigError at the first password written into doc as a literal."""
+    for at, value in _leaves(doc.data, ()):
+        if at and at[-1] == "password" and _literal(value):
+            raise ConfigError(
+                f"{doc.where(at)}: {dotted(at)!r} holds a password written into the file",
+                hint=f"export it and write `password: ${{{_variable(at, 'PASSWORD')}}}`",
+            )
+        if isinstance(value, str) and any(_literal(p) for p in url_passwords(value)):
+            raise ConfigError(
+                f"{doc.where(at)}: the URL of {dotted(at)!r} holds a password written into"
+                " the file",
+                hint=f"write it as `user:${{{_variable(at, 'PASSWORD')}}}@host`, or the whole"
+                f" URL as `${{{_variable(at, 'URL')}}}`, and export the variable",
+            )
+
+
+def _leaves(value: Any, at: KeyPath) -> list[tuple[KeyPath, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*at, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*at, i))]
+    return [(at, value)]
+
+
+def _literal(value: Any) -> bool:
+    """True when value is a secret itself, not only references to variables."""
+    if value is None or value == "":
+        return False
+    return not isinstance(value, str) or bool(_REFERENCE.sub("", value).strip())
+
+
+def _variable(at: KeyPath, what: str) -> str:
+    """A variable name to suggest: `PG_<what>` for connections.pg, else `DB_<what>`."""
+    owner = str(at[1]) if len(at) > 2 and at[0] == "connections" else "db"
+    return f"{re.sub(r'[^A-Za-z0-9]+', '_', owner).upper()}_{what}"
