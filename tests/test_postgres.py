@@ -7,6 +7,7 @@ import os
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as dbapi
@@ -16,7 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import hygge
-from hygge.errors import StoreError
+from hygge.errors import EntityError, StoreError
 from hygge.homes.postgres import exact, exact_schema
 from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.stores.postgres import PostgresStore
@@ -54,6 +55,13 @@ def stage_tables(url: str) -> list[str]:
     with dbapi.connect(url, autocommit=True) as con, con.cursor() as cur:
         cur.execute("SELECT table_name::text FROM information_schema.tables")
         return [row[0] for row in cur.fetchall() if row[0].startswith("_hygge_stage")]
+
+
+def own_stages(url: str, table: str) -> list[str]:
+    """The staging tables left for destination public.table."""
+    target = store("postgres", Path("."), url=url, table=table)
+    assert isinstance(target, PostgresStore)
+    return [name for name in stage_tables(url) if target.is_own_stage(name)]
 
 
 class Server:
@@ -244,6 +252,108 @@ def test_new_columns_are_added_and_a_narrower_destination_type_is_refused(
         load.publish()
     load.abort()
     assert postgres_url.split("@")[0].split(":")[-1] not in target.destination()
+
+
+def test_a_load_of_many_batches_arrives_whole_through_a_pool_of_one_connection(
+    make_project: Any,
+    postgres_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All batches go through one COPY, whose connection the load holds until publish; with
+    pool_size 1 the publish must still get it back rather than wait on itself."""
+    monkeypatch.setenv("PG_URL", postgres_url)
+    table = "r_" + os.urandom(6).hex()
+    root = make_project(
+        {
+            "hygge.yml": PROJECT.replace("pool_size: 2", "pool_size: 1"),
+            "flows/x/flow.yml": FLOW.replace("{table}", table) + "run_type: full_drop\n"
+            "batch_rows: 7\n",
+        }
+    )
+    (root / "data").mkdir()
+    for rows in (100, 3):
+        sample(rows).write_parquet(root / "data/x.parquet")
+        run_ok(root)
+        assert_same_rows(read_table(postgres_url, table), sample(rows))
+    assert own_stages(postgres_url, table) == []
+
+
+def test_a_value_the_stage_refuses_mid_load_fails_the_entity_and_changes_nothing(
+    project: Any,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """PostgreSQL text cannot hold NUL: the server refuses the COPY when it reaches that row
+    (it tells when the stream ends), so the publish fails and the old rows stay."""
+    root, table = project("run_type: full_drop\nbatch_rows: 7\n")
+    sample(10).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    sample(100).with_columns(
+        name=pl.when(pl.col("id") == 60).then(pl.lit("bad\x00")).otherwise(pl.col("name"))
+    ).write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None and 'invalid byte sequence for encoding "UTF8"' in entity.error
+    assert "hygge-test-pw" not in entity.error
+    assert_same_rows(read_table(postgres_url, table), sample(10))
+    assert own_stages(postgres_url, table) == []
+
+
+def test_a_lost_ingest_connection_fails_the_next_write_promptly(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    target = store("postgres", tmp_path, url=postgres_url, table=table_of(tmp_path))
+    assert isinstance(target, PostgresStore)
+    load = target.begin(LoadRun("r1", "full_drop"))
+    load.write(sample(1000))
+    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+        stage = target.stage_name("r1")
+        for _ in range(100):  # the COPY starts on the ingest's thread
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND query LIKE 'COPY%' AND strpos(query, $1) > 0",
+                [stage],
+            )
+            if cur.fetchall():
+                break
+            sleep(0.05)
+        else:
+            pytest.fail("the load's COPY never showed in pg_stat_activity")
+    started = monotonic()
+    with pytest.raises(EntityError) as failed:
+        for _ in range(1000):
+            load.write(sample(1000))
+    assert monotonic() - started < 30
+    assert "hygge-test-pw" not in failed.value.message
+    load.abort()
+    assert read_table(postgres_url, table_of(tmp_path)) is None
+    assert own_stages(postgres_url, table_of(tmp_path)) == []
+
+
+def test_later_batches_are_cast_to_the_first_batchs_columns_or_refused(
+    tmp_path: Path,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """Reordered, missing and all-NULL columns of another type go into the one COPY; a
+    column of another PostgreSQL type is refused by write(), naming it."""
+    target = store("postgres", tmp_path, url=postgres_url, table=table_of(tmp_path))
+    first = pl.DataFrame({"id": [1, 2], "v": [1.5, None]})
+    load = target.begin(LoadRun("r1", "full_drop"))
+    load.write(first)
+    load.write(pl.DataFrame({"v": [None], "id": [3]}))  # v is Null here, and comes first
+    load.write(pl.DataFrame({"id": [4]}, schema={"id": pl.Int64}))
+    load.publish()
+    expected = pl.DataFrame({"id": [1, 2, 3, 4], "v": [1.5, None, None, None]})
+    assert_same_rows(read_table(postgres_url, table_of(tmp_path)), expected)
+    load = target.begin(LoadRun("r2", "full_drop"))
+    load.write(first)
+    with pytest.raises(StoreError, match="'id' is text in a batch but bigint"):
+        load.write(pl.DataFrame({"id": ["x"], "v": [2.5]}))
+    with pytest.raises(StoreError, match=r"\['extra'\]"):
+        load.write(first.with_columns(extra=pl.lit(1)))
+    load.abort()
+    assert_same_rows(read_table(postgres_url, table_of(tmp_path)), expected)
 
 
 def test_a_wrong_password_fails_the_entity_and_never_shows_the_password(

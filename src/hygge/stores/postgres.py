@@ -1,10 +1,11 @@
 """A PostgreSQL table as a store: staged by COPY, published in one transaction.
 
 Each load copies its rows (ADBC bulk ingest, i.e. COPY in binary) into a staging table of its
-own beside the destination, created up front with types chosen from the frame's schema so
-that `numeric(p,s)`, `timestamptz` and the rest arrive exactly. The stage's name carries a
-digest of the table name, not the name itself: PostgreSQL cuts identifiers at 63 bytes, and
-a cut name could make two destinations share a stage prefix. Publishing is one transaction:
+own beside the destination, created up front with types chosen from the first frame's schema
+so that `numeric(p,s)`, `timestamptz` and the rest arrive exactly; all of a load's frames go
+through one COPY that a thread streams (`_pg_ingest`). The stage's name carries a digest of
+the table name, not the name itself: PostgreSQL cuts identifiers at 63 bytes, and a cut name
+could make two destinations share a stage prefix. Publishing is one transaction:
 full_drop drops the destination and renames the stage into its place; incremental inserts the
 stage (renaming it into place when there is no destination yet); merge first deletes the
 destination rows whose key is staged (keys compared with IS NOT DISTINCT FROM, so no unique
@@ -32,6 +33,7 @@ from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
 from hygge.pg import PgConfig, connect
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.stores._pg_ingest import Ingest, conformed
 from hygge.stores._pg_types import column_types, fits, ingestable, table_ddl
 from hygge.stores._sql import (
     COMMITS,
@@ -98,6 +100,7 @@ class PostgresStore(SqlStore):
 
     def recover(self) -> None:
         """Drop the staging tables that crashed loads of this destination left."""
+        Ingest.stop_running(self.destination())  # an open COPY would keep its stage locked
         with self.cursor() as cur:
             for name in self.tables(cur):
                 if self.is_own_stage(name):
@@ -157,29 +160,42 @@ class PostgresLoad(Load):
         self.stage_name = store.stage_name(run.run_id)
         self.stage = store.name(self.stage_name)
         self.staged: dict[str, str] = {}  # column -> PostgreSQL type, once the stage exists
+        self.ingest: Ingest | None = None  # the load's one COPY, from the first frame on
         self.finished = False
         with store.transaction() as cur:
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {store.schema}")
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
     def write(self, frame: pl.DataFrame) -> None:
-        """COPY the frame into the stage; the first frame's columns make the stage."""
+        """Queue the frame for the load's COPY; the first frame's columns make the stage."""
         if self.finished:
             raise StoreError(f"the load of run {self.run.run_id} is already finished")
-        data = ingestable(frame).to_arrow()
-        with self.store.cursor() as cur:
-            if not self.staged:
-                types = column_types(frame.schema)
+        if self.ingest is None:
+            types = column_types(frame.schema)
+            data = ingestable(frame).to_arrow()
+            with self.store.cursor() as cur:  # released before the ingest borrows its own
                 cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)})")
-                self.staged = types
+            self.staged = types
+            context = self.store.context
+            name = f"hygge-pg-ingest-{context.flow}.{context.entity}"
+            self.ingest = Ingest(self.store.destination(), data.schema, self._ingest, name)
+        else:
+            data = conformed(frame, self.ingest.schema, self.staged)
+        self.ingest.put(data)
+
+    def _ingest(self, reader: pa.RecordBatchReader) -> None:
+        """On the ingest's thread: every frame of the load, in one COPY into the stage."""
+        with self.store.cursor() as cur:
             cur.adbc_ingest(
-                self.stage_name, data, mode="append", db_schema_name=self.store.config.schema_name
+                self.stage_name, reader, mode="append", db_schema_name=self.store.config.schema_name
             )
 
     def publish(self, commit: Commit | None = None) -> None:
         commit = commit or Commit(self.run.run_id, datetime.now(UTC))
         if self.finished:
             raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        if self.ingest is not None:
+            self.ingest.finish()  # the COPY's connection goes back before the publish borrows
         with self.store.transaction() as cur:
             if self.run.run_type == "full_drop":
                 self._replace(cur)
@@ -193,6 +209,8 @@ class PostgresLoad(Load):
         if self.finished:
             return
         self.finished = True
+        if self.ingest is not None:
+            self.ingest.stop()  # first: the open COPY holds a connection and locks the stage
         with self.store.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
