@@ -17,15 +17,12 @@ a lost or refused connection, deadlock or timeout is retried by the flow.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from hygge.connections import DatabaseConfig, borrowed, where
-from hygge.errors import EntityError, RetryableError
-from hygge.plugin import Context
-from hygge.redact import redact
+from hygge.connections import DatabaseConfig
+from hygge.drivers import BUSY, FINAL, Driver, Verdict
 
 Connection = Any  # pymssql.Connection (the driver is an optional extra)
 
@@ -66,47 +63,14 @@ def _open(url: str) -> Connection:
     )
 
 
-def _alive(connection: Connection) -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-        return True
-    except Exception:
-        return False
-
-
-def _close(connection: Connection) -> None:
-    connection.close()
-
-
-def connect(
-    config: MsSqlConfig, context: Context, errors: type[EntityError]
-) -> contextlib.AbstractContextManager[Connection]:
-    """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
-    return borrowed(
-        context,
-        config.connection,
-        config.url or "",
-        "pymssql",
-        _open,
-        close=_close,
-        is_alive=_alive,
-        mapped=lambda exc: mapped(exc, where(config), errors),
-    )
-
-
-def mapped(exc: BaseException, place: str, errors: type[EntityError]) -> EntityError:
-    """The one place pymssql errors become hygge errors, with any password masked."""
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    code = args[0] if args and isinstance(args[0], int) else None
-    text = args[1] if len(args) > 1 else str(exc)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    detail = " ".join(str(text).split()) or type(exc).__name__
-    message = redact(f"mssql {place}: {detail}")
+def _judge(code: int | None, detail: str) -> Verdict:
     if code in _LOGIN_FAILED or "login failed" in detail.lower():
-        return errors(message, hint="check the user and password of the connection")
+        return Verdict(hint="check the user and password of the connection")
     if code in _TRANSIENT or (code is not None and 20002 <= code <= 20047):
-        return RetryableError(message, hint="the server may be down, restarting or busy")
-    return errors(message)
+        return Verdict(retry=True, hint=BUSY)
+    return FINAL
+
+
+DRIVER = Driver("mssql", "pymssql", _open, _judge)
+connect = DRIVER.connect
+mapped = DRIVER.mapped

@@ -14,15 +14,12 @@ login is final, a lost or refused connection, deadlock or lock timeout is retrie
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from hygge.connections import DatabaseConfig, borrowed, where
-from hygge.errors import EntityError, RetryableError
-from hygge.plugin import Context
-from hygge.redact import redact
+from hygge.connections import DatabaseConfig
+from hygge.drivers import BUSY, FINAL, Driver, Verdict
 
 Connection = Any  # pymysql.connections.Connection (the driver is an optional extra)
 
@@ -73,41 +70,10 @@ def _open(url: str) -> Connection:
     )
 
 
-def _alive(connection: Connection) -> bool:
-    try:
-        connection.ping(reconnect=False)
-        return True
-    except Exception:
-        return False
+def _judge(code: int | None, detail: str) -> Verdict:
+    return Verdict(retry=True, hint=BUSY) if code in _TRANSIENT else FINAL
 
 
-def _close(connection: Connection) -> None:
-    connection.close()
-
-
-def connect(
-    config: MySqlConfig, context: Context, errors: type[EntityError]
-) -> contextlib.AbstractContextManager[Connection]:
-    """A connection for the block; driver errors inside leave as `errors` (or retryable)."""
-    return borrowed(
-        context,
-        config.connection,
-        config.url or "",
-        "pymysql",
-        _open,
-        close=_close,
-        is_alive=_alive,
-        mapped=lambda exc: mapped(exc, where(config), errors),
-    )
-
-
-def mapped(exc: Exception, place: str, errors: type[EntityError]) -> EntityError:
-    """The one place PyMySQL errors become hygge errors, with any password masked."""
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    code = args[0] if args and isinstance(args[0], int) else None
-    text = str(args[1]) if len(args) > 1 else str(exc)
-    detail = " ".join(text.split()) or type(exc).__name__
-    message = redact(f"mysql {place}: {detail}")
-    if code in _TRANSIENT:
-        return RetryableError(message, hint="the server may be down, restarting or busy")
-    return errors(message)
+DRIVER = Driver("mysql", "pymysql", _open, _judge, probe=lambda con: con.ping(reconnect=False))
+connect = DRIVER.connect
+mapped = DRIVER.mapped

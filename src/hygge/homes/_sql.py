@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Generator, Iterator
-from typing import Any
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
 import polars as pl
 import pyarrow as pa
 from pydantic import field_validator, model_validator
 
-from hygge.connections import pool_key
-from hygge.errors import ConfigError, SourceError
+from hygge.connections import DatabaseConfig, pool_key, where
+from hygge.errors import ConfigError, EntityError, SourceError
 from hygge.homes._partition import Partition, Range, condition, read
 from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
@@ -75,6 +76,7 @@ class SqlHome(Home):
     """A home reading one table or query of a SQL database, streamed as Arrow batches."""
 
     config: SqlHomeConfig
+    everything: ClassVar[str] = "TRUE"  # the predicate that keeps every row
 
     def source(self) -> str:
         """The table, or 'query', for messages."""
@@ -106,13 +108,13 @@ class SqlHome(Home):
                 yield frame
 
     def schema(self) -> pl.Schema:
-        sql = f"SELECT * FROM ({self.relation('TRUE')}) AS hygge_source LIMIT 0"
+        sql = f"SELECT * FROM ({self.relation(self.everything)}) AS hygge_source LIMIT 0"
         return self._fetch(sql, []).schema
 
     def high_mark(self, column: str) -> Mark | None:
         self._require_window(column)
-        name = quote(column)
-        sql = f"SELECT max({name}) AS {name} FROM ({self.relation('TRUE')}) AS hygge_source"
+        name, source = self.quote_name(column), self.relation(self.everything)
+        sql = f"SELECT max({name}) AS {name} FROM ({source}) AS hygge_source"
         return Mark.max_of(self._fetch(sql, []).to_series())
 
     def column_bounds(self, column: str) -> tuple[pl.DataType | None, Mark | None]:
@@ -121,7 +123,7 @@ class SqlHome(Home):
         self._require_window(column)
         name = self.quote_name(column)
         sql = (
-            f"SELECT {name} FROM ({self.relation('TRUE')}) AS hygge_source"
+            f"SELECT {name} FROM ({self.relation(self.everything)}) AS hygge_source"
             f" WHERE {name} IS NOT NULL ORDER BY {name} DESC LIMIT 1"
         )
         try:
@@ -135,7 +137,8 @@ class SqlHome(Home):
     def relation(self, predicate: str) -> str:
         """The SELECT this home reads, restricted by predicate."""
         if self.config.table is not None:
-            return f"SELECT * FROM {quote_table(self.config.table)} WHERE {predicate}"
+            table = ".".join(self.quote_name(part) for part in self.config.table.split("."))
+            return f"SELECT * FROM {table} WHERE {predicate}"
         query = (self.config.query or "").strip().rstrip(";")
         return query.replace(WINDOW, f"({predicate})")
 
@@ -166,7 +169,8 @@ class SqlHome(Home):
         return True
 
     def quote_name(self, identifier: str) -> str:
-        """A column name quoted for this engine's SQL (standard double quotes here)."""
+        """A column name, or part of a table's, quoted for this engine's SQL (standard double
+        quotes here)."""
         return quote(identifier)
 
     def connection_limit(self) -> int | None:
@@ -195,3 +199,74 @@ class SqlHome(Home):
         problem = self.window_problem(column)
         if problem:
             raise ConfigError(problem, hint=f"put {WINDOW} into the query's WHERE clause")
+
+
+def problems_of(probe: Callable[[], object], errors: type[EntityError] = SourceError) -> list[str]:
+    """check()'s answer: [] when probe runs, else the message of the `errors` it raised."""
+    try:
+        probe()
+    except errors as exc:
+        return [exc.message]
+    return []
+
+
+class ServerHomeConfig(SqlHomeConfig, DatabaseConfig):
+    """A table or query on a database server, reached by `connection` or `url`."""
+
+
+class ServerHome(SqlHome):
+    """A SQL home on a database server: named in messages by its type and connection (never
+    the password), checked by a round trip, as parallel as its connection pool is large."""
+
+    config: ServerHomeConfig
+    trivial: ClassVar[str] = "SELECT 1"  # the cheapest query the server answers
+
+    def describe(self) -> str:
+        return f"{self.config.type} {where(self.config)}#{self.source()}"
+
+    def check(self) -> list[str]:
+        """Connect, then ask for the source's columns (a missing table shows up here)."""
+        return problems_of(self._probe)
+
+    def connection_limit(self) -> int | None:
+        return pool_limit(self.context, self.config.connection, self.config.url or "")
+
+    def _probe(self) -> None:
+        self.fetch(self.trivial, [])
+        self.schema()
+
+
+class FileDatabaseConfig(SqlHomeConfig):
+    path: str
+
+
+class FileDatabaseHome(SqlHome):
+    """A SQL home on a database file, relative to the project. Reading never creates the
+    file, so a missing one is a problem found before anything runs."""
+
+    config: FileDatabaseConfig
+
+    def __init__(self, config: FileDatabaseConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.path = context.resolve(config.path)
+
+    def describe(self) -> str:
+        return f"{self.path}#{self.source()}"
+
+    def preflight(self) -> list[str]:
+        if not Path(self.path).is_file():
+            return [f"home database {self.path} does not exist"]
+        return []
+
+    def check(self) -> list[str]:
+        return self.preflight() or self.probe()
+
+    def probe(self) -> list[str]:
+        """Problems opening the file and running the trivial query (see `problems_of`)."""
+        return problems_of(lambda: self.fetch("SELECT 1", []))
+
+    def require_file(self) -> None:
+        """Raise the preflight's problem: a connection must not create the file."""
+        problems = self.preflight()
+        if problems:
+            raise SourceError(problems[0])

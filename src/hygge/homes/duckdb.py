@@ -14,48 +14,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
 from hygge.errors import EntityError, RetryableError, SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig
-from hygge.plugin import Context
+from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome
 from hygge.watermark import Mark
 
 
-class DuckDbHomeConfig(SqlHomeConfig):
+class DuckDbHomeConfig(FileDatabaseConfig):
     type: Literal["duckdb"] = "duckdb"
-    path: str
 
 
-class DuckDbHome(SqlHome):
+class DuckDbHome(FileDatabaseHome):
     Config = DuckDbHomeConfig
     config: DuckDbHomeConfig
-
-    def __init__(self, config: DuckDbHomeConfig, context: Context) -> None:
-        super().__init__(config, context)
-        self.path = context.resolve(config.path)
-
-    def describe(self) -> str:
-        return f"{self.path}#{self.source()}"
-
-    def preflight(self) -> list[str]:
-        if not Path(self.path).is_file():
-            return [f"home database {self.path} does not exist"]
-        return []
-
-    def check(self) -> list[str]:
-        problems = self.preflight()
-        if problems:
-            return problems
-        try:
-            self.fetch("SELECT 1", [])
-        except SourceError as exc:
-            problems.append(exc.message)
-        return problems
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         if mark.kind != "datetime":
@@ -78,8 +53,7 @@ class DuckDbHome(SqlHome):
     @contextlib.contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection in UTC; every DuckDB error inside leaves as a hygge error."""
-        if not Path(self.path).is_file():
-            raise SourceError(f"home database {self.path} does not exist")
+        self.require_file()
         try:
             con = duckdb.connect(self.path, read_only=True)
             try:

@@ -14,6 +14,7 @@ by hygge. A zoned Mark is compared in UTC (a datetimeoffset compares by its inst
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from datetime import UTC
@@ -23,9 +24,8 @@ import polars as pl
 import pyarrow as pa
 from pymssql import _mssql
 
-from hygge.connections import where
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig
+from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Home, Window
 from hygge.stores._mssql_sql import polars_type, quote
@@ -36,31 +36,18 @@ _EVERYTHING = "1=1"
 _ANSI = re.compile(r'"((?:[^"]|"")*)"|\bTRUE\b')  # what the shared predicate writes
 
 
-class MsSqlHomeConfig(SqlHomeConfig, MsSqlConfig):
+class MsSqlHomeConfig(ServerHomeConfig, MsSqlConfig):
     type: Literal["mssql"] = "mssql"
 
 
-class MsSqlHome(SqlHome):
+class MsSqlHome(ServerHome):
     Config = MsSqlHomeConfig
     config: MsSqlHomeConfig
+    trivial = "SELECT 1 AS one"
+    everything = _EVERYTHING
 
-    def describe(self) -> str:
-        return f"mssql {where(self.config)}#{self.source()}"
-
-    def check(self) -> list[str]:
-        """Connect, then ask for the source's columns (a missing table shows up here)."""
-        try:
-            self.fetch("SELECT 1 AS one", [])
-            self.schema()
-        except SourceError as exc:
-            return [exc.message]
-        return []
-
-    def relation(self, predicate: str) -> str:
-        if self.config.table is not None:
-            name = ".".join(quote(part) for part in self.config.table.split("."))
-            return f"SELECT * FROM {name} WHERE {predicate}"
-        return super().relation(predicate)
+    def quote_name(self, identifier: str) -> str:
+        return quote(identifier)
 
     # Types come from the catalog (a result's are coarse), and T-SQL has no LIMIT: ask both.
     column_bounds = Home.column_bounds
@@ -69,12 +56,6 @@ class MsSqlHome(SqlHome):
         with connect(self.config, self.context, SourceError) as con:
             columns = self._columns(con, self.relation(_EVERYTHING))
         return pl.Schema({name: polars_type(kind) for name, kind in columns})
-
-    def high_mark(self, column: str) -> Mark | None:
-        self._require_window(column)
-        name = quote(column)
-        sql = f"SELECT max({name}) AS {name} FROM ({self.relation(_EVERYTHING)}) AS hygge_source"
-        return Mark.max_of(self._fetch(sql, []).to_series())
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         value = mark.as_python()
@@ -93,28 +74,27 @@ class MsSqlHome(SqlHome):
         return []
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
-        with connect(self.config, self.context, SourceError) as con:
-            text = render(sql, params)
-            schema = self._describe(con, text)
-            cursor = con.cursor()
-            try:
-                execute(cursor, text)
-                while rows := cursor.fetchmany(batch_rows):
-                    yield to_batch(rows, schema)
-            finally:
-                cursor.close()
+        with self._result(sql, params) as (cursor, schema):
+            while rows := cursor.fetchmany(batch_rows):
+                yield to_batch(rows, schema)
 
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:
+        with self._result(sql, params) as (cursor, schema):
+            rows = cursor.fetchall()
+        return pa.Table.from_batches([to_batch(rows, schema)] if rows else [], schema)
+
+    @contextlib.contextmanager
+    def _result(self, sql: str, params: list[Any]) -> Iterator[tuple[Any, pa.Schema]]:
+        """A cursor that ran sql (its values rendered in), and the Arrow schema of its rows."""
         with connect(self.config, self.context, SourceError) as con:
             text = render(sql, params)
             schema = self._describe(con, text)
             cursor = con.cursor()
             try:
                 execute(cursor, text)
-                rows = cursor.fetchall()
+                yield cursor, schema
             finally:
                 cursor.close()
-        return pa.Table.from_batches([to_batch(rows, schema)] if rows else [], schema)
 
     def _describe(self, con: Any, sql: str) -> pa.Schema:
         """The columns sql returns, as Arrow fields, from the server's description."""

@@ -22,9 +22,8 @@ import pyarrow as pa
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE, FLAG
 
-from hygge.connections import where
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit
+from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Window
 from hygge.watermark import Mark
@@ -51,43 +50,16 @@ _FIXED = {
 }
 
 
-class MySqlHomeConfig(SqlHomeConfig, MySqlConfig):
+class MySqlHomeConfig(ServerHomeConfig, MySqlConfig):
     type: Literal["mysql"] = "mysql"
 
 
-class MySqlHome(SqlHome):
+class MySqlHome(ServerHome):
     Config = MySqlHomeConfig
     config: MySqlHomeConfig
 
-    def describe(self) -> str:
-        return f"mysql {where(self.config)}#{self.source()}"
-
-    def check(self) -> list[str]:
-        """Connect, then ask for the source's columns (a missing table shows up here)."""
-        try:
-            self.fetch("SELECT 1", [])
-            self.schema()
-        except SourceError as exc:
-            return [exc.message]
-        return []
-
-    def relation(self, predicate: str) -> str:
-        if self.config.table is not None:
-            table = ".".join(quote(part) for part in self.config.table.split("."))
-            return f"SELECT * FROM {table} WHERE {predicate}"
-        return super().relation(predicate)
-
     def quote_name(self, identifier: str) -> str:
         return quote(identifier)
-
-    def connection_limit(self) -> int | None:
-        return pool_limit(self.context, self.config.connection, self.config.url or "")
-
-    def high_mark(self, column: str) -> Mark | None:
-        self._require_window(column)
-        name = quote(column)
-        sql = f"SELECT max({name}) AS {name} FROM ({self.relation('TRUE')}) AS hygge_source"
-        return Mark.max_of(self._fetch(sql, []).to_series())
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         value = mark.as_python()

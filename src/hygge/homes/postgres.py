@@ -17,9 +17,8 @@ from typing import Any, Literal
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import pyarrow as pa
 
-from hygge.connections import where
 from hygge.errors import SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig, pool_limit, quote_table
+from hygge.homes._sql import ServerHome, ServerHomeConfig, quote_table
 from hygge.pg import PgConfig, connect
 from hygge.plugin import Context, Window
 from hygge.watermark import Mark
@@ -27,29 +26,17 @@ from hygge.watermark import Mark
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in a PostgreSQL identifier
 
 
-class PostgresHomeConfig(SqlHomeConfig, PgConfig):
+class PostgresHomeConfig(ServerHomeConfig, PgConfig):
     type: Literal["postgres"] = "postgres"
 
 
-class PostgresHome(SqlHome):
+class PostgresHome(ServerHome):
     Config = PostgresHomeConfig
     config: PostgresHomeConfig
 
     def __init__(self, config: PostgresHomeConfig, context: Context) -> None:
         super().__init__(config, context)
         self._nullable: dict[str, bool] = {}
-
-    def describe(self) -> str:
-        return f"postgres {where(self.config)}#{self.source()}"
-
-    def check(self) -> list[str]:
-        """Connect, then ask for the source's columns (a missing table shows up here)."""
-        try:
-            self.fetch("SELECT 1", [])
-            self.schema()
-        except SourceError as exc:
-            return [exc.message]
-        return []
 
     def may_hold_nulls(self, column: str) -> bool:
         """Asked of the table's catalog once per column. PostgreSQL 15 plans `range OR col IS
@@ -65,9 +52,6 @@ class PostgresHome(SqlHome):
             ).to_pylist()
             self._nullable[column] = not (rows and rows[0]["attnotnull"])
         return self._nullable[column]
-
-    def connection_limit(self) -> int | None:
-        return pool_limit(self.context, self.config.connection, self.config.url or "")
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return _SLOT, mark.as_python()

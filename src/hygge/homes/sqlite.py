@@ -20,14 +20,13 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Generator, Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
 
 from hygge.errors import EntityError, SourceError
-from hygge.homes._sql import SqlHome, SqlHomeConfig, quote
+from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, problems_of, quote
 from hygge.homes._sqlite import (
     bound_value,
     connect,
@@ -36,40 +35,22 @@ from hygge.homes._sqlite import (
     polars_type,
     type_of_stored,
 )
-from hygge.plugin import Context, Home, Window
+from hygge.plugin import Home, Window
 from hygge.watermark import Mark
 
 
-class SqliteHomeConfig(SqlHomeConfig):
+class SqliteHomeConfig(FileDatabaseConfig):
     type: Literal["sqlite"] = "sqlite"
-    path: str
 
 
-class SqliteHome(SqlHome):
+class SqliteHome(FileDatabaseHome):
     Config = SqliteHomeConfig
     config: SqliteHomeConfig
 
-    def __init__(self, config: SqliteHomeConfig, context: Context) -> None:
-        super().__init__(config, context)
-        self.path = context.resolve(config.path)
-
-    def describe(self) -> str:
-        return f"{self.path}#{self.source()}"
-
-    def preflight(self) -> list[str]:
-        if not Path(self.path).is_file():
-            return [f"home database {self.path} does not exist"]
-        return []
-
-    def check(self) -> list[str]:
-        problems = self.preflight()
-        if problems:
-            return problems
-        try:
-            self.schema()
-        except EntityError as exc:
-            problems.append(exc.message)
-        return problems
+    def probe(self) -> list[str]:
+        """Read the declared types (fetch() is unused here); a database locked past the busy
+        timeout is a problem too."""
+        return problems_of(self.schema, EntityError)
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return "?", bound_value(mark)
@@ -153,9 +134,7 @@ class SqliteHome(SqlHome):
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        problems = self.preflight()
-        if problems:
-            raise SourceError(problems[0])
+        self.require_file()
         try:
             con = connect(self.path, create=False)
         except sqlite3.Error as exc:
