@@ -216,6 +216,30 @@ def test_incremental_loads_rows_sharing_the_last_timestamp_once(
     assert loaded is not None and sorted(loaded["id"]) == [1, 2, 3, 4, 5]
 
 
+def test_incremental_on_a_numeric_watermark_of_a_not_null_table(
+    project: Any,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """numeric(12,2) keeps its scale as a watermark (max() would hand it back as text), and
+    a NOT NULL id table is read without the window's IS NULL arm: same rows either way."""
+    source = "s_" + os.urandom(6).hex()
+    flow = FLOW.replace(
+        "parquet, path: data/x.parquet", f"postgres, connection: pg, table: {source}"
+    )
+    root, table = project("run_type: incremental\nwatermark: {column: price}\n", flow)
+    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {source} (id bigint NOT NULL, price numeric(12,2) NOT NULL)")
+        cur.execute(f"INSERT INTO {source} VALUES (1, 0.10), (2, 9.99), (3, 10.50)")
+        run_ok(root)
+        cur.execute(f"INSERT INTO {source} VALUES (4, 10.50), (5, 10.51), (6, 0.20)")
+    run_ok(root)
+    run_ok(root)  # nothing new
+    loaded = read_table(postgres_url, table)
+    assert loaded is not None
+    assert sorted(loaded["id"]) == [1, 2, 3, 4, 5]  # 6 is late (below the watermark)
+    assert loaded.schema["price"] == pl.Decimal(12, 2)
+
+
 def test_merge_updates_changed_rows_and_inserts_new_ones(
     project: Any,
     postgres_url: str,  # noqa: F811
