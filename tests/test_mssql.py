@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from hygge.errors import RetryableError, SourceError, StoreError
 from hygge.homes.mssql import MsSqlHome, arrow_schema, render, to_batch
 from hygge.mssql import mapped
-from hygge.plugin import Home, Store, Window
+from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.registry import home_class, store_class
 from hygge.stores.mssql import MsSqlStore
 from hygge.testing import HomeContract, StoreContract, sample
@@ -194,3 +194,75 @@ class TestMsSqlStore(StoreContract):
         self.load(store, "full_drop", sample(10), run_id="run-2")
         self.load(store, "full_drop", run_id="run-3")
         assert_same_rows(self.read_back(store), sample(0))
+
+
+class _Server:
+    """What a SQL Server would be told, recorded: no SQL Server can run on this machine, so
+    the store's order of statements is checked against a stand-in for pymssql's connection.
+    It knows one thing: the stage tables it was asked to create (for `sys.tables`)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+        self.said: list[str] = []
+        self.copied = 0
+
+    def connect(self, **_: Any) -> _Server:
+        return self
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self)
+
+    def bulk_copy(self, table: str, rows: Any, batch_size: int) -> None:
+        self.said.append(f"BCP {table}")
+        self.copied += len(list(rows))
+
+    def close(self) -> None:
+        pass
+
+
+class _Cursor:
+    def __init__(self, server: _Server) -> None:
+        self.server, self.rows, self.description = server, [], None
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.server.said.append(sql)
+        self.rows = [(t,) for t in self.server.tables] if "sys.tables" in sql else []
+        self.description = [("x",)] if self.rows or sql.startswith("SELECT") else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_full_drop_load_stages_copies_and_publishes_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pymssql
+
+    writer = store("mssql", tmp_path, url=FAKE, table="orders")
+    assert isinstance(writer, MsSqlStore)
+    server = _Server([writer.stage_name("crashed"), "_hygge_stage#elsewhere#x", "orders"])
+    monkeypatch.setattr(pymssql, "connect", server.connect)
+
+    writer.recover()
+    load = writer.begin(LoadRun("run-1", "full_drop"))
+    load.write(sample(3))
+    load.publish()
+
+    said = server.said
+    drops = [s for s in said if s.startswith("DROP TABLE IF EXISTS")]
+    assert drops[0] == f"DROP TABLE IF EXISTS [dbo].[{writer.stage_name('crashed')}]"
+    assert not any("elsewhere" in s for s in drops)  # another destination's stage stays
+    publish = said[said.index("BEGIN TRANSACTION", said.index(f"BCP {load.stage}")) :]
+    assert "sp_getapplock" in publish[1] and "sp_rename" in " ".join(publish)
+    assert any(s.startswith("INSERT INTO [dbo].[_hygge_commits]") for s in publish)
+    assert publish[-1] == "COMMIT" and server.copied == 3
+
+    aborted = writer.begin(LoadRun("run-2", "full_drop"))
+    aborted.abort()
+    assert said[-1] == f"DROP TABLE IF EXISTS {aborted.stage}"

@@ -1,28 +1,34 @@
-"""What every SQL store shares: table naming, staging names, the commit-record table, and
-the rule for new or changed source columns.
+"""What every SQL store shares: naming, stages, the commit-record table, recovery, checks,
+and the rule for new or changed source columns.
 
-A load stages its rows in a table of its own, `_hygge_stage#<table>#<run id>`, beside the
-destination (same schema, so a full_drop can rename it into place). `#` never occurs in a
+A load stages its rows in a table of its own beside the destination (same schema, so a
+full_drop can rename it into place): `_hygge_stage#<table>#<run id>`, or where an engine's
+names are short `_hygge_stage#<digest of schema.table>#<run id>`. `#` never occurs in a
 validated table name, so `recover()` can tell this destination's leftovers from those of a
-table whose name merely starts the same. Publishing is one transaction that also writes the
-load's commit record into `_hygge_commits` (one row per load: run id, destination,
-published_at, watermark, state), which is how a rerun learns what was published but never
-committed to the journal.
-"""
+table whose name merely starts the same. Publishing also writes the load's commit record into
+`_hygge_commits` (one row per load: run id, destination, published_at, watermark, state),
+which is how a rerun learns what was published but never committed to the journal. An engine
+module gives its cursor, catalog queries, quoting and placeholders (`SqlStore`, or
+`FileDatabaseStore` for a database in one file); the publish most share is `_sql_load`."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from hygge.config.models import RunType
-from hygge.errors import StoreError
-from hygge.plugin import PluginConfig, Store
+from hygge.errors import EntityError, StoreError
+from hygge.plugin import Commit, Context, PluginConfig, Store
 
 STAGE_PREFIX = "_hygge_stage#"
 COMMITS = "_hygge_commits"
@@ -45,21 +51,78 @@ class SqlStoreConfig(PluginConfig):
 
 
 class SqlStore(Store):
-    """A store writing one table of a SQL database."""
+    """A store writing one table of a SQL database: what every engine shares.
+
+    An engine gives its cursor, its catalog (`tables`, `columns`), its quoting (`name`) and
+    placeholders; recovering stages, checking access and reading the newest commit record
+    are written once here. A DB-API cursor is expected (`execute`, then `fetchall`).
+    """
 
     config: SqlStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental", "merge"})
+    identifier_limit: ClassVar[int | None] = None  # longest name; set: stages carry a digest
+    commit_columns: ClassVar[str] = ""  # the DDL of `_hygge_commits`' columns
+    begin_sql: ClassVar[str] = "BEGIN"
+    rollback_sql: ClassVar[str] = "ROLLBACK"
 
     @property
     def qualified(self) -> str:
         """`schema.table`: the destination's name inside its database (and in commit records)."""
         return f"{self.config.schema_name}.{self.config.table}"
 
+    @property
+    def table(self) -> str:
+        """The destination, quoted."""
+        return self.name(self.config.table)
+
+    @abstractmethod
+    def name(self, table: str) -> str:
+        """A table of this store's schema, quoted."""
+
+    def placeholder(self, number: int) -> str:
+        """The SQL text binding parameter `number` (1-based)."""
+        return "?"
+
+    @abstractmethod
+    def cursor(self) -> AbstractContextManager[Any]:
+        """A cursor for the block; driver errors inside leave as hygge errors."""
+
+    @abstractmethod
+    def tables(self, cur: Any) -> list[str]:
+        """The names of the tables in this store's schema."""
+
+    def ensure_schema(self, cur: Any) -> None:
+        """Create this store's schema when it is missing (where the engine has schemas)."""
+
+    def columns(self, cur: Any, table: str) -> dict[str, str]:
+        """Column name -> type of a table of this schema; empty when it does not exist."""
+        raise NotImplementedError
+
+    def fits(self, cur: Any) -> Callable[[str, str], bool]:
+        """The engine's rule for `new_columns`: does a source type fit a destination's?"""
+        raise NotImplementedError
+
+    def record_values(self, commit: Commit) -> tuple[str, Any]:
+        """The VALUES of a commit record's row (run_id, destination, published_at,
+        watermark, state) as SQL text, and the parameters it binds."""
+        values = [commit.run_id, self.qualified, commit.published_at, commit.watermark]
+        slots = ", ".join(self.placeholder(n) for n in range(1, 6))
+        return slots, [*values, commit.state]
+
     def stage_name(self, run_id: str) -> str:
-        return f"{STAGE_PREFIX}{self.config.table}#{run_id}"
+        name = f"{self.stage_prefix()}{run_id}"
+        return name if self.identifier_limit is None else name[: self.identifier_limit]
 
     def is_own_stage(self, name: str) -> bool:
-        return name.startswith(f"{STAGE_PREFIX}{self.config.table}#")
+        return name.startswith(self.stage_prefix())
+
+    def stage_prefix(self) -> str:
+        """Where names are short, a digest of the destination stands for its name: a name
+        cut to the limit could make two destinations share a prefix."""
+        if self.identifier_limit is None:
+            return f"{STAGE_PREFIX}{self.config.table}#"
+        digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
+        return f"{STAGE_PREFIX}{digest}#"
 
     def refuse_undeclared(self, run_type: RunType) -> None:
         if run_type not in self.run_types:
@@ -67,6 +130,63 @@ class SqlStore(Store):
                 f"{self.config.type} store cannot {run_type}",
                 hint=f"use one of: {', '.join(sorted(self.run_types))}",
             )
+
+    def check(self) -> list[str]:
+        """Create a table in the schema inside a transaction that is rolled back."""
+        try:
+            with self.cursor() as cur:
+                cur.execute(self.begin_sql)
+                try:
+                    self.ensure_schema(cur)
+                    cur.execute(f"CREATE TABLE {self.name(self.stage_name('check'))} (x int)")
+                finally:
+                    cur.execute(self.rollback_sql)
+        except EntityError as exc:
+            return [exc.message]
+        return []
+
+    def recover(self) -> None:
+        """Drop the tables that crashed loads of this destination left."""
+        with self.cursor() as cur:
+            for name in self.tables(cur):
+                if self.is_own_stage(name):
+                    cur.execute(f"DROP TABLE IF EXISTS {self.name(name)}")
+
+    def last_commit(self) -> Commit | None:
+        with self.cursor() as cur:
+            if COMMITS not in self.tables(cur):
+                return None
+            cur.execute(
+                f"SELECT run_id, published_at, watermark, state FROM {self.name(COMMITS)}"
+                f" WHERE destination = {self.placeholder(1)}"
+                " ORDER BY published_at DESC, run_id DESC LIMIT 1",
+                [self.qualified],
+            )
+            rows = cur.fetchall()
+        return commit_of(rows[0]) if rows else None
+
+
+@contextlib.contextmanager
+def transaction(cur: Any, begin: str = "BEGIN", rollback: str = "ROLLBACK") -> Iterator[Any]:
+    """`begin` ... COMMIT on cur; anything raised inside (COMMIT included) rolls back."""
+    cur.execute(begin)
+    try:
+        yield cur
+        cur.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cur.execute(rollback)
+        raise
+
+
+def commit_of(row: Sequence[Any]) -> Commit:
+    """A commit record's row as a Commit; a time stored naive or as text is UTC."""
+    run_id, published, watermark, state = row
+    if not isinstance(published, datetime):
+        published = datetime.fromisoformat(str(published))
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return Commit(str(run_id), published, watermark, None if state is None else bytes(state))
 
 
 def new_columns(
@@ -103,13 +223,56 @@ def _timestamps(*types: str) -> bool:
     return all(name.upper().startswith("TIMESTAMP") for name in types)
 
 
-def file_database_preflight(path: str) -> list[str]:
-    """A store kept in one database file: the path must not be a folder."""
-    return [f"store database {path} is a folder"] if Path(path).is_dir() else []
+class FileDatabaseStoreConfig(SqlStoreConfig):
+    path: str
 
 
-def new_file_database_problems(path: str) -> list[str]:
-    """A database file that does not exist yet: its folder must take a new file."""
-    folder = next(p for p in Path(path).parents if p.exists())
-    writable = folder.is_dir() and os.access(folder, os.W_OK)
-    return [] if writable else [f"store database {path}: {folder} is not writable"]
+class FileDatabaseStore(SqlStore):
+    """A store in one database file of the project (DuckDB, SQLite), made by its first load:
+    a missing file has no stages to recover and no records, and its folder must take it."""
+
+    config: FileDatabaseStoreConfig
+
+    def __init__(self, config: FileDatabaseStoreConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.path = context.resolve(config.path)
+
+    @abstractmethod
+    def open(self) -> Any:
+        """A new connection to the file (creating it), errors mapped by `errors()`."""
+
+    @abstractmethod
+    def errors(self) -> AbstractContextManager[None]:
+        """The one place the driver's errors become hygge errors."""
+
+    def cursor_of(self, connection: Any) -> Any:
+        """A DB-API cursor on connection (the connection itself where it is one)."""
+        return connection
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """A cursor on a short-lived connection; errors inside leave as hygge errors."""
+        con = self.open()
+        try:
+            with self.errors():
+                yield self.cursor_of(con)
+        finally:
+            con.close()
+
+    def preflight(self) -> list[str]:
+        return [f"store database {self.path} is a folder"] if Path(self.path).is_dir() else []
+
+    def check(self) -> list[str]:
+        problems = self.preflight()
+        if problems or Path(self.path).exists():
+            return problems or super().check()
+        folder = next(p for p in Path(self.path).parents if p.exists())
+        writable = folder.is_dir() and os.access(folder, os.W_OK)
+        return [] if writable else [f"store database {self.path}: {folder} is not writable"]
+
+    def recover(self) -> None:
+        if Path(self.path).is_file():
+            super().recover()
+
+    def last_commit(self) -> Commit | None:
+        return super().last_commit() if Path(self.path).is_file() else None

@@ -14,7 +14,6 @@ in the same transaction. The SQL itself is in `hygge.stores._mssql_sql`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -24,12 +23,13 @@ import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
 from hygge.connections import where
-from hygge.errors import EntityError, StoreError
+from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores import _mssql_sql as sql
-from hygge.stores._sql import STAGE_PREFIX, SqlStore, SqlStoreConfig, new_columns
+from hygge.stores._sql import SqlStore, SqlStoreConfig, new_columns, transaction
+from hygge.stores._sql_load import StagedLoad
 
 _BCP_ROWS = 10_000
 
@@ -42,6 +42,9 @@ class MsSqlStoreConfig(SqlStoreConfig, MsSqlConfig):
 class MsSqlStore(SqlStore):
     Config = MsSqlStoreConfig
     config: MsSqlStoreConfig
+    identifier_limit = 128
+    begin_sql = "BEGIN TRANSACTION"
+    rollback_sql = "IF @@TRANCOUNT > 0 ROLLBACK"
 
     def name(self, table: str) -> str:
         """A table of this store's schema, quoted."""
@@ -50,40 +53,12 @@ class MsSqlStore(SqlStore):
     def destination(self) -> str:
         return f"mssql {where(self.config)}#{self.qualified}"
 
-    def stage_name(self, run_id: str) -> str:
-        return f"{self._stage_prefix()}{run_id}"[:128]
-
-    def is_own_stage(self, name: str) -> bool:
-        return name.startswith(self._stage_prefix())
-
-    def _stage_prefix(self) -> str:
-        digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
-        return f"{STAGE_PREFIX}{digest}#"
-
-    def check(self) -> list[str]:
-        """Create the schema and a table inside a transaction that is rolled back."""
-        try:
-            with self.cursor() as cur:
-                execute(cur, "BEGIN TRANSACTION")
-                try:
-                    execute(cur, *sql.ensure_schema(self.config.schema_name))
-                    execute(cur, f"CREATE TABLE {self.name(self.stage_name('check'))} (x int)")
-                finally:
-                    execute(cur, "IF @@TRANCOUNT > 0 ROLLBACK")
-        except EntityError as exc:
-            return [exc.message]
-        return []
-
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return MsSqlLoad(self, run)
 
-    def recover(self) -> None:
-        """Drop the staging tables that crashed loads of this destination left."""
-        with self.cursor() as cur:
-            for name in self.tables(cur):
-                if self.is_own_stage(name):
-                    execute(cur, sql.drop_if_exists(self.name(name)))
+    def ensure_schema(self, cur: Any) -> None:
+        execute(cur, *sql.ensure_schema(self.config.schema_name))
 
     def last_commit(self) -> Commit | None:
         with self.cursor() as cur:
@@ -125,36 +100,26 @@ class MsSqlStore(SqlStore):
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
         """BEGIN TRANSACTION ... COMMIT holding the schema's lock; ROLLBACK on any error."""
-        with self.cursor() as cur:
-            execute(cur, "BEGIN TRANSACTION")
-            try:
-                execute(cur, *sql.lock(self.config.schema_name))
-                yield cur
-                execute(cur, "COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    execute(cur, "IF @@TRANCOUNT > 0 ROLLBACK")
-                raise
+        with self.cursor() as cur, transaction(cur, self.begin_sql, self.rollback_sql):
+            execute(cur, *sql.lock(self.config.schema_name))
+            yield cur
 
 
-class MsSqlLoad(Load):
-    """One run's rows in a staging table of its own, published in one transaction."""
+class MsSqlLoad(StagedLoad):
+    """Published in one transaction by the statements of `_mssql_sql`."""
+
+    store: MsSqlStore
 
     def __init__(self, store: MsSqlStore, run: LoadRun) -> None:
-        self.store = store
-        self.run = run
-        self.stage_name = store.stage_name(run.run_id)
-        self.stage = store.name(self.stage_name)
-        self.staged: dict[str, str] = {}  # column -> SQL Server type, once the stage exists
-        self.finished = False
+        super().__init__(store, run)
+        self.types: dict[str, str] = {}  # column -> SQL Server type, once the stage exists
         with store.transaction() as cur:
             execute(cur, *sql.ensure_schema(store.config.schema_name))
             execute(cur, sql.drop_if_exists(self.stage))
 
     def write(self, frame: pl.DataFrame) -> None:
         """Bulk-copy the frame into the stage; the first frame's columns make the stage."""
-        if self.finished:
-            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        self.require_open()
         types = sql.column_types(frame.schema)
         with connect(self.store.config, self.store.context, StoreError) as con:
             if not self.staged:
@@ -163,24 +128,23 @@ class MsSqlLoad(Load):
                     execute(cur, sql.create_table(self.stage, types))
                 finally:
                     cur.close()
-                self.staged = types
+                self.types, self.staged = types, True
             for chunk in bcp_ready(frame).iter_slices(_BCP_ROWS):
                 con.bulk_copy(self.stage, chunk.rows(), batch_size=_BCP_ROWS)
 
     def publish(self, commit: Commit | None = None) -> None:
         commit = commit or Commit(self.run.run_id, datetime.now(UTC))
-        if self.finished:
-            raise StoreError(f"the load of run {self.run.run_id} is already finished")
-        store, missing = self.store, [k for k in self.run.primary_key if k not in self.staged]
+        self.require_open()
+        store, missing = self.store, [k for k in self.run.primary_key if k not in self.types]
         if self.run.run_type == "merge" and self.staged and missing:
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
         with store.transaction() as cur:
             held = store.held(cur)
             if self.run.run_type != "full_drop" and held and self.staged:
-                new_columns(held, self.staged, sql.fits, store.qualified)
+                new_columns(held, self.types, sql.fits, store.qualified)
             for statement in sql.publish(
                 store.config.schema_name, store.config.table, self.stage_name,
-                self.run.run_type, self.staged, held, self.run.primary_key,
+                self.run.run_type, self.types, held, self.run.primary_key,
             ):  # fmt: skip
                 execute(cur, *statement)
             for statement in sql.record(
@@ -189,14 +153,10 @@ class MsSqlLoad(Load):
             ):  # fmt: skip
                 execute(cur, *statement)
             failpoint("sql_before_commit")
-        self.finished = True
+        self.close()
 
-    def abort(self) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        with self.store.cursor() as cur:
-            execute(cur, sql.drop_if_exists(self.stage))
+    def cursor(self) -> contextlib.AbstractContextManager[Any]:
+        return self.store.cursor()
 
 
 def bcp_ready(frame: pl.DataFrame) -> pl.DataFrame:

@@ -45,8 +45,9 @@ from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._mysql_types import column_types, fits, normal, table_ddl, write_csv
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, STAGE_PREFIX, SqlStore, SqlStoreConfig
+from hygge.stores._sql import COMMITS, KEEP_COMMITS, SqlStore, SqlStoreConfig, transaction
 from hygge.stores._sql import new_columns as _new_columns
+from hygge.stores._sql_load import StagedLoad
 
 _ENGINE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 _MARK = "hygge run "  # a full_drop stage's comment, followed by its run id
@@ -63,6 +64,7 @@ class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
 class MySqlStore(SqlStore):
     Config = MySqlStoreConfig
     config: MySqlStoreConfig
+    identifier_limit = 64
 
     @property
     def database(self) -> str:
@@ -72,10 +74,6 @@ class MySqlStore(SqlStore):
     def qualified(self) -> str:
         return f"{self.database}.{self.config.table}"
 
-    @property
-    def table(self) -> str:
-        return self.name(self.config.table)
-
     def name(self, table: str) -> str:
         """A table of this store's database, quoted."""
         return f"{quote(self.database)}.{quote(table)}"
@@ -84,16 +82,10 @@ class MySqlStore(SqlStore):
         return f"mysql {where(self.config)}#{self.qualified}"
 
     def stage_name(self, run_id: str) -> str:
+        """A long run id is digested, not cut: the name needs room for `#old` (full_drop)."""
         if len(run_id) > 30:
             run_id = hashlib.sha256(run_id.encode()).hexdigest()[:30]
-        return f"{self._stage_prefix()}{run_id}"
-
-    def is_own_stage(self, name: str) -> bool:
-        return name.startswith(self._stage_prefix())
-
-    def _stage_prefix(self) -> str:
-        digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
-        return f"{STAGE_PREFIX}{digest}#"
+        return f"{self.stage_prefix()}{run_id}"
 
     def preflight(self) -> list[str]:
         return [] if self.database else [f"{self.destination()}: give 'schema' or a database"]
@@ -114,18 +106,11 @@ class MySqlStore(SqlStore):
         self.refuse_undeclared(run.run_type)
         return MySqlLoad(self, run)
 
-    def recover(self) -> None:
-        """Drop the staging (and replaced) tables that crashed loads of this destination left."""
-        with self.cursor() as cur:
-            for name in self.tables(cur):
-                if self.is_own_stage(name):
-                    cur.execute(f"DROP TABLE IF EXISTS {self.name(name)}")
-
     def last_commit(self) -> Commit | None:
         """The newest published record: a full_drop's swap record only once its RENAME made
         its stage the destination (the table's comment names the run)."""
         with self.cursor() as cur:
-            columns = self.commit_columns(cur)
+            columns = self.record_columns(cur)
             if not columns:
                 return None
             query = (
@@ -154,7 +139,7 @@ class MySqlStore(SqlStore):
         comment = str(row[0]) if row and row[0] is not None else ""
         return comment.removeprefix(_MARK) if comment.startswith(_MARK) else None
 
-    def commit_columns(self, cur: Any) -> set[str]:
+    def record_columns(self, cur: Any) -> set[str]:
         """The columns of `_hygge_commits`; empty when it does not exist."""
         cur.execute(
             "SELECT column_name FROM information_schema.columns"
@@ -172,7 +157,7 @@ class MySqlStore(SqlStore):
             " destination varchar(255) NOT NULL, published_at datetime(6) NOT NULL,"
             f" watermark longtext, state longblob, swap boolean NOT NULL DEFAULT 0) {_ENGINE}"
         )
-        if "swap" in self.commit_columns(cur):
+        if "swap" in self.record_columns(cur):
             return
         try:
             cur.execute(f"ALTER TABLE {records} ADD COLUMN swap boolean NOT NULL DEFAULT 0")
@@ -202,37 +187,26 @@ class MySqlStore(SqlStore):
         with connect(self.config, self.context, StoreError) as con, con.cursor() as cur:
             yield cur
 
-    @contextlib.contextmanager
-    def transaction(self, cur: Any) -> Iterator[None]:
+    def transaction(self, cur: Any) -> contextlib.AbstractContextManager[Any]:
         """START TRANSACTION ... COMMIT on cur; ROLLBACK on any error. No DDL inside."""
-        cur.execute("START TRANSACTION")
-        try:
-            yield
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                cur.execute("ROLLBACK")
-            raise
+        return transaction(cur, "START TRANSACTION")
 
 
-class MySqlLoad(Load):
-    """One run's rows in a staging table of its own, published as the module docstring says."""
+class MySqlLoad(StagedLoad):
+    """Published as the module docstring says: MySQL commits around DDL."""
+
+    store: MySqlStore
 
     def __init__(self, store: MySqlStore, run: LoadRun) -> None:
-        self.store = store
-        self.run = run
-        self.stage_name = store.stage_name(run.run_id)
-        self.stage = store.name(self.stage_name)
-        self.staged: dict[str, str] = {}  # column -> MySQL type, once the stage exists
-        self.finished = False
+        super().__init__(store, run)
+        self.types: dict[str, str] = {}  # column -> MySQL type, once the stage exists
         with store.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(store.database)}")
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
     def write(self, frame: pl.DataFrame) -> None:
         """LOAD DATA the frame into the stage; the first frame's columns make the stage."""
-        if self.finished:
-            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        self.require_open()
         with tempfile.TemporaryDirectory(prefix="hygge-mysql-") as folder:
             path = Path(folder) / "rows.csv"
             targets = write_csv(frame, path)
@@ -249,7 +223,7 @@ class MySqlLoad(Load):
                         cur.execute(
                             f"ALTER TABLE {self.stage} COMMENT = %s", [_MARK + self.run.run_id]
                         )
-                    self.staged = types
+                    self.types, self.staged = types, True
                 if frame.height:
                     cur.execute(
                         f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.stage}"
@@ -261,8 +235,7 @@ class MySqlLoad(Load):
 
     def publish(self, commit: Commit | None = None) -> None:
         commit = commit or Commit(self.run.run_id, datetime.now(UTC))
-        if self.finished:
-            raise StoreError(f"the load of run {self.run.run_id} is already finished")
+        self.require_open()
         store = self.store
         with store.cursor() as cur:
             store.make_commits(cur)
@@ -270,14 +243,10 @@ class MySqlLoad(Load):
                 self._replace(cur, commit)
             else:
                 self._append(cur, commit)
-        self.finished = True
+        self.close()
 
-    def abort(self) -> None:
-        if self.finished:
-            return
-        self.finished = True
-        with self.store.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
+    def cursor(self) -> contextlib.AbstractContextManager[Any]:
+        return self.store.cursor()
 
     def _replace(self, cur: Any, commit: Commit) -> None:
         """full_drop: the swap record, then the stage swaps in by one atomic RENAME (the
@@ -307,13 +276,13 @@ class MySqlLoad(Load):
         """incremental and merge: DDL first, then rows and record in one transaction."""
         store = self.store
         if self.staged:
-            missing = [key for key in self.run.primary_key if key not in self.staged]
+            missing = [key for key in self.run.primary_key if key not in self.types]
             if self.run.run_type == "merge" and missing:
                 raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
             held = store.held(cur)
             if not held:
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {store.table} LIKE {self.stage}")
-            for name, dtype in _new_columns(held, self.staged, fits, store.qualified):
+            for name, dtype in _new_columns(held, self.types, fits, store.qualified):
                 if held:
                     cur.execute(f"ALTER TABLE {store.table} ADD COLUMN {quote(name)} {dtype} NULL")
         with store.transaction(cur):
@@ -321,7 +290,7 @@ class MySqlLoad(Load):
                 keys = " AND ".join(f"d.{quote(k)} <=> s.{quote(k)}" for k in self.run.primary_key)
                 cur.execute(f"DELETE d FROM {store.table} AS d JOIN {self.stage} AS s ON {keys}")
             if self.staged:
-                names = ", ".join(quote(name) for name in self.staged)
+                names = ", ".join(quote(name) for name in self.types)
                 cur.execute(f"INSERT INTO {store.table} ({names}) SELECT {names} FROM {self.stage}")
             self._record(cur, commit)
         cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
