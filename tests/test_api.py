@@ -15,6 +15,7 @@ from hygge import registry
 from hygge.errors import ConfigError, MissingDriverError
 from tests import flaky
 from tests.conftest import data_files, read_lake
+from tests.pg import postgres_url  # noqa: F401  (the session's server, as a fixture)
 
 FLOW = """\
 home: {type: parquet, path: data}
@@ -169,3 +170,34 @@ def test_debug_reports_every_problem_and_exits_non_zero(make_project, hygge_cli)
     assert not (root / "lake").exists()
     (root / "data/absent.csv").write_text("id\n2\n")
     assert hygge_cli("debug", cwd=root).exit_code == 0
+
+
+def test_debug_checks_each_named_connection_and_never_shows_its_password(
+    make_project,
+    hygge_cli,
+    postgres_url,  # noqa: F811
+    monkeypatch,
+) -> None:
+    canary = "canary-5e1b"
+    monkeypatch.setenv("GOOD_URL", postgres_url)
+    monkeypatch.setenv("BAD_URL", postgres_url.replace("hygge-test-pw", canary))
+    project = """\
+        name: t
+        connections:
+          good: {type: postgres, url: "${GOOD_URL}"}
+          bad: {type: postgres, url: "${BAD_URL}"}
+        """
+    flow = """\
+        home: {type: postgres, connection: good, table: absent_table}
+        store: {type: postgres, connection: bad, table: out}
+        """
+    root = make_project({"hygge.yml": project, "flows/db/flow.yml": flow})
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1
+    assert "ok  connection good" in result.stdout
+    assert "problem  connection bad" in result.stdout
+    assert "password authentication failed" in result.stdout
+    assert "absent_table" in result.stdout  # the home's own problem, on the good connection
+    assert canary not in result.output

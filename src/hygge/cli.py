@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
@@ -24,6 +25,7 @@ from hygge.cli_options import project_option
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
+from hygge.drivers import connection_problems
 from hygge.errors import HyggeError, UsageError
 from hygge.locks import held_locks
 from hygge.plan import Plan, make_plan
@@ -210,16 +212,24 @@ def debug(project_dir: Path | None) -> None:
     console = make_console()
     console.print(f"project {project.name} at {project.root}", highlight=False)
     problems = 0
+    for name, connection in project.spec.connections.items():
+        found = connection_problems(name, connection)
+        problems += len(found)
+        _report(console, found, f"connection {name}")
     for entity in plan.entities:
         found = [*entity.home.check(), *entity.store.check()]
         problems += len(found)
-        mark = "[green]ok[/]" if not found else "[bold red]problem[/]"
         route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
-        console.print(f"{mark}  {entity.address}: {escape(redact(route))}", highlight=False)
-        for problem in found:
-            console.print(f"     {escape(redact(problem))}", highlight=False)
+        _report(console, found, f"{entity.address}: {route}")
     console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
     sys.exit(1 if problems else 0)
+
+
+def _report(console: Console, problems: list[str], what: str) -> None:
+    mark = "[green]ok[/]" if not problems else "[bold red]problem[/]"
+    console.print(f"{mark}  {escape(redact(what))}", highlight=False)
+    for problem in problems:
+        console.print(f"     {escape(redact(problem))}", highlight=False)
 
 
 main.add_command(history)

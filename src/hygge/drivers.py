@@ -11,11 +11,13 @@ messages may quote the URL), a transient one as RetryableError for the flow to r
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hygge.connections import DatabaseConfig, borrowed, where
+from hygge.config.models import Connection
+from hygge.connections import DatabaseConfig, borrowed, connection_url, where
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context
 from hygge.redact import redact
@@ -93,6 +95,23 @@ class Driver:
         except Exception:
             return False
 
+    def problems(self, place: str, url: str) -> list[str]:
+        """`hygge debug`: connect to url outside any pool and run the probe; [] when the
+        server answers, else why not (redacted)."""
+        try:
+            connection = self.open(url)
+            try:
+                self.probe(connection)
+            finally:
+                _close(connection)
+        except ImportError as exc:
+            return [f"{self.engine} {place}: its driver is not installed ({exc.name})"]
+        except Exception as exc:
+            if not type(exc).__module__.startswith(self.package):
+                raise
+            return [self.mapped(exc, place, EntityError).message]
+        return []
+
     def mapped(self, exc: BaseException, place: str, errors: type[EntityError]) -> EntityError:
         """The one place this driver's errors become hygge errors, with any password masked."""
         code, text = self.parse(exc)
@@ -102,3 +121,16 @@ class Driver:
         if verdict.retry:
             return RetryableError(message, hint=verdict.hint)
         return errors(message, hint=verdict.hint)
+
+
+_MODULES = {"postgres": "hygge.pg", "mysql": "hygge.mysql", "mssql": "hygge.mssql"}
+
+
+def connection_problems(name: str, connection: Connection) -> list[str]:
+    """Why the named connection cannot be used now ([] when its server answers); a type
+    without a driver here is checked through the plugins that use it."""
+    module = _MODULES.get(connection.type)
+    if module is None:
+        return []
+    driver: Driver = importlib.import_module(module).DRIVER
+    return driver.problems(name, connection_url(connection))

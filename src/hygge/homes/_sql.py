@@ -201,11 +201,12 @@ class SqlHome(Home):
             raise ConfigError(problem, hint=f"put {WINDOW} into the query's WHERE clause")
 
 
-def problems_of(probe: Callable[[], object], errors: type[EntityError] = SourceError) -> list[str]:
-    """check()'s answer: [] when probe runs, else the message of the `errors` it raised."""
+def problems_of(probe: Callable[[], object]) -> list[str]:
+    """check()'s answer: [] when probe runs, else the message of the hygge error it raised
+    (a refused connection, retried in a run, is a problem here all the same)."""
     try:
         probe()
-    except errors as exc:
+    except EntityError as exc:
         return [exc.message]
     return []
 

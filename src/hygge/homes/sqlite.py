@@ -25,7 +25,7 @@ from typing import Any, Literal
 import polars as pl
 import pyarrow as pa
 
-from hygge.errors import EntityError, SourceError
+from hygge.errors import SourceError
 from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, problems_of, quote
 from hygge.homes._sqlite import (
     bound_value,
@@ -50,7 +50,7 @@ class SqliteHome(FileDatabaseHome):
     def probe(self) -> list[str]:
         """Read the declared types (fetch() is unused here); a database locked past the busy
         timeout is a problem too."""
-        return problems_of(self.schema, EntityError)
+        return problems_of(self.schema)
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return "?", bound_value(mark)
