@@ -1,4 +1,6 @@
-"""Shared fixtures: write small projects into tmp_path and run the CLI on them."""
+"""Shared fixtures: write small projects into tmp_path and run the CLI on them; the session's
+PostgreSQL and MariaDB servers (tests/pg.py, tests/mariadb.py), started by the first test
+that needs one."""
 
 from __future__ import annotations
 
@@ -6,15 +8,24 @@ import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import settings
 
+import hygge
 from hygge.cli import main
+from tests.mariadb import mariadb_url  # noqa: F401  (a session fixture)
+from tests.pg import postgres_url  # noqa: F401  (a session fixture)
+
+if TYPE_CHECKING:
+    from tests.engines import Engine
 
 ProjectMaker = Callable[[dict[str, str]], Path]
+EngineProject = Callable[..., tuple[Path, str]]
+PARQUET = "{type: parquet, path: data/x.parquet}"  # a project's default home
 
 # CI runs the same examples every time (a red CI must be reproducible); locally hypothesis
 # explores new ones on every run.
@@ -41,6 +52,32 @@ def make_project(tmp_path: Path) -> ProjectMaker:
 
 
 @pytest.fixture
+def project(
+    engine: Engine, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> EngineProject:
+    """make(extra, home=PARQUET, store=None, table=None, pool_size=2) -> (root, table): a
+    project of one flow `x` (plus `extra` lines) whose store is table of the module's `engine`
+    (a table of its own unless named), its connection `db` reading the environment."""
+    for name, value in engine.env.items():
+        monkeypatch.setenv(name, value)
+
+    def make(
+        extra: str,
+        home: str = PARQUET,
+        store: str | None = None,
+        table: str | None = None,
+        pool_size: int = 2,
+    ) -> tuple[Path, str]:
+        table = table or "r_" + os.urandom(6).hex()
+        flow = f"home: {home}\nstore: {store or engine.store_yaml(table)}\n{extra}"
+        root = make_project({"hygge.yml": engine.hygge_yml(pool_size), "flows/x/flow.yml": flow})
+        (root / "data").mkdir(exist_ok=True)
+        return root, table
+
+    return make
+
+
+@pytest.fixture
 def hygge_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """Run `hygge ARGS` in folder cwd through Click's runner (stdout and stderr kept apart)."""
 
@@ -59,3 +96,9 @@ def data_files(folder: Path) -> list[str]:
 def read_lake(folder: Path) -> pl.DataFrame:
     """Everything a reader of a parquet destination folder would see."""
     return pl.read_parquet(sorted(folder.glob("*.parquet")))
+
+
+def run_ok(root: Path) -> None:
+    """One in-process run of every flow, which must succeed."""
+    result = hygge.run(root)
+    assert result.exit_code == 0, [(r.address, r.error) for r in result.entities]

@@ -5,7 +5,8 @@ Like tests/pg.py: the server runs as the unprivileged `mysql` user when the test
 and is stopped and deleted when the session ends. Durability is off (no fsync per commit):
 a test server that loses its data on a power cut loses nothing anyone needs. `--local-infile`
 lets the store's LOAD DATA LOCAL fast path run. In CI (CI=true) a server that cannot start
-fails the tests that need it; elsewhere they are skipped, saying why.
+fails the tests that need it; elsewhere they are skipped, saying why (the parts every test
+server shares: tests/servers.py).
 """
 
 from __future__ import annotations
@@ -14,40 +15,31 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import pymysql
 import pytest
+
+from tests import servers
+from tests.servers import ServerUnavailable, as_owner
+
+__all__ = ["ServerUnavailable", "connect", "mariadb_url", "running_server"]
 
 USER, PASSWORD, DATABASE = "hygge", "hygge-test-pw", "hygge"
 
 
-class ServerUnavailable(Exception):
-    """The server could not be started here (no binaries, no user, a failed start)."""
-
-
-def _as_owner(owner: str | None, *command: str) -> list[str]:
-    return ["runuser", "-u", owner, "--", *command] if owner else list(command)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _owner() -> str | None:
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam("mysql")
-    except KeyError:
-        raise ServerUnavailable("no 'mysql' user to run the server as (useradd mysql)") from None
-    return "mysql"
+def connect(url: str) -> Any:
+    """A client connection (autocommit, utf8mb4) to the database of a `mysql://` URL."""
+    parts = urlsplit(url)
+    return pymysql.connect(
+        host=parts.hostname, port=parts.port, user=parts.username, password=parts.password,
+        database=parts.path.lstrip("/"), autocommit=True, charset="utf8mb4",
+    )  # fmt: skip
 
 
 def _client(home: Path, sql: str) -> subprocess.CompletedProcess[str]:
@@ -63,32 +55,34 @@ def running_server() -> Iterator[str]:
     """Start a server and yield `mysql://user:pass@127.0.0.1:PORT/db`."""
     if shutil.which("mariadbd", path="/usr/sbin:/usr/bin") is None:
         raise ServerUnavailable("no mariadbd (apt-get install mariadb-server)")
-    owner = _owner()
+    user = servers.owner("mysql")
     home = Path(tempfile.mkdtemp(prefix="hygge-mariadb-"))
     home.chmod(0o755)
-    if owner:
-        shutil.chown(home, owner, owner)
+    if user:
+        shutil.chown(home, user, user)
     server: subprocess.Popen[bytes] | None = None
     try:
         init = subprocess.run(
-            _as_owner(owner, "mariadb-install-db", f"--datadir={home / 'data'}",
-                      f"--user={owner or pwd.getpwuid(os.geteuid()).pw_name}",
-                      "--auth-root-authentication-method=normal", "--skip-test-db"),
+            as_owner(user, "mariadb-install-db", f"--datadir={home / 'data'}",
+                     f"--user={user or pwd.getpwuid(os.geteuid()).pw_name}",
+                     "--auth-root-authentication-method=normal", "--skip-test-db"),
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         if init.returncode:
             raise ServerUnavailable(f"mariadb-install-db failed: {init.stderr or init.stdout}")
-        port = _free_port()
+        port = servers.free_port()
         with (home / "server.log").open("wb") as log:
             server = subprocess.Popen(
-                _as_owner(owner, "mariadbd", "--no-defaults", f"--datadir={home / 'data'}",
-                          f"--socket={home / 'sock'}", f"--pid-file={home / 'pid'}",
-                          "--bind-address=127.0.0.1", f"--port={port}", "--local-infile=1",
-                          "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
-                          "--innodb-buffer-pool-size=64M", "--max-connections=200"),
+                as_owner(user, "mariadbd", "--no-defaults", f"--datadir={home / 'data'}",
+                         f"--socket={home / 'sock'}", f"--pid-file={home / 'pid'}",
+                         "--bind-address=127.0.0.1", f"--port={port}", "--local-infile=1",
+                         "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
+                         "--innodb-buffer-pool-size=64M", "--max-connections=200"),
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        _wait_ready(home, server)
+        servers.wait_ready(
+            "mariadbd", home, server, lambda: _client(home, "SELECT 1").returncode == 0, pause=0.2
+        )
         done = _client(
             home,
             f"CREATE DATABASE {DATABASE}; CREATE USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';"
@@ -100,37 +94,11 @@ def running_server() -> Iterator[str]:
     finally:
         if server is not None:
             server.terminate()  # SIGTERM is mariadbd's clean shutdown
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=30)
-            if server.poll() is None:
-                server.kill()
-                server.wait()
+            servers.reap(server)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _wait_ready(home: Path, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            log = (home / "server.log").read_text(errors="replace")
-            raise ServerUnavailable(f"mariadbd exited with {server.returncode}: {log[-2000:]}")
-        if _client(home, "SELECT 1").returncode == 0:
-            return
-        time.sleep(0.2)
-    raise ServerUnavailable("mariadbd did not become ready within 60s")
 
 
 @pytest.fixture(scope="session")
 def mariadb_url() -> Iterator[str]:
     """A live server's URL for the whole session; fails in CI when it cannot start."""
-    try:
-        server = running_server()
-        url = server.__enter__()
-    except ServerUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"MariaDB server unavailable in CI: {exc}")
-        pytest.skip(f"MariaDB server unavailable: {exc}")
-    try:
-        yield url
-    finally:
-        server.__exit__(None, None, None)
+    yield from servers.session_url("MariaDB", running_server)

@@ -15,7 +15,6 @@ from hygge import registry
 from hygge.errors import ConfigError, MissingDriverError
 from tests import flaky
 from tests.conftest import data_files, read_lake
-from tests.pg import postgres_url  # noqa: F401  (the session's server, as a fixture)
 
 FLOW = """\
 home: {type: parquet, path: data}
@@ -175,7 +174,7 @@ def test_debug_reports_every_problem_and_exits_non_zero(make_project, hygge_cli)
 def test_debug_checks_each_named_connection_and_never_shows_its_password(
     make_project,
     hygge_cli,
-    postgres_url,  # noqa: F811
+    postgres_url,
     monkeypatch,
 ) -> None:
     canary = "canary-5e1b"

@@ -11,26 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as dbapi
+import polars as pl
 import pytest
 
-import hygge
 from hygge.testing import sample
 from tests import proc
-from tests.conftest import read_lake
-from tests.mariadb import mariadb_url  # noqa: F401  (the session's server, as a fixture)
-from tests.pg import postgres_url  # noqa: F401  (the session's server, as a fixture)
-from tests.test_mysql import connect as mysql_connect
-from tests.test_mysql import create_table as mysql_create_table
+from tests.conftest import EngineProject, read_lake, run_ok
+from tests.engines import Engine, engine_named
+from tests.mariadb import connect as mysql_connect
 
 LOCKED = "lock timeout"  # what a PostgreSQL reader records when the publish's lock held it off
 
 
-def run_ok(root: Path) -> None:
-    result = hygge.run(root)
-    assert result.exit_code == 0, [(r.address, r.error) for r in result.entities]
-
-
-def project(make_project: Any, connection: str, flow: str) -> Path:
+def flow_project(make_project: Any, connection: str, flow: str) -> Path:
     files = {
         "hygge.yml": f"name: test\nconnections:\n  db: {connection}\n",
         "flows/x/flow.yml": flow,
@@ -69,7 +62,7 @@ def readers_during_publish(
 ) -> tuple[list[Any], list[Any], list[Any]]:
     """Load 10 rows, then publish 4 in a real process held at failpoint `point` while readers
     poll the destination: (seen by a poller throughout, seen while held, seen after)."""
-    root = project(
+    root = flow_project(
         make_project,
         connection,
         f"home: {{type: parquet, path: data/x.parquet}}\nstore: {store}\nrun_type: full_drop\n",
@@ -108,7 +101,7 @@ def readers_during_publish(
 def test_postgres_reader_during_full_drop_publish_sees_old_rows_or_waits(
     make_project: Any,
     tmp_path: Path,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Held before COMMIT the publish holds the ACCESS EXCLUSIVE lock of its DROP, so a reader
@@ -129,7 +122,7 @@ def test_postgres_reader_during_full_drop_publish_sees_old_rows_or_waits(
 def test_mariadb_reader_during_full_drop_publish_sees_old_or_new_never_partial(
     make_project: Any,
     tmp_path: Path,
-    mariadb_url: str,  # noqa: F811
+    mariadb_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Held right after the atomic RENAME (the new rows are in, the old table not yet
@@ -176,63 +169,34 @@ def assert_lake_equals(root: Path, rows: list[tuple[int, datetime]]) -> None:
     assert stamps == [r[1] for r in sorted(rows)]
 
 
-INCREMENTAL = """\
-home: {{type: {kind}, connection: db, table: {table}}}
-store: {{type: parquet, path: lake}}
-run_type: incremental
-watermark: {{column: updated_at, lookback: 1h}}
-"""
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return engine_named(request)
 
 
-def test_postgres_incremental_with_lookback_loads_late_rows_once(
-    make_project: Any,
-    postgres_url: str,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("engine", ["postgres", "mysql"], indirect=True)
+def test_incremental_with_lookback_loads_late_rows_once(
+    engine: Engine, project: EngineProject
 ) -> None:
-    monkeypatch.setenv("PG_URL", postgres_url)
-    table = "src_" + os.urandom(6).hex()
-    root = project(
-        make_project,
-        '{type: postgres, url: "${PG_URL}"}',
-        INCREMENTAL.format(kind="postgres", table=table),
+    """The source's updated_at is zoned (timestamptz); in MariaDB, whose DATETIME holds no
+    zone, it is naive UTC, and the lake's stamps are compared as UTC either way."""
+    source = "src_" + os.urandom(6).hex()
+    root, _ = project(
+        "run_type: incremental\nwatermark: {column: updated_at, lookback: 1h}\n",
+        home=engine.home_yaml(source),
+        store="{type: parquet, path: lake}",
     )
     first, later = late_and_new_rows()
-    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
-        cur.execute(f"CREATE TABLE {table} (id bigint, updated_at timestamptz)")
-        insert = f"INSERT INTO {table} VALUES ($1, $2)"
-        for row in first:
-            cur.execute(insert, list(row))
-        run_ok(root)
-        assert_lake_equals(root, first)
-        for row in later:
-            cur.execute(insert, list(row))
+    engine.create(root, source, rows_frame(first))
+    run_ok(root)
+    assert_lake_equals(root, first)
+    engine.create(root, source, rows_frame(first + later))
     run_ok(root)
     run_ok(root)  # nothing new: the lookback re-reads the last hour and drops it
     assert_lake_equals(root, first + later)
 
 
-def test_mariadb_incremental_with_lookback_loads_late_rows_once(
-    make_project: Any,
-    mariadb_url: str,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("MYSQL_URL", mariadb_url)
-    table = "src_" + os.urandom(6).hex()
-    root = project(
-        make_project,
-        '{type: mysql, url: "${MYSQL_URL}"}',
-        INCREMENTAL.format(kind="mysql", table=table),
+def rows_frame(rows: list[tuple[int, datetime]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"id": pl.Int64, "updated_at": pl.Datetime("us", "UTC")}, orient="row"
     )
-    first, later = late_and_new_rows()
-    naive = [(n, s.replace(tzinfo=None)) for n, s in first]
-    mysql_create_table(mariadb_url, table, "id bigint, updated_at datetime(6)", naive)
-    run_ok(root)
-    assert_lake_equals(root, first)
-    with mysql_connect(mariadb_url) as con, con.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO `{table}` VALUES (%s, %s)",
-            [(n, s.replace(tzinfo=None)) for n, s in later],
-        )
-    run_ok(root)
-    run_ok(root)
-    assert_lake_equals(root, first + later)

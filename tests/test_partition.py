@@ -23,12 +23,8 @@ from hygge.pool import Pools
 from hygge.registry import home_class
 from hygge.watermark import Mark
 from tests import proc
-from tests.mariadb import mariadb_url  # noqa: F401  (the session's server, as a fixture)
-from tests.pg import postgres_url  # noqa: F401  (the session's server, as a fixture)
+from tests.engines import MySql, Postgres, table_of
 from tests.test_contracts import home
-from tests.test_mysql import create_sample
-from tests.test_postgres import create_table as create_pg_table
-from tests.test_postgres import table_of
 
 Maker = Callable[[pl.DataFrame, int], Home]
 
@@ -162,12 +158,12 @@ class TestDuckDb(TypedEngine):
 
 class TestPostgres(TypedEngine):
     @pytest.fixture(autouse=True)
-    def _maker(self, tmp_path: Path, postgres_url: str) -> None:  # noqa: F811
+    def _maker(self, tmp_path: Path, postgres_url: str) -> None:
         self.url, self.table = postgres_url, table_of(tmp_path)
         self.tmp_path = tmp_path
 
         def make(frame: pl.DataFrame, count: int) -> Home:
-            create_pg_table(self.url, self.table, frame)
+            Postgres(self.url).create(tmp_path, self.table, frame)
             partition = {"column": "id", "count": count}
             return home("postgres", tmp_path, url=self.url, table=self.table, partition=partition)
 
@@ -212,9 +208,9 @@ class TestPostgres(TypedEngine):
 
 class TestMySql(Engine):
     @pytest.fixture(autouse=True)
-    def _maker(self, tmp_path: Path, mariadb_url: str) -> None:  # noqa: F811
+    def _maker(self, tmp_path: Path, mariadb_url: str) -> None:
         def make(frame: pl.DataFrame, count: int) -> Home:
-            create_sample(mariadb_url, table_of(tmp_path), frame)
+            MySql(mariadb_url).create(tmp_path, table_of(tmp_path), frame)
             partition = {"column": "id", "count": count}
             table = table_of(tmp_path)
             return home("mysql", tmp_path, url=mariadb_url, table=table, partition=partition)
