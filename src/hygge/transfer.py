@@ -16,10 +16,10 @@ import polars as pl
 
 from hygge.errors import Interrupted
 from hygge.failpoints import failpoint
+from hygge.handoff import POLL_SECONDS, put_while
 from hygge.plugin import Home, Load, Window
 
 QUEUE_BATCHES = 2
-_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -96,17 +96,11 @@ def _next(batches: queue.Queue[Item], cancel: threading.Event) -> Item:
         if cancel.is_set():
             raise Interrupted("interrupted")
         try:
-            return batches.get(timeout=_POLL_SECONDS)
+            return batches.get(timeout=POLL_SECONDS)
         except queue.Empty:
             continue
 
 
 def _put(batches: queue.Queue[Item], item: Item, stop: threading.Event) -> bool:
     """Put unless the writer has stopped listening; False when it has."""
-    while not stop.is_set():
-        try:
-            batches.put(item, timeout=_POLL_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
+    return put_while(batches, item, lambda: not stop.is_set())

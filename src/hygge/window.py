@@ -80,7 +80,10 @@ class WindowTracker:
         if top is None:
             return rows
         reread = pl.col(self.column) <= top
-        again = rows.filter(reread).join(loaded, on=common, how="anti", nulls_equal=True)
+        again = rows.filter(reread)
+        if not again.height:
+            return rows
+        again = again.join(loaded, on=common, how="anti", nulls_equal=True)
         return pl.concat([again, rows.filter(~reread)])
 
     def next_state(self) -> WindowState:

@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hygge.errors import SourceError
+from hygge.handoff import put_while
 from hygge.plugin import Window
 from hygge.watermark import Mark
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 THREAD_NAME = "hygge-partition"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_POLL_SECONDS = 0.1
 
 
 class Partition(BaseModel):
@@ -185,10 +185,4 @@ def _work(
 
 def _put(out: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
     """Put unless the reader has stopped listening; False when it has."""
-    while not stop.is_set():
-        try:
-            out.put(item, timeout=_POLL_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
+    return put_while(out, item, lambda: not stop.is_set())

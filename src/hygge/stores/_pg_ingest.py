@@ -23,11 +23,11 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.errors import EntityError, StoreError
+from hygge.handoff import POLL_SECONDS, put_while
 from hygge.redact import redact
 from hygge.stores._pg_types import column_type, ingestable
 
 QUEUE_BATCHES = 2
-_POLL_SECONDS = 0.1
 
 
 class _Stopped(Exception):
@@ -85,14 +85,8 @@ class Ingest:
         self._thread.join()
 
     def _put(self, item: pa.Table | None) -> None:
-        while True:
-            if not self._thread.is_alive():
-                raise self._failure()
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return
-            except queue.Full:
-                continue
+        if not put_while(self._queue, item, self._thread.is_alive):
+            raise self._failure()
 
     def _failure(self) -> EntityError:
         error = self.error
@@ -117,7 +111,7 @@ class Ingest:
             if self._stop.is_set():
                 raise _Stopped("the load was aborted")
             try:
-                table = self._queue.get(timeout=_POLL_SECONDS)
+                table = self._queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 continue
             if table is None:

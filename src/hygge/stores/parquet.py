@@ -22,9 +22,9 @@ from polars.io.plugins import register_io_source
 from pydantic import Field
 
 from hygge.errors import Interrupted, StoreError
+from hygge.handoff import put_while
 from hygge.stores._files import FileStore, FileStoreConfig, FileWriter
 
-_POLL_SECONDS = 0.1  # how often a blocked hand-over looks whether the sink has failed
 _POLARS_CODECS: dict[str, Any] = {"none": "uncompressed"}  # where Polars names a codec apart
 # Levels when none is set: those of Arrow's writer, which hygge used before; Polars' own
 # default zstd level (3) costs about a tenth more CPU for files no smaller in the bench.
@@ -77,13 +77,8 @@ class ParquetWriter(FileWriter):
 
     def _hand_over(self, item: pl.DataFrame | _EndOfFile) -> None:
         """Queue item for the sink; a sink that failed instead raises its error here."""
-        while True:
+        if not put_while(self.frames, item, lambda: self.failure is None):
             self._raise_failure()
-            try:
-                self.frames.put(item, timeout=_POLL_SECONDS)
-                return
-            except queue.Full:
-                continue
 
     def _raise_failure(self) -> None:
         if self.failure is None:
