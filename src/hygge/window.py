@@ -57,6 +57,7 @@ class WindowTracker:
         self.top: Mark | None = previous.mark
         self.dtype: pl.DataType | None = None
         self.candidates: list[pl.DataFrame] = []
+        self._cast: tuple[pl.Schema, pl.DataFrame] | None = None  # see _loaded
 
     def admit(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The rows of batch that are new; remembers what the next state needs."""
@@ -72,8 +73,8 @@ class WindowTracker:
     def _unseen(self, rows: pl.DataFrame, recent: pl.DataFrame) -> pl.DataFrame:
         """rows without those loaded before. Only rows at or below the newest loaded value
         can be among them, so only those are compared whole (most of a read is newer)."""
-        common = [c for c in recent.columns if c in rows.columns]
-        loaded = recent.select(common).cast(rows.select(common).schema, strict=False)
+        loaded = self._loaded(recent, rows.schema)
+        common = loaded.columns
         if self.column not in common:  # state from another watermark column: compare all
             return rows.join(loaded, on=common, how="anti", nulls_equal=True)
         top = loaded[self.column].max()
@@ -85,6 +86,15 @@ class WindowTracker:
             return rows
         again = again.join(loaded, on=common, how="anti", nulls_equal=True)
         return pl.concat([again, rows.filter(~reread)])
+
+    def _loaded(self, recent: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+        """The loaded rows' columns the batch has, in the batch's types: cast once a read,
+        as its batches share one schema."""
+        if self._cast is None or self._cast[0] != schema:
+            common = [c for c in recent.columns if c in schema]
+            types = {c: schema[c] for c in common}
+            self._cast = (schema, recent.select(common).cast(types, strict=False))  # type: ignore[arg-type]
+        return self._cast[1]
 
     def next_state(self) -> WindowState:
         """The state after this read: unchanged when nothing new arrived."""
