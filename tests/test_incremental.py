@@ -220,3 +220,21 @@ def _hygge(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedP
         text=True,
         timeout=120,
     )
+
+
+def test_a_watermark_moved_to_another_column_stops_until_a_full_copy(shop: Path, hygge_cli) -> None:
+    go(hygge_cli, shop)
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text().replace("column: updated_at", "column: id"))
+    add_orders(shop, range(100, 105), T0, "b")
+
+    stopped = hygge_cli("go", "--json", cwd=shop)
+
+    assert stopped.exit_code == 1
+    orders = {e["entity"]: e for e in json.loads(stopped.stdout)["entities"]}["shop.orders"]
+    assert "'updated_at'" in orders["error"] and "'id'" in orders["error"]
+    assert "shop.orders:d" in orders["hint"]
+    assert read_lake(shop / "lake/orders").height == 100  # nothing read from the wrong bound
+    assert go(hygge_cli, shop, "--entity", "shop.orders:d")["shop.orders"]["rows"] == 105
+    add_orders(shop, range(105, 107), T0, "c")
+    assert go(hygge_cli, shop, "--entity", "shop.orders")["shop.orders"]["rows"] == 2

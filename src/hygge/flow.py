@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hygge.errors import HyggeError, Interrupted, RetryableError
+from hygge.errors import ConfigError, HyggeError, Interrupted, RetryableError
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
@@ -86,6 +86,7 @@ class EntityFlow:
         """The committed window state, adopting the store's newer record after a crash."""
         entity = self.entity
         stored = self.journal.watermark(entity.flow, entity.name)
+        self._refuse_another_column(stored)
         published = entity.store.last_commit()
         if published is not None and published.watermark and _newer(published, stored):
             audits = self.journal.audit(entity.flow, entity.name)
@@ -102,6 +103,25 @@ class EntityFlow:
         if stored is None:
             return WindowState()
         return WindowState.decode(stored.value, stored.state)
+
+    def _refuse_another_column(self, stored: WatermarkRecord | None) -> None:
+        """A watermark committed on another column (the config changed since) bounds nothing
+        here: reading on from it would skip or repeat rows. A full copy or a backfill does not
+        read from it, so only they may go on (a full copy then commits the new column)."""
+        entity, watermark = self.entity, self.entity.settings.watermark
+        wanted = watermark.column if watermark else None
+        if entity.home.new_files_only:
+            wanted = "(new files)"
+        if stored is None or wanted is None or stored.column in ("", wanted):
+            return
+        if entity.run_type == "full_drop" or self.backfill is not None:
+            return
+        raise ConfigError(
+            f"the committed watermark of {entity.address} is on {stored.column!r}, but the"
+            f" config now names {wanted!r}",
+            hint=f"run it once with --entity {entity.address}:d to copy everything, or"
+            f" `hygge journal reset --entity {entity.address}` (then watermark.start applies)",
+        )
 
     def _attempt(self, previous: WindowState) -> _Outcome:
         entity = self.entity
