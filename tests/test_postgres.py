@@ -4,6 +4,7 @@ does: tests/test_sql_engines.py)."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from time import monotonic, sleep
 
@@ -12,8 +13,8 @@ import polars as pl
 import pytest
 
 import hygge
-from hygge.errors import EntityError, StoreError
-from hygge.plugin import LoadRun
+from hygge.errors import EntityError, SourceError, StoreError
+from hygge.plugin import LoadRun, Window
 from hygge.stores.postgres import PostgresStore
 from hygge.testing import sample
 from hygge.testing.contracts import assert_same_rows
@@ -160,3 +161,40 @@ def test_a_wrong_password_fails_the_entity_and_never_shows_the_password(
             assert canary.encode() not in path.read_bytes(), path
     history = proc.run(root, "history", "--json", env={"PG_PASSWORD": canary})
     assert canary not in history.stdout + history.stderr
+
+
+def test_json_uuid_and_interval_columns_arrive_as_text_and_durations(
+    engine: Postgres, tmp_path: Path
+) -> None:
+    source = table_of(tmp_path)
+    with dbapi.connect(engine.url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {source} (j json, jb jsonb, u uuid, iv interval)")
+        cur.execute(
+            f'INSERT INTO {source} VALUES (\'{{"a": [1, "é"]}}\', \'{{"b": 2}}\','
+            " 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '-3 days 02:00:00.5'),"
+            " (NULL, NULL, NULL, NULL)"
+        )
+    reader = engine.home(tmp_path, table=source)
+    rows = pl.concat(reader.batches(Window.everything(), 10))
+    assert rows.schema == reader.schema()
+    assert rows.to_dicts() == [
+        {
+            "j": '{"a": [1, "é"]}',
+            "jb": '{"b": 2}',
+            "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "iv": -timedelta(days=3) + timedelta(hours=2, microseconds=500_000),
+        },
+        {"j": None, "jb": None, "u": None, "iv": None},
+    ]
+
+
+def test_an_interval_with_months_is_refused_naming_the_column(
+    engine: Postgres, tmp_path: Path
+) -> None:
+    source = table_of(tmp_path)
+    with dbapi.connect(engine.url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {source} (id int, billing interval)")
+        cur.execute(f"INSERT INTO {source} VALUES (1, '1 day'), (2, '1 mon')")
+    reader = engine.home(tmp_path, table=source)
+    with pytest.raises(SourceError, match="'billing' holds intervals with months"):
+        list(reader.batches(Window.everything(), 10))
