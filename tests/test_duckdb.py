@@ -4,6 +4,7 @@ tests/test_sql_engines.py)."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 
 import hygge
-from hygge.errors import ConfigError
+from hygge.errors import ConfigError, SourceError
 from hygge.homes.duckdb import DuckDbHome
 from hygge.plugin import Window
 from hygge.testing import sample
@@ -20,6 +21,7 @@ from hygge.watermark import Mark
 from tests import proc
 from tests.conftest import EngineProject, run_ok
 from tests.engines import DuckDb
+from tests.test_contracts import home
 
 
 @pytest.fixture
@@ -110,3 +112,17 @@ def test_cli_incremental_query_without_window_is_a_config_error(
     result = proc.run(root, "go")
     assert "{window}" in result.stdout + result.stderr
     assert result.returncode == 2, result.stdout + result.stderr
+
+
+def test_intervals_arrive_as_durations_and_one_with_months_is_refused(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "source.duckdb")) as con:
+        con.execute("CREATE TABLE spans AS SELECT * FROM (VALUES (1, INTERVAL '2 days 3 hours'),"
+                    " (2, -INTERVAL '90 seconds'), (3, NULL)) AS t(id, span)")  # fmt: skip
+        con.execute("CREATE TABLE terms AS SELECT 1 AS id, INTERVAL '1 month' AS span")
+    spans = home("duckdb", tmp_path, path="source.duckdb", table="spans")
+    rows = pl.concat(spans.batches(Window.everything(), 10)).sort("id")
+    assert rows["span"].to_list() == [timedelta(days=2, hours=3), timedelta(seconds=-90), None]
+    assert spans.schema()["span"] == pl.Duration("us")
+    terms = home("duckdb", tmp_path, path="source.duckdb", table="terms")
+    with pytest.raises(SourceError, match="'span' holds intervals with months"):
+        list(terms.batches(Window.everything(), 10))

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hygge.plugin import Commit, LoadRun
+from hygge.plugin import Commit, LoadRun, Window
 from hygge.testing import sample
 from hygge.testing.contracts import assert_same_rows
 from tests import proc
@@ -130,3 +130,19 @@ def test_a_commits_table_of_an_earlier_version_gets_the_swap_column(
     new = target.last_commit()
     assert new is not None and new.run_id == "new-run"
     assert_same_rows(engine.read(tmp_path, "dest", schema=database), sample(3))
+
+
+def test_decimals_wider_than_38_digits_arrive_as_their_exact_text(
+    engine: MySql, tmp_path: Path
+) -> None:
+    """Polars holds 38 digits; decimal(65,30) used to stop it with a panic."""
+    source = "w_" + os.urandom(6).hex()
+    wide = "12345678901234567890123456789012345.123456789012345678901234567890"
+    with connect(engine.url) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {source} (id int, amount decimal(65,30))")
+        cur.execute(f"INSERT INTO {source} VALUES (1, {wide}), (2, NULL)")
+        con.commit()
+    reader = engine.home(tmp_path, table=source)
+    rows = pl.concat(reader.batches(Window.everything(), 10)).sort("id")
+    assert rows["amount"].to_list() == [wide, None]
+    assert reader.schema()["amount"] == pl.String

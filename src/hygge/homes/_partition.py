@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hygge.errors import SourceError
 from hygge.handoff import put_while
+from hygge.homes._arrow import to_frame
 from hygge.plugin import Window
 from hygge.watermark import Mark
 
@@ -174,8 +175,7 @@ def _work(
             batches = home.stream(home.relation(predicate), params, batch_rows)
             with contextlib.closing(batches):  # type: ignore[type-var]
                 for batch in batches:
-                    frame = pl.from_arrow(batch)
-                    assert isinstance(frame, pl.DataFrame)
+                    frame = to_frame(batch)
                     if frame.height and not _put(out, frame, stop):
                         return
         _put(out, _Done(), stop)

@@ -8,7 +8,7 @@ predicate lands where the watermark column is visible, before any join or aggreg
 
 A driver's home implements `stream()` (run SQL with parameters, yield Arrow record batches of
 at most batch_rows rows) and may override `bind()` where a Mark needs a cast in SQL to keep
-its precision. Rows only ever pass as Arrow batches into `pl.from_arrow`: no Python row loop.
+its precision. Rows only ever pass as Arrow batches into `_arrow.to_frame`: no Python row loop.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import field_validator, model_validator
 
 from hygge.connections import DatabaseConfig, pool_key, where
 from hygge.errors import ConfigError, EntityError, SourceError
+from hygge.homes._arrow import to_frame
 from hygge.homes._partition import Partition, Range, condition, read
 from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
@@ -103,9 +104,7 @@ class SqlHome(Home):
         predicate, params = self.predicate(window)
         for batch in self.stream(self.relation(predicate), params, batch_rows):
             if batch.num_rows:
-                frame = pl.from_arrow(batch)
-                assert isinstance(frame, pl.DataFrame)
-                yield frame
+                yield to_frame(batch)
 
     def schema(self) -> pl.Schema:
         sql = f"SELECT * FROM ({self.relation(self.everything)}) AS hygge_source LIMIT 0"
@@ -191,9 +190,7 @@ class SqlHome(Home):
         """Run sql with params bound and return its whole (small) result, schema included."""
 
     def _fetch(self, sql: str, params: list[Any]) -> pl.DataFrame:
-        frame = pl.from_arrow(self.fetch(sql, params))
-        assert isinstance(frame, pl.DataFrame)
-        return frame
+        return to_frame(self.fetch(sql, params))
 
     def _require_window(self, column: str | None) -> None:
         problem = self.window_problem(column)

@@ -17,7 +17,6 @@ from typing import Any, Literal
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig, quote_table
@@ -25,7 +24,6 @@ from hygge.pg import PgConfig, connect
 from hygge.plugin import Context, Window
 from hygge.watermark import Mark
 
-_INTERVAL = pa.month_day_nano_interval()
 _UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in a PostgreSQL identifier
 
@@ -100,32 +98,10 @@ def exact(batch: pa.RecordBatch) -> pa.RecordBatch:
 def _exact(column: pa.Array, field: pa.Field) -> pa.Array:
     if column.type == field.type:
         return column
-    if column.type == _INTERVAL:
-        return _duration(column, field.name)
     if isinstance(column.type, pa.UuidType):
         return _uuid_text(column)
     storage = column.storage if isinstance(column, pa.ExtensionArray) else column
     return storage.cast(field.type)
-
-
-def _duration(column: pa.Array, name: str) -> pa.Array:
-    """Intervals as microseconds, read from the 16-byte values (months int32, days int32,
-    nanoseconds int64) in Arrow. A month has no fixed length, so an interval with months is
-    refused, naming the column, rather than given a guessed length."""
-    words = pa.Array.from_buffers(
-        pa.int64(), 2 * (column.offset + len(column)), [None, column.buffers()[1]]
-    )
-    pairs = pa.FixedSizeListArray.from_arrays(words, 2).slice(column.offset, len(column))
-    packed, nanos = pc.list_element(pairs, 0), pc.list_element(pairs, 1)
-    valid = column.is_valid()
-    months = pc.not_equal(pc.bit_wise_and(packed, 0xFFFFFFFF), 0)
-    if pc.any(pc.and_(valid, months)).as_py():
-        raise SourceError(
-            f"column {name!r} holds intervals with months, which have no fixed length",
-            hint=f"select it as text or as seconds in a query, e.g. EXTRACT(EPOCH FROM {name})",
-        )
-    micros = pc.add(pc.multiply(pc.shift_right(packed, 32), 86_400_000_000), pc.divide(nanos, 1000))
-    return pc.if_else(valid, micros, None).cast(pa.duration("us"))
 
 
 def _uuid_text(column: pa.Array) -> pa.Array:
@@ -141,8 +117,6 @@ def _uuid_text(column: pa.Array) -> pa.Array:
 def _field(field: pa.Field) -> pa.Field:
     if isinstance(field.type, pa.UuidType):
         return pa.field(field.name, pa.string(), field.nullable, field.metadata)
-    if field.type == _INTERVAL:
-        return pa.field(field.name, pa.duration("us"), field.nullable, field.metadata)
     if not isinstance(field.type, pa.BaseExtensionType):
         return field
     meta = field.metadata or {}
