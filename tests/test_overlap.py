@@ -114,7 +114,7 @@ def test_a_killed_holder_frees_its_entity_at_once(project: Path, tmp_path: Path)
 
 
 def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
-    ready = tmp_path / "ready"
+    ready, forked = tmp_path / "ready", tmp_path / "forked"
     script = textwrap.dedent(
         f"""
         import os, time
@@ -123,7 +123,8 @@ def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
         lock = entity_lock(Path({str(tmp_path)!r}), "f.a")
         assert lock.try_acquire(Holder.me("run", "test"))
         child = os.fork()
-        if child == 0:
+        if child == 0:  # fork has returned here, so the at-fork handlers have run
+            Path({str(forked)!r}).write_text("")
             time.sleep(120)
             os._exit(0)
         Path({str(ready)!r}).write_text(str(child))
@@ -132,6 +133,7 @@ def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
     )
     parent = subprocess.Popen([sys.executable, "-c", script])
     wait_for(ready, parent)
+    wait_for(forked, parent)  # else the check below could run before the child did
     child = int(ready.read_text())
     lock = entity_lock(tmp_path, "f.a")
     try:
