@@ -121,17 +121,27 @@ class SqlHome(Home):
         (max() would lose a numeric's scale), and an index on it answers at once."""
         self._require_window(column)
         name = self.quote_name(column)
+        more, params = self.bounds_extra(column)
         sql = (
-            f"SELECT {name} FROM ({self.relation(self.everything)}) AS hygge_source"
+            f"SELECT {name}{more} FROM ({self.relation(self.everything)}) AS hygge_source"
             f" WHERE {name} IS NOT NULL ORDER BY {name} DESC LIMIT 1"
         )
         try:
-            top = self._fetch(sql, [])
+            top = self._fetch(sql, params)
         except SourceError:
             if column in self.schema():
                 raise
             return None, None  # no such column: the caller names the ones there are
-        return top.schema[column], Mark.max_of(top.to_series())
+        self.bounds_seen(column, top)
+        return top.schema[column], Mark.max_of(top[column])
+
+    def bounds_extra(self, column: str) -> tuple[str, list[Any]]:
+        """More for `column_bounds`' one round trip to ask: `, expression AS name`, and the
+        parameters it binds; its answer goes to `bounds_seen`."""
+        return "", []
+
+    def bounds_seen(self, column: str, top: pl.DataFrame) -> None:
+        """What `column_bounds`' query answered (its top row, with `bounds_extra`'s)."""
 
     def relation(self, predicate: str) -> str:
         """The SELECT this home reads, restricted by predicate."""

@@ -25,6 +25,7 @@ from hygge.plugin import Context, Window
 from hygge.watermark import Mark
 
 _UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+_NOT_NULL = "hygge_not_null"  # column_bounds' extra answer
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in a PostgreSQL identifier
 
 
@@ -41,19 +42,36 @@ class PostgresHome(ServerHome):
         self._nullable: dict[str, bool] = {}
 
     def may_hold_nulls(self, column: str) -> bool:
-        """Asked of the table's catalog once per column. PostgreSQL 15 plans `range OR col IS
-        NULL` as a bitmap scan, often parallel: several times slower than the plain index
-        range scan it can use when the column is declared NOT NULL."""
+        """From the table's catalog, learnt with the column's bounds (or asked once here).
+        PostgreSQL 15 plans `range OR col IS NULL` as a bitmap scan, often parallel: several
+        times slower than the plain index range scan it can use when the column is declared
+        NOT NULL."""
         if self.config.table is None:
             return True
         if column not in self._nullable:
-            rows = self.fetch(
-                "SELECT a.attnotnull FROM pg_attribute a"
-                " WHERE a.attrelid = to_regclass($1) AND a.attname = $2",
-                [quote_table(self.config.table), column],
-            ).to_pylist()
-            self._nullable[column] = not (rows and rows[0]["attnotnull"])
+            sql, params = self._not_null(column)
+            rows = self.fetch(f"SELECT {sql} AS not_null", params).to_pylist()
+            self._nullable[column] = not rows[0]["not_null"]
         return self._nullable[column]
+
+    def bounds_extra(self, column: str) -> tuple[str, list[Any]]:
+        if self.config.table is None:
+            return "", []
+        sql, params = self._not_null(column)
+        return f", {sql} AS {_NOT_NULL}", params
+
+    def bounds_seen(self, column: str, top: pl.DataFrame) -> None:
+        if _NOT_NULL in top.columns and top.height:
+            self._nullable[column] = not top[_NOT_NULL][0]
+
+    def _not_null(self, column: str) -> tuple[str, list[Any]]:
+        """Whether the table declares column NOT NULL, as a scalar subquery."""
+        table = quote_table(self.config.table or "")
+        sql = (
+            "(SELECT a.attnotnull FROM pg_attribute a"
+            " WHERE a.attrelid = to_regclass($1) AND a.attname = $2)"
+        )
+        return sql, [table, column]
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return _SLOT, mark.as_python()
