@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -129,11 +129,12 @@ class Child:
     stderr: str
 
 
-def run_child(role: str, *args: str) -> Child:
-    """Run one role of this script in a fresh child process and collect what it measured."""
+def run_child(role: str, *args: str, script: str = __file__) -> Child:
+    """Run one role of a benchmark script (this one by default) in a fresh child process and
+    collect what it measured."""
     with tempfile.TemporaryDirectory() as folder:
         peak_file = Path(folder) / "peak"
-        command = [sys.executable, str(Path(__file__).resolve()), CHILD_ROLE, role, str(peak_file)]
+        command = [sys.executable, str(Path(script).resolve()), CHILD_ROLE, role, str(peak_file)]
         os.sync()  # the previous run's dirty pages are written back now, not during this one
         started = time.perf_counter()
         done = subprocess.run([*command, *args], capture_output=True, text=True, check=False)
@@ -142,11 +143,14 @@ def run_child(role: str, *args: str) -> Child:
     return Child(done.returncode, wall, peak, done.stdout, done.stderr)
 
 
-def child_main(role: str, peak_file: str, args: list[str]) -> None:
-    """Inside the child: play one role, then leave its peak RSS for the parent, even on error."""
+def child_main(
+    role: str, peak_file: str, args: list[str], baselines: Mapping[str, Callable[..., None]]
+) -> None:
+    """Inside the child: play one role (a baseline, or `hygge ARGS`), then leave its peak RSS
+    for the parent, even on error."""
     try:
-        if role == "polars":
-            baseline(args[0], args[1])
+        if role in baselines:
+            baselines[role](*args)
         else:
             from hygge.cli import main as hygge_cli  # exactly `hygge ARGS`; exits with its code
 
@@ -403,7 +407,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     if argv[:1] == [CHILD_ROLE]:
-        child_main(argv[1], argv[2], list(argv[3:]))
+        child_main(argv[1], argv[2], list(argv[3:]), {"polars": baseline})
         return 0
     args = parse_args(argv)
     warn_if_busy()

@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, f
 
 from file_to_file import (  # bench/ is on sys.path when run as a script
     HYGGE_ZSTD_LEVEL,
-    Child,
     _checked,
     _mib,
-    peak_rss,
+    child_main,
+    run_child,
     warn_if_busy,
 )
 
@@ -105,36 +105,6 @@ def make_source(url: str, table: str, rows: int) -> None:
 
 
 # --- measuring a child process ----------------------------------------------------------
-
-
-def run_child(role: str, *args: str) -> Child:
-    """Run one role of this script in a fresh child process and collect what it measured."""
-    import subprocess
-
-    with tempfile.TemporaryDirectory() as folder:
-        peak_file = Path(folder) / "peak"
-        command = [sys.executable, str(Path(__file__).resolve()), CHILD_ROLE, role, str(peak_file)]
-        os.sync()
-        started = time.perf_counter()
-        done = subprocess.run([*command, *args], capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - started
-        peak = int(peak_file.read_text()) if peak_file.exists() else 0
-    return Child(done.returncode, wall, peak, done.stdout, done.stderr)
-
-
-def child_main(role: str, peak_file: str, args: list[str]) -> None:
-    """Inside the child: play one role, then leave its peak RSS for the parent, even on error."""
-    try:
-        if role == "read":
-            raw_read(*args)
-        elif role == "ingest":
-            raw_ingest(*args)
-        else:
-            from hygge.cli import main as hygge_cli  # exactly `hygge ARGS`; exits with its code
-
-            hygge_cli.main(args, prog_name="hygge")
-    finally:
-        Path(peak_file).write_text(str(peak_rss()))
 
 
 # --- the baselines ----------------------------------------------------------------------
@@ -240,7 +210,8 @@ class Run:
 
 
 def hygge(phase: str, tool: str, size: int, moved: int, *args: str) -> Run:
-    child = _checked(run_child("hygge", "go", *args, "--json"), f"hygge go ({phase})")
+    child = run_child("hygge", "go", *args, "--json", script=__file__)
+    child = _checked(child, f"hygge go ({phase})")
     result = json.loads(child.stdout)
     if result["rows"] != moved:
         raise SystemExit(f"hygge ({phase}) reported {result['rows']:,} rows, expected {moved:,}")
@@ -248,7 +219,7 @@ def hygge(phase: str, tool: str, size: int, moved: int, *args: str) -> Run:
 
 
 def adbc(phase: str, size: int, moved: int, role: str, *args: str) -> Run:
-    child = _checked(run_child(role, *args), f"baseline ({phase})")
+    child = _checked(run_child(role, *args, script=__file__), f"baseline ({phase})")
     result = json.loads(child.stdout)
     if result["rows"] not in (moved, -1):
         raise SystemExit(f"baseline ({phase}) moved {result['rows']:,} rows, expected {moved:,}")
@@ -463,7 +434,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> int:
     if argv[:1] == [CHILD_ROLE]:
-        child_main(argv[1], argv[2], list(argv[3:]))
+        child_main(argv[1], argv[2], list(argv[3:]), {"read": raw_read, "ingest": raw_ingest})
         return 0
     args = parse_args(argv)
     global INLINE_URL

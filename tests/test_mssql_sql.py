@@ -12,6 +12,7 @@ import pytest
 
 from hygge.errors import StoreError
 from hygge.stores import _mssql_sql as sql
+from hygge.stores._sql import column_types
 
 # (Polars type, SQL Server column, Polars type read back)
 TYPES: list[tuple[pl.DataType, str, pl.DataType]] = [
@@ -50,7 +51,7 @@ def test_injection_looking_names_are_refused(name: str) -> None:
 def test_ddl_covers_every_supported_type() -> None:
     schema = pl.Schema({f"c{i}": dtype for i, (dtype, _, _) in enumerate(TYPES)})
     columns = ", ".join(f"[c{i}] {kind} NULL" for i, (_, kind, _) in enumerate(TYPES))
-    assert sql.create_table("[dbo].[t]", sql.column_types(schema)) == (
+    assert sql.create_table("[dbo].[t]", column_types(schema, sql.column_type)) == (
         f"CREATE TABLE [dbo].[t] ({columns})"
     )
     assert sql.create_table("[dbo].[t]", {"we]ird": "int"}) == (

@@ -206,7 +206,7 @@ def go(
 @main.command()
 @project_option
 def debug(project_dir: Path | None) -> None:
-    """Check the config and every home and store; non-zero when anything is wrong."""
+    """Check the config, every named connection, home and store; non-zero on any problem."""
     project = load_project(project_dir)
     plan = make_plan(project)
     console = make_console()

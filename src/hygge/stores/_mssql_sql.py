@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from hygge.errors import StoreError
-from hygge.stores._sql import COMMITS, KEEP_COMMITS
+from hygge.stores._sql import COMMITS, KEEP_COMMITS, simple_type
 
 Statement = tuple[str, tuple[Any, ...]]
 _NAME = re.compile(r"^[A-Za-z0-9_#-]+$")
@@ -79,17 +79,7 @@ def column_type(name: str, dtype: pl.DataType) -> str:
         return f"decimal({dtype.precision},{dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "datetimeoffset(7)" if dtype.time_zone else "datetime2(7)"
-    simple = _SIMPLE.get(dtype.base_type())
-    if simple is None:
-        raise StoreError(
-            f"column {name!r} is {dtype}, which a SQL Server column cannot hold",
-            hint="cast or drop the column in the source",
-        )
-    return simple
-
-
-def column_types(schema: pl.Schema) -> dict[str, str]:
-    return {name: column_type(name, dtype) for name, dtype in schema.items()}
+    return simple_type(name, dtype, _SIMPLE, "SQL Server")
 
 
 def polars_type(sql_type: str) -> pl.DataType:

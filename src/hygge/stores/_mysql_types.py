@@ -23,6 +23,7 @@ import polars as pl
 
 from hygge.errors import StoreError
 from hygge.mysql import quote
+from hygge.stores._sql import simple_type
 
 _SIMPLE: dict[type[pl.DataType], str] = {
     pl.Int8: "tinyint",
@@ -70,17 +71,7 @@ def column_type(name: str, dtype: pl.DataType) -> str:
         return f"decimal({dtype.precision or 38},{dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "datetime(6)"
-    simple = _SIMPLE.get(dtype.base_type())
-    if simple is None:
-        raise StoreError(
-            f"column {name!r} is {dtype}, which a MySQL column cannot hold",
-            hint="cast or drop the column in the source",
-        )
-    return simple
-
-
-def column_types(schema: pl.Schema) -> dict[str, str]:
-    return {name: column_type(name, dtype) for name, dtype in schema.items()}
+    return simple_type(name, dtype, _SIMPLE, "MySQL")
 
 
 def table_ddl(types: dict[str, str]) -> str:

@@ -25,7 +25,8 @@ import pyarrow as pa
 from hygge.errors import EntityError, StoreError
 from hygge.handoff import POLL_SECONDS, put_while
 from hygge.redact import redact
-from hygge.stores._pg_types import column_type, ingestable
+from hygge.stores._pg_types import column_type
+from hygge.stores._sql import bulk_ready
 
 QUEUE_BATCHES = 2
 
@@ -126,7 +127,7 @@ def conformed(frame: pl.DataFrame, schema: pa.Schema, staged: dict[str, str]) ->
     """A later frame as Arrow in the stream's schema: columns reordered, missing ones NULL (as
     a COPY naming them would leave them), a column all NULL or of the same PostgreSQL type cast
     without loss; a column of another type, or one the stage lacks, is refused."""
-    data = ingestable(frame).to_arrow()
+    data = bulk_ready(frame).to_arrow()
     if data.schema.equals(schema):
         return data
     extra = [name for name in frame.columns if name not in staged]

@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from hygge.errors import StoreError
 from hygge.homes._sql import quote
+from hygge.stores._sql import simple_type
 
 _SIMPLE: dict[type[pl.DataType], str] = {
     pl.Int8: "smallint",
@@ -46,31 +46,11 @@ def column_type(name: str, dtype: pl.DataType) -> str:
         return f"numeric({dtype.precision},{dtype.scale})"
     if isinstance(dtype, pl.Datetime):
         return "timestamp with time zone" if dtype.time_zone else "timestamp without time zone"
-    simple = _SIMPLE.get(dtype.base_type())
-    if simple is None:
-        raise StoreError(
-            f"column {name!r} is {dtype}, which a PostgreSQL column cannot hold",
-            hint="cast or drop the column in the source",
-        )
-    return simple
-
-
-def column_types(schema: pl.Schema) -> dict[str, str]:
-    return {name: column_type(name, dtype) for name, dtype in schema.items()}
+    return simple_type(name, dtype, _SIMPLE, "PostgreSQL")
 
 
 def table_ddl(types: dict[str, str]) -> str:
     return ", ".join(f"{quote(name)} {dtype}" for name, dtype in types.items())
-
-
-def ingestable(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame in the Arrow types COPY sends as the stage's column types (vectorized)."""
-    casts = {
-        name: pl.Decimal(20, 0) if dtype == pl.UInt64 else pl.String
-        for name, dtype in frame.schema.items()
-        if dtype == pl.UInt64 or isinstance(dtype, pl.Categorical | pl.Enum | pl.Null)
-    }
-    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
 
 
 def fits(cur: Any) -> Callable[[str, str], bool]:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import polars as pl
 from pydantic import Field, field_validator
 
 from hygge.config.models import RunType
@@ -187,6 +188,39 @@ def commit_of(row: Sequence[Any]) -> Commit:
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
     return Commit(str(run_id), published, watermark, None if state is None else bytes(state))
+
+
+def simple_type(
+    name: str, dtype: pl.DataType, simple: Mapping[type[pl.DataType], str], engine: str
+) -> str:
+    """dtype's column type from an engine's table of plain types; a type the table lacks
+    (nested lists and structs, objects) stops the load, naming the column."""
+    found = simple.get(dtype.base_type())
+    if found is None:
+        raise StoreError(
+            f"column {name!r} is {dtype}, which a {engine} column cannot hold",
+            hint="cast or drop the column in the source",
+        )
+    return found
+
+
+def column_types(
+    schema: pl.Schema, column_type: Callable[[str, pl.DataType], str]
+) -> dict[str, str]:
+    """Column name -> the engine's type for it, by the engine's `column_type`."""
+    return {name: column_type(name, dtype) for name, dtype in schema.items()}
+
+
+def bulk_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame in the types a bulk path sends as the stage's columns (vectorized): UInt64 as
+    Decimal(20,0), since no signed integer holds them all; categorical, enum and all-NULL
+    columns as text."""
+    casts = {
+        name: pl.Decimal(20, 0) if dtype == pl.UInt64 else pl.String()
+        for name, dtype in frame.schema.items()
+        if dtype == pl.UInt64 or isinstance(dtype, pl.Categorical | pl.Enum | pl.Null)
+    }
+    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
 
 
 def new_columns(

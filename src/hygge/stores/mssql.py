@@ -28,7 +28,14 @@ from hygge.failpoints import failpoint
 from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores import _mssql_sql as sql
-from hygge.stores._sql import SqlStore, SqlStoreConfig, new_columns, transaction
+from hygge.stores._sql import (
+    SqlStore,
+    SqlStoreConfig,
+    bulk_ready,
+    column_types,
+    new_columns,
+    transaction,
+)
 from hygge.stores._sql_load import StagedLoad
 
 _BCP_ROWS = 10_000
@@ -77,13 +84,12 @@ class MsSqlStore(SqlStore):
         )
         return [str(row[0]) for row in cur.fetchall()]
 
-    def held(self, cur: Any) -> dict[str, str]:
-        """Column -> type of the destination; empty when it does not exist."""
+    def columns(self, cur: Any, table: str) -> dict[str, str]:
         execute(
             cur,
             "SELECT c.name, TYPE_NAME(c.user_type_id), c.max_length, c.precision, c.scale"
             " FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(%s, 'U') ORDER BY c.column_id",
-            (self.name(self.config.table),),
+            (self.name(table),),
         )
         return {str(r[0]): sql.type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
 
@@ -120,7 +126,7 @@ class MsSqlLoad(StagedLoad):
     def write(self, frame: pl.DataFrame) -> None:
         """Bulk-copy the frame into the stage; the first frame's columns make the stage."""
         self.require_open()
-        types = sql.column_types(frame.schema)
+        types = column_types(frame.schema, sql.column_type)
         with connect(self.store.config, self.store.context, StoreError) as con:
             if not self.staged:
                 cur = con.cursor()
@@ -129,7 +135,7 @@ class MsSqlLoad(StagedLoad):
                 finally:
                     cur.close()
                 self.types, self.staged = types, True
-            for chunk in bcp_ready(frame).iter_slices(_BCP_ROWS):
+            for chunk in bulk_ready(frame).iter_slices(_BCP_ROWS):
                 con.bulk_copy(self.stage, chunk.rows(), batch_size=_BCP_ROWS)
 
     def publish(self, commit: Commit | None = None) -> None:
@@ -139,7 +145,7 @@ class MsSqlLoad(StagedLoad):
         if self.run.run_type == "merge" and self.staged and missing:
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
         with store.transaction() as cur:
-            held = store.held(cur)
+            held = store.columns(cur, store.config.table)
             if self.run.run_type != "full_drop" and held and self.staged:
                 new_columns(held, self.types, sql.fits, store.qualified)
             for statement in sql.publish(
@@ -157,14 +163,3 @@ class MsSqlLoad(StagedLoad):
 
     def cursor(self) -> contextlib.AbstractContextManager[Any]:
         return self.store.cursor()
-
-
-def bcp_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """The frame in types pymssql sends as the stage's columns (vectorized casts)."""
-    casts: dict[str, pl.DataType] = {}
-    for name, dtype in frame.schema.items():
-        if dtype == pl.UInt64:
-            casts[name] = pl.Decimal(20, 0)
-        elif isinstance(dtype, pl.Categorical | pl.Enum | pl.Null):
-            casts[name] = pl.String()
-    return frame.cast(casts) if casts else frame  # type: ignore[arg-type]

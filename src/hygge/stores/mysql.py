@@ -44,8 +44,15 @@ from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
-from hygge.stores._mysql_types import column_types, fits, normal, table_ddl, write_csv
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, SqlStore, SqlStoreConfig, transaction
+from hygge.stores._mysql_types import column_type, fits, normal, table_ddl, write_csv
+from hygge.stores._sql import (
+    COMMITS,
+    KEEP_COMMITS,
+    SqlStore,
+    SqlStoreConfig,
+    column_types,
+    transaction,
+)
 from hygge.stores._sql import new_columns as _new_columns
 from hygge.stores._sql_load import StagedLoad
 
@@ -172,12 +179,11 @@ class MySqlStore(SqlStore):
         )
         return [str(row[0]) for row in cur.fetchall()]
 
-    def held(self, cur: Any) -> dict[str, str]:
-        """Column -> type of the destination; empty when it does not exist."""
+    def columns(self, cur: Any, table: str) -> dict[str, str]:
         cur.execute(
             "SELECT column_name, column_type FROM information_schema.columns"
             " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
-            [self.database, self.config.table],
+            [self.database, table],
         )
         return {str(name): normal(str(dtype)) for name, dtype in cur.fetchall()}
 
@@ -217,7 +223,7 @@ class MySqlLoad(StagedLoad):
             ]
             with self.store.cursor() as cur:
                 if not self.staged:
-                    types = column_types(frame.schema)
+                    types = column_types(frame.schema, column_type)
                     cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)}) {_ENGINE}")
                     if self.run.run_type == "full_drop":  # names the run once swapped in
                         cur.execute(
@@ -254,7 +260,7 @@ class MySqlLoad(StagedLoad):
         destination keeps its columns and loses its rows in the record's transaction (a
         missing one stays missing)."""
         store = self.store
-        exists = bool(store.held(cur))
+        exists = bool(store.columns(cur, store.config.table))
         if not self.staged:
             with store.transaction(cur):
                 if exists:
@@ -279,7 +285,7 @@ class MySqlLoad(StagedLoad):
             missing = [key for key in self.run.primary_key if key not in self.types]
             if self.run.run_type == "merge" and missing:
                 raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
-            held = store.held(cur)
+            held = store.columns(cur, store.config.table)
             if not held:
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {store.table} LIKE {self.stage}")
             for name, dtype in _new_columns(held, self.types, fits, store.qualified):

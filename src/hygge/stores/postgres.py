@@ -26,8 +26,8 @@ from hygge.homes._sql import quote
 from hygge.pg import PgConfig, connect
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._pg_ingest import Ingest, conformed
-from hygge.stores._pg_types import column_types, fits, ingestable, table_ddl
-from hygge.stores._sql import SqlStore, SqlStoreConfig, transaction
+from hygge.stores._pg_types import column_type, fits, table_ddl
+from hygge.stores._sql import SqlStore, SqlStoreConfig, bulk_ready, column_types, transaction
 from hygge.stores._sql_load import SqlLoad
 
 
@@ -134,8 +134,8 @@ class PostgresLoad(SqlLoad):
         """Queue the frame for the load's COPY; the first frame's columns make the stage."""
         self.require_open()
         if self.ingest is None:
-            types = column_types(frame.schema)
-            data = ingestable(frame).to_arrow()
+            types = column_types(frame.schema, column_type)
+            data = bulk_ready(frame).to_arrow()
             with self.store.cursor() as cur:  # released before the ingest borrows its own
                 cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)})")
             self.types, self.staged = types, True
