@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from hygge.watermark import parse_duration
+
 RunType = Literal["incremental", "full_drop", "merge"]
 RUN_TYPES: tuple[RunType, ...] = ("incremental", "full_drop", "merge")
 RUN_TYPE_ALIASES: dict[str, RunType] = {
@@ -52,6 +54,18 @@ class Watermark(Strict):
     column: str
     start: Any = None
     lookback: Any = None
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: Any) -> Any:
+        """A count (integer columns) or a duration (dates, times), checked here so that a
+        typo stops the run with its file and line instead of failing the entity later."""
+        if value is None or (type(value) is int and value >= 0):
+            return value
+        if isinstance(value, str):
+            parse_duration(value)  # its ValueError names the value
+            return value
+        raise ValueError(f"{value!r} is not a lookback: use a count like 100 or a duration like 2h")
 
 
 class Settings(Strict):

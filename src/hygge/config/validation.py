@@ -48,7 +48,8 @@ def _describe(err: Any, model: type[BaseModel], doc: YamlDoc, at: KeyPath) -> st
         return f"{where}: missing required key {key!r}"
     value = err.get("input")
     shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
-    return f"{where}: key {key!r}: {err['msg']}{shown}"
+    message = str(err["msg"]).removeprefix("Value error, ")  # pydantic's wrapper of our own
+    return f"{where}: key {key!r}: {message}{shown}"
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
