@@ -18,9 +18,10 @@ import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is
 import polars as pl
 import pyarrow as pa
 
+from hygge.connections import where
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig, quote_table
-from hygge.pg import PgConfig, connect
+from hygge.pg import PgConfig, connect, mapped
 from hygge.plugin import Context, Window
 from hygge.watermark import Mark
 
@@ -85,10 +86,23 @@ class PostgresHome(ServerHome):
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with connect(self.config, self.context, SourceError) as con, con.cursor() as cursor:
             cursor.execute(sql, params or None)
-            for batch in cursor.fetch_record_batch():
+            for batch in self._record_batches(cursor):
                 batch = exact(batch)
                 for offset in range(0, batch.num_rows, batch_rows):
                     yield batch.slice(offset, batch_rows)
+
+    def _record_batches(self, cursor: Any) -> Iterator[pa.RecordBatch]:
+        """The result's batches. A connection lost mid-stream surfaces from Arrow's reader
+        as a bare OSError quoting libpq; it is the driver's error, mapped like the others."""
+        reader = cursor.fetch_record_batch()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except OSError as exc:
+                raise mapped(exc, where(self.config), SourceError) from None
+            yield batch
 
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:
         with connect(self.config, self.context, SourceError) as con, con.cursor() as cursor:

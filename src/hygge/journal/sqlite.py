@@ -260,6 +260,11 @@ class SqliteJournal(Journal):
             hint = None
             if _is_busy(exc):
                 hint = "another process kept the journal locked too long; try again"
+            elif _is_damaged(exc):
+                hint = (
+                    "move it aside (keep it for a post-mortem); the next run starts a new"
+                    " journal and takes each entity's watermark from its store's commit record"
+                )
             raise JournalError(f"journal {self.path}: could not {doing}: {exc}", hint=hint) from exc
 
     @contextlib.contextmanager
@@ -342,6 +347,12 @@ class SqliteJournal(Journal):
                 hint="upgrade hygge to the version that wrote this journal",
             )
         return version
+
+
+def _is_damaged(exc: sqlite3.Error) -> bool:
+    """Not an SQLite file at all, or one whose pages are corrupt."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
