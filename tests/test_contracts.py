@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from hygge.errors import StoreError
 from hygge.plugin import Context, Home, Load, LoadRun, Store
 from hygge.registry import home_class, store_class
 from hygge.testing import (
@@ -176,10 +177,17 @@ class MergingMemoryStore(MemoryStore):
 
 class MergeLoad(MemoryLoad):
     def combine(self, old: pl.DataFrame | None, new: list[pl.DataFrame]) -> pl.DataFrame | None:
-        rows = pl.concat(new)
+        keys, version = list(self.run.primary_key), self.run.version
+        rows = pl.concat(new).unique(maintain_order=True)
+        if version in rows.columns:
+            rows = rows.filter(pl.col(version) == pl.col(version).max().over(keys))
+        repeated = rows.filter(rows.select(keys).is_duplicated())
+        if repeated.height:
+            shown = ", ".join(f"{k}={repeated[k][0]!r}" for k in keys)
+            raise StoreError(f"differing versions of one primary key: {shown}")
         if old is None or not old.width:
             return rows
-        return pl.concat([old.join(rows, on=list(self.run.primary_key), how="anti"), rows])
+        return pl.concat([old.join(rows, on=keys, how="anti"), rows])
 
 
 class TestMergingMemoryStore(TestMemoryStore):

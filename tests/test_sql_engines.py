@@ -133,6 +133,21 @@ def test_merge_updates_changed_rows_and_inserts_new_ones(
     assert_same_rows(engine.read(root, table), pl.concat([sample(3), changed]))
 
 
+def test_a_row_changed_twice_between_merges_arrives_once_in_its_newest_version(
+    engine: Engine, project: EngineProject
+) -> None:
+    root, table = project("run_type: merge\nprimary_key: [id]\nwatermark: {column: v}\n")
+    changes = pl.DataFrame({"id": [1, 2, 1], "v": [1, 1, 2], "name": ["old", "b", "new"]})
+    changes.write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    more = pl.DataFrame({"id": [2, 2, 3], "v": [3, 2, 3], "name": ["b3", "b2", "c"]})
+    pl.concat([changes, more]).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    loaded = engine.read(root, table)
+    assert loaded is not None
+    assert sorted(loaded.select("id", "name").rows()) == [(1, "new"), (2, "b3"), (3, "c")]
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgres"], indirect=True)
 def test_new_columns_are_added_and_a_narrower_destination_type_is_refused(
     engine: Engine, tmp_path: Path

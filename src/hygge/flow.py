@@ -127,8 +127,9 @@ class EntityFlow:
         entity = self.entity
         settings = entity.settings
         read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
+        version = settings.watermark.column if settings.watermark else None
         load = entity.store.begin(
-            LoadRun(self.run_id, entity.run_type, tuple(settings.primary_key or ()))
+            LoadRun(self.run_id, entity.run_type, tuple(settings.primary_key or ()), version)
         )
         try:
             counts = transfer(

@@ -82,6 +82,7 @@ class LoadRun:
     run_id: str
     run_type: RunType
     primary_key: tuple[str, ...] = ()
+    version: str | None = None  # merge: of rows sharing a key, the greatest of this column wins
 
 
 class Home(ABC):

@@ -25,6 +25,7 @@ from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import COMMITS, KEEP_COMMITS, FileDatabaseStore, SqlStore, new_columns
 
 
@@ -99,6 +100,8 @@ class SqlLoad(StagedLoad):
         missing = [key for key in self.run.primary_key if key not in staged]
         if self.run.run_type == "merge" and missing:
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
+        if self.run.run_type == "merge":
+            self.one_row_per_key(cur, list(staged))
         held = store.columns(cur, store.config.table)
         if not held:
             cur.execute(f"ALTER TABLE {self.stage} RENAME TO {quote(store.config.table)}")
@@ -110,6 +113,13 @@ class SqlLoad(StagedLoad):
         names = ", ".join(quote(name) for name in staged)
         cur.execute(f"INSERT INTO {store.table} ({names}) SELECT {names} FROM {self.stage}")
         cur.execute(f"DROP TABLE {self.stage}")
+
+    def one_row_per_key(self, cur: Any, names: list[str]) -> None:
+        """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""
+        limit = self.store.identifier_limit or len(self.stage_name) + 4
+        copy = self.store.name(f"{self.stage_name[: limit - 4]}#one")
+        keys, version = self.run.primary_key, self.run.version
+        one_row_per_key(cur, self.stage, copy, names, keys, version, quote)
 
     def delete_matching(self, cur: Any) -> None:
         """merge: delete the destination rows whose key is staged."""

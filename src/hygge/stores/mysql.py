@@ -45,6 +45,7 @@ from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._mysql_types import column_type, fits, normal, table_ddl, write_csv
+from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
     COMMITS,
     KEEP_COMMITS,
@@ -285,6 +286,12 @@ class MySqlLoad(StagedLoad):
             missing = [key for key in self.run.primary_key if key not in self.types]
             if self.run.run_type == "merge" and missing:
                 raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
+            if self.run.run_type == "merge":
+                copy = store.name(f"{self.stage_name}#one")  # a stage name: recover() drops it
+                run = self.run
+                one_row_per_key(
+                    cur, self.stage, copy, list(self.types), run.primary_key, run.version, quote
+                )
             held = store.columns(cur, store.config.table)
             if not held:
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {store.table} LIKE {self.stage}")

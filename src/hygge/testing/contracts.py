@@ -9,7 +9,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from hygge.config.models import RUN_TYPES, RunType
-from hygge.errors import HyggeError
+from hygge.errors import HyggeError, StoreError
 from hygge.plugin import Commit, Home, LoadRun, Store, Window
 from hygge.watermark import Mark
 
@@ -27,6 +27,13 @@ def assert_same_rows(actual: pl.DataFrame | None, expected: pl.DataFrame) -> Non
     """Same columns, dtypes and rows, in any row order: stores need not keep order across files."""
     assert actual is not None, "nothing is visible at the destination"
     assert_frame_equal(actual, expected, check_row_order=False)
+
+
+def _versions(ids: list[int], names: list[str], versions: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"id": ids, "name": names, "version": versions},
+        schema={"id": pl.Int64, "name": pl.String, "version": pl.Int64},
+    )
 
 
 def _int_mark(value: int | None) -> Mark | None:
@@ -208,6 +215,40 @@ class StoreContract:
         changed = sample(5, start=8).with_columns(name=pl.lit("changed"))
         self.load(store, "merge", changed, run_id="run-2")
         assert_same_rows(self.read_back(store), pl.concat([sample(8), changed]))
+
+    def test_merge_keeps_the_newest_version_of_a_key_loaded_twice(self, tmp_path: Path) -> None:
+        """One load may hold several versions of a row (it changed twice between runs): the
+        greatest `version` wins, exact copies count once, across batches too."""
+        store = self.make_store(tmp_path)
+        self.needs(store, "merge")
+        self._merge(store, "run-1", _versions([1, 2, 2], ["a", "b", "b"], [1, 1, 1]))
+        later = _versions([1, 1, 3, 3, 3], ["a3", "a2", "c", "c", "c"], [3, 2, 1, 1, 1])
+        self._merge(store, "run-2", later.head(2), later.tail(3))
+        expected = _versions([1, 2, 3], ["a3", "b", "c"], [3, 1, 1])
+        assert_same_rows(self.read_back(store), expected)
+
+    def test_merge_refuses_versions_of_a_key_it_cannot_order(self, tmp_path: Path) -> None:
+        store = self.make_store(tmp_path)
+        self.needs(store, "merge")
+        before = _versions([1, 7], ["a", "b"], [1, 1])
+        self._merge(store, "run-1", before)
+        load = store.begin(LoadRun("run-2", "merge", ("id",), "version"))
+        load.write(_versions([7, 7, 8], ["x", "y", "z"], [2, 2, 2]))
+        try:
+            load.publish()
+        except StoreError as exc:
+            assert "id=7" in exc.message, exc.message
+        else:
+            raise AssertionError("two differing rows of key 7 with one version were merged")
+        finally:
+            load.abort()
+        assert_same_rows(self.read_back(store), before)
+
+    def _merge(self, store: Store, run_id: str, *frames: pl.DataFrame) -> None:
+        load = store.begin(LoadRun(run_id, "merge", ("id",), "version"))
+        for frame in frames:
+            load.write(frame)
+        load.publish()
 
     def test_recover_removes_what_a_crashed_load_left(self, tmp_path: Path) -> None:
         store = self.make_store(tmp_path)
