@@ -150,3 +150,88 @@ def test_user_values_take_the_column_type() -> None:
     assert mark_from_user(7, pl.Int32, "n") == Mark("int", 7)
     with pytest.raises(WatermarkError, match="not a valid value"):
         mark_from_user("soon", pl.Int64, "n")
+
+
+# An event log: rows have no key and the same event can happen twice in one second, so
+# identical rows are real and each must arrive (a multiset, not a set).
+EVENTS = {"updated_at": pl.Datetime("us", "UTC"), "kind": pl.String, "n": pl.Int64}
+events = st.lists(
+    st.tuples(
+        st.lists(st.tuples(st.sampled_from(["click", "view"]), st.integers(0, 1)), max_size=5),
+        st.integers(0, 1),  # the clock moves 0 or 1 minute
+        st.booleans(),  # one of them arrives a minute late
+        st.booleans(),  # a run happens after this step
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=events, lookback=st.sampled_from([None, "1m", "5m"]))
+def test_identical_rows_arrive_as_often_as_they_happen(steps, lookback) -> None:
+    source = pl.DataFrame(schema=EVENTS)
+    dest = pl.DataFrame(schema=EVENTS)
+    state = WindowState()
+    clock = T0
+    for happened, tick, late, run in steps:
+        clock += timedelta(minutes=tick)
+        stamps = [clock] * len(happened)
+        if late and lookback and stamps:  # a late row, within the lookback of the watermark
+            stamps[0] -= timedelta(minutes=1)
+        fresh = pl.DataFrame(
+            {"updated_at": stamps, "kind": [k for k, _ in happened], "n": [n for _, n in happened]},
+            schema=EVENTS,
+        )
+        source = pl.concat([source, fresh])
+        if run:
+            dest, state = run_once(source, dest, state, lookback)
+    dest, state = run_once(source, dest, state, lookback)
+
+    assert sorted(dest.rows()) == sorted(source.rows())
+
+
+def test_a_third_identical_row_is_new_even_in_another_batch() -> None:
+    click = {"updated_at": [T0], "kind": ["click"], "n": [5]}
+    two = pl.DataFrame({k: v * 2 for k, v in click.items()}, schema=EVENTS)
+    _, state = run_once(two, two.clear(), WindowState(), None)
+    assert state.recent is not None and state.recent.height == 2  # both copies kept
+
+    tracker = WindowTracker("updated_at", state)
+    one = pl.DataFrame(click, schema=EVENTS)
+    admitted = [tracker.admit(one).height for _ in range(3)]  # one row per batch
+
+    assert admitted == [0, 0, 1]
+    assert tracker.next_state().recent.height == 3  # type: ignore[union-attr]
+
+
+def test_rows_compare_on_the_columns_both_have() -> None:
+    """Loaded with (updated_at, kind, n: int); read back in two batches with n as text and
+    a new column. Loaded rows pair once each; rows that differ on shared columns are new."""
+    loaded = pl.DataFrame(
+        {"updated_at": [T0] * 3, "kind": ["view", "view", "buy"], "n": [1, 1, 2]}, schema=EVENTS
+    )
+    _, state = run_once(loaded, loaded.clear(), WindowState(), None)
+    tracker = WindowTracker("updated_at", state)
+    read = pl.DataFrame(
+        {
+            "updated_at": [T0] * 5,
+            "kind": ["view", "view", "view", "buy", "buy"],
+            "n": ["1", "1", "1", "2", "3"],
+            "note": ["new", None, None, None, "x"],
+        },
+        schema_overrides={"updated_at": EVENTS["updated_at"]},
+    )
+    admitted = pl.concat([tracker.admit(read.head(3)), tracker.admit(read.tail(2))])
+    # in a batch, the views without a note pair first: they are the loaded ones read back
+    assert sorted(admitted.select("kind", "n", "note").rows()) == [
+        ("buy", "3", "x"),
+        ("view", "1", "new"),
+    ]
+    recent = tracker.next_state().recent
+    assert recent is not None
+    assert recent.columns == ["updated_at", "kind", "n"] and recent.schema["n"] == pl.String
+    assert recent.height == 5
+
+    again = WindowTracker("updated_at", tracker.next_state())  # a third run, columns narrowed
+    assert again.admit(read.drop("note")).height == 0

@@ -6,6 +6,19 @@ just keys: a row updated without its watermark moving (same second, or a date co
 differs from what was loaded, so it loads again instead of being lost. With a lookback
 the re-read reaches further back and the same rule keeps loaded rows out. NULL
 watermarks are counted and never loaded.
+
+Identical rows are counted, not merged: an event log may hold the same row twice. The
+state keeps every loaded copy, and each pairs with at most one row of a read, so a third
+identical row is new when two were loaded.
+
+When the source gains, loses or retypes a column, rows are compared on the columns both
+the loaded rows and the batch have, the loaded values cast to the batch's types (a column
+whose values do not survive that cast counts as not shared). Counting keeps this exact in
+number: each loaded row read back finds a partner, so none loads twice, and every row
+beyond the loaded copies is admitted, so none is lost. What fewer columns cannot tell is
+which of two rows equal on them is the old one: within a batch, rows with NULL in the
+columns the loaded rows lack pair first (rows read back have nothing there), then in read
+order. The committed rows keep only the columns they all share.
 """
 
 from __future__ import annotations
@@ -58,6 +71,7 @@ class WindowTracker:
         self.dtype: pl.DataType | None = None
         self.candidates: list[pl.DataFrame] = []
         self._cast: tuple[pl.Schema, pl.DataFrame] | None = None  # see _loaded
+        self._paired = pl.Series(_ROW, [], pl.UInt32)  # loaded rows a re-read row matched
 
     def admit(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The rows of batch that are new; remembers what the next state needs."""
@@ -74,9 +88,8 @@ class WindowTracker:
         """rows without those loaded before. Only rows at or below the newest loaded value
         can be among them, so only those are compared whole (most of a read is newer)."""
         loaded = self._loaded(recent, rows.schema)
-        common = loaded.columns
-        if self.column not in common:  # state from another watermark column: compare all
-            return rows.join(loaded, on=common, how="anti", nulls_equal=True)
+        if self.column not in loaded.columns:  # state from another watermark column
+            return self._unpaired(rows, loaded)
         top = loaded[self.column].max()
         if top is None:
             return rows
@@ -84,25 +97,40 @@ class WindowTracker:
         again = rows.filter(reread)
         if not again.height:
             return rows
-        again = again.join(loaded, on=common, how="anti", nulls_equal=True)
-        return pl.concat([again, rows.filter(~reread)])
+        return pl.concat([self._unpaired(again, loaded), rows.filter(~reread)])
+
+    def _unpaired(self, rows: pl.DataFrame, loaded: pl.DataFrame) -> pl.DataFrame:
+        """rows less one copy per loaded row equal to it on the shared columns: identical
+        rows are counted, not merged. Each loaded row pairs once per read, across batches."""
+        on = [c for c in loaded.columns if c != _ROW]
+        if not on:
+            return rows
+        left = loaded.filter(~pl.col(_ROW).is_in(self._paired.implode()))
+        extra = [c for c in rows.columns if c not in on]  # columns the loaded rows lack
+        first = pl.sum_horizontal(pl.col(extra).is_not_null()) if extra else None
+        numbered = rows.with_columns(pl.int_range(pl.len()).over(on, order_by=first).alias(_COPY))
+        left = left.with_columns(pl.int_range(pl.len()).over(on).alias(_COPY))
+        keys = [*on, _COPY]
+        paired = left.join(numbered.select(keys), on=keys, how="semi", nulls_equal=True)
+        self._paired = pl.concat([self._paired, paired[_ROW]])
+        unseen = numbered.join(left.select(keys), on=keys, how="anti", nulls_equal=True)
+        return unseen.drop(_COPY)
 
     def _loaded(self, recent: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-        """The loaded rows' columns the batch has, in the batch's types: cast once a read,
-        as its batches share one schema."""
+        """The loaded rows on the columns they share with the batch, in the batch's types
+        and numbered (_ROW); cast once a read per schema (a read's batches mostly share one)."""
         if self._cast is None or self._cast[0] != schema:
-            common = [c for c in recent.columns if c in schema]
-            types = {c: schema[c] for c in common}
-            self._cast = (schema, recent.select(common).cast(types, strict=False))  # type: ignore[arg-type]
+            numbered = _aligned(recent, schema).with_row_index(_ROW)
+            self._cast = (schema, numbered)
         return self._cast[1]
 
     def next_state(self) -> WindowState:
-        """The state after this read: unchanged when nothing new arrived."""
+        """The state after this read: unchanged when nothing new arrived. Every loaded copy
+        of identical rows stays, so the next read can pair each with one copy it reads."""
         if self.dtype is None or self.top is None:
             return self.previous  # nothing new arrived
         frames = [f for f in (self.previous.recent, *self.candidates) if f is not None]
-        recent = self._near_top(pl.concat(frames, how="vertical_relaxed"))
-        return WindowState(self.top, recent.unique(maintain_order=True))
+        return WindowState(self.top, self._near_top(_stacked(frames, self.column)))
 
     def _observe(self, rows: pl.DataFrame) -> None:
         self.dtype = rows.schema[self.column]
@@ -111,13 +139,43 @@ class WindowTracker:
             self.top = top
         self.candidates = [self._near_top(f) for f in (*self.candidates, rows)]
         if len(self.candidates) > 8:
-            self.candidates = [pl.concat(self.candidates, how="vertical_relaxed")]
+            self.candidates = [_stacked(self.candidates, self.column)]
 
     def _near_top(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows a later read may see again: at the top, or within the lookback of it."""
         assert self.top is not None and self.dtype is not None
         floor = self.top.minus(self.lookback).expr_for(self.dtype, self.column)
         return rows.filter(pl.col(self.column) >= floor)
+
+
+_ROW = "__hygge_row"  # a loaded row's number, so that it pairs with one re-read row
+_COPY = "__hygge_copy"  # which of several identical rows this one is: 0, 1, ...
+
+
+def _aligned(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """frame's columns that schema has, cast to its types. A column whose values do not
+    survive the cast (they would turn NULL) is left out, as if it were not shared."""
+    kept = []
+    for name in (c for c in frame.columns if c in schema):
+        column = frame[name]
+        try:
+            cast = column.cast(schema[name], strict=False)
+        except pl.exceptions.PolarsError:
+            continue
+        if cast.null_count() == column.null_count():
+            kept.append(cast)
+    return pl.DataFrame(kept)
+
+
+def _stacked(frames: list[pl.DataFrame], column: str) -> pl.DataFrame:
+    """Frames read with different columns as one, on the columns they all share, in the
+    newest frame's types. Frames without the watermark column (another column's state)
+    are left out."""
+    frames = [f for f in frames if column in f.columns]
+    newest = frames[-1].schema
+    aligned = [_aligned(f, newest) for f in frames]
+    shared = [c for c in newest if all(c in f.columns for f in aligned)]
+    return pl.concat([f.select(shared) for f in aligned], how="vertical")
 
 
 @dataclass(frozen=True)
