@@ -238,3 +238,41 @@ def test_a_watermark_moved_to_another_column_stops_until_a_full_copy(shop: Path,
     assert go(hygge_cli, shop, "--entity", "shop.orders:d")["shop.orders"]["rows"] == 105
     add_orders(shop, range(105, 107), T0, "c")
     assert go(hygge_cli, shop, "--entity", "shop.orders")["shop.orders"]["rows"] == 2
+
+
+def test_dates_and_naive_values_mean_utc_for_a_zoned_column(shop: Path, hygge_cli) -> None:
+    """The README's own examples, on a column with a time zone (updated_at is UTC)."""
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(
+        flow.read_text().replace("{column: updated_at}", "{column: updated_at, start: 2026-03-02}")
+    )
+    add_orders(shop, range(100, 105), T0 + timedelta(days=1), "b")
+    plan = hygge_cli("go", "--dry-run", "-v", "--entity", "shop.orders", cwd=shop)
+    assert "watermark.start 2026-03-02: a date, or a time without a zone, means" in plan.stdout
+    assert "in UTC" in plan.stdout
+    dumped = json.loads(hygge_cli("go", "--dry-run", "--json", cwd=shop).stdout)
+    assert dumped["entities"][0]["settings"]["watermark"]["start"] == "2026-03-02"
+
+    assert go(hygge_cli, shop, "--entity", "shop.orders")["shop.orders"]["rows"] == 5  # start
+    window = ("--from", "2026-03-01", "--to", "2026-03-01T00:00:00")
+    assert go(hygge_cli, shop, "--entity", "shop.orders", *window)["shop.orders"]["rows"] == 100
+
+    moved = hygge_cli("journal", "set", "--entity", "shop.orders", "--to", "2026-03-01", cwd=shop)
+    assert moved.exit_code == 0, moved.output
+    assert "watermark set to 2026-03-01 00:00:00+00:00" in moved.stdout
+
+
+def test_a_zoned_value_for_a_naive_column_is_refused_as_written(make_project, hygge_cli) -> None:
+    root = make_project({"flows/shop/flow.yml": FLOW})
+    add_orders(root, range(3), T0.replace(tzinfo=None), "a")
+    (root / "data/customers").mkdir()
+    go(hygge_cli, root)
+
+    result = hygge_cli(
+        "journal", "set", "--entity", "shop.orders", "--to", "2026-03-01T00:00:00Z", cwd=root
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "'2026-03-01T00:00:00Z' has a time zone" in result.stderr
+    assert "1970" not in result.stderr and "journal set" not in result.stderr
+    assert "2026-01-31T00:00:00" in result.stderr  # how to write it instead

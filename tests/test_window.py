@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -137,8 +137,17 @@ def test_naive_and_aware_do_not_compare() -> None:
     assert aware is not None
     with pytest.raises(WatermarkError, match="has a time zone"):
         aware.expr_for(pl.Datetime("us"), "t")
-    with pytest.raises(WatermarkError, match="has a time zone"):
-        mark_from_user("2026-01-01T00:00:00", pl.Datetime("us", "UTC"), "t")
+    with pytest.raises(WatermarkError, match="'2026-01-01T00:00:00Z' has a time zone") as zoned:
+        mark_from_user("2026-01-01T00:00:00Z", pl.Datetime("us"), "t")
+    assert "journal set" not in (zoned.value.hint or "")
+
+
+@pytest.mark.parametrize("value", ["2026-01-01", date(2026, 1, 1), "2026-01-01T00:00:00"])
+def test_a_date_or_naive_value_for_a_zoned_column_means_utc(value) -> None:
+    for dtype in (pl.Datetime("us", "UTC"), pl.Datetime("ns", "Asia/Kathmandu")):
+        mark = mark_from_user(value, dtype, "t")
+        assert mark.as_python() == T0  # the same instant, shown in the column's zone
+        assert mark.tz == dtype.time_zone
 
 
 def test_user_values_take_the_column_type() -> None:

@@ -16,7 +16,7 @@ from hygge.plan import PlannedEntity, make_plan
 from hygge.render import make_console
 from hygge.render_journal import history_json, print_history, print_watermarks, watermarks_json
 from hygge.selection import Selection
-from hygge.watermark import mark_from_user
+from hygge.watermark import WatermarkError, mark_from_user
 
 
 @click.command()
@@ -90,7 +90,10 @@ def set_(project_dir: Path | None, entity: str, value: str, reason: str) -> None
         raise UsageError(
             f"{entity}: column {watermark.column!r} is not in {planned.home.describe()}"
         )
-    mark = mark_from_user(value, dtype, watermark.column)
+    try:
+        mark = mark_from_user(value, dtype, watermark.column)
+    except WatermarkError as exc:  # a value the user typed: nothing was changed
+        raise UsageError(f"{entity}: --to {exc.message}", hint=exc.hint) from None
     with _journal(project) as book:
         book.set_watermark(
             planned.flow,

@@ -189,6 +189,13 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
             for key, source in sorted(e.provenance.items()):
                 value = _plain(getattr(e.settings, key))
                 console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(source)})[/]")
+            if e.settings.watermark and e.settings.watermark.start is not None:
+                start = _plain(e.settings.watermark)["start"]
+                console.print(
+                    f"  [dim]watermark.start {escape(str(start))}: a date, or a time without a"
+                    " zone, means that instant in UTC when the column has a time zone[/]",
+                    highlight=False,
+                )
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -212,4 +219,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
+    """A setting as JSON has it: a YAML date or time as ISO text."""
+    return (
+        value.model_dump(mode="json", exclude_none=True) if hasattr(value, "model_dump") else value
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -154,31 +154,71 @@ class Mark:
 
 
 def mark_from_user(value: Any, dtype: pl.DataType, column: str) -> Mark:
-    """A value written by a user (config `start`, --from/--to) as a Mark of the column's type."""
+    """A value written by a user (config `start`, --from/--to, journal set) as a Mark of the
+    column's type. A date, or a time without a zone, given for a zone-aware column means
+    that instant in UTC; a zoned time for a column without a zone is refused (its zone is
+    unknown). Errors quote the value as the user wrote it."""
     kind = kind_of(dtype, column)
     try:
-        if isinstance(value, str) and kind in ("date", "datetime"):
-            value = (
-                datetime.fromisoformat(value) if kind == "datetime" else date.fromisoformat(value)
-            )
-        if kind == "datetime" and isinstance(value, date) and not isinstance(value, datetime):
-            value = datetime(value.year, value.month, value.day)
-        series = pl.Series(column, [value])
-        if kind == "datetime":
-            assert isinstance(dtype, pl.Datetime)
-            if isinstance(value, datetime) and (value.tzinfo is None) != (dtype.time_zone is None):
-                Mark("datetime", 0, dtype.time_unit, "UTC" if value.tzinfo else None).check_fits(
-                    dtype, column
-                )
-            series = series.cast(pl.Datetime(dtype.time_unit, "UTC" if value.tzinfo else None))
-            series = series.dt.convert_time_zone(dtype.time_zone) if dtype.time_zone else series
+        parsed = _parsed(value, kind)
+        if isinstance(dtype, pl.Datetime):
+            series = _instant(parsed, dtype, column, value)
         else:
-            series = series.cast(dtype)
+            series = pl.Series(column, [parsed]).cast(dtype)
     except (ValueError, TypeError, pl.exceptions.PolarsError) as exc:
         raise WatermarkError(
-            f"{value!r} is not a valid value for watermark column {column!r} ({dtype})",
-            hint="write it like the column's values, e.g. 2026-01-31T00:00:00+00:00",
+            f"{_as_written(value)!r} is not a valid value for watermark column {column!r}"
+            f" ({dtype})",
+            hint=f"write it like the column's values, e.g. {_example(dtype)}",
         ) from exc
     mark = Mark.max_of(series)
-    assert mark is not None
+    if mark is None:
+        raise WatermarkError(f"{_as_written(value)!r} is not a value of column {column!r}")
     return mark
+
+
+def _parsed(value: Any, kind: Kind) -> Any:
+    """ISO text as a date or datetime for those columns; a date alone is its midnight."""
+    if isinstance(value, str) and kind == "datetime":
+        value = datetime.fromisoformat(value)
+    elif isinstance(value, str) and kind == "date":
+        value = date.fromisoformat(value)
+    if kind == "datetime" and isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return value
+
+
+def _instant(value: Any, dtype: pl.Datetime, column: str, written: Any) -> pl.Series:
+    """A datetime as the column's type: zoned values convert, naive ones are UTC when the
+    column has a zone."""
+    zoned = isinstance(value, datetime) and value.tzinfo is not None
+    if zoned and dtype.time_zone is None:
+        raise WatermarkError(
+            f"{_as_written(written)!r} has a time zone, but watermark column {column!r}"
+            f" ({dtype}) has none",
+            hint=f"write it without a zone, like the column's values, e.g. {_example(dtype)}",
+        )
+    if isinstance(value, datetime) and dtype.time_zone is not None and not zoned:
+        value = value.replace(tzinfo=UTC)
+    series = pl.Series(column, [value])
+    if not isinstance(value, datetime):  # e.g. an epoch number
+        return series.cast(dtype)
+    series = series.cast(pl.Datetime(dtype.time_unit, "UTC" if dtype.time_zone else None))
+    return series.dt.convert_time_zone(dtype.time_zone) if dtype.time_zone else series
+
+
+def _as_written(value: Any) -> str:
+    """A value as the user typed it (YAML dates and times come back in ISO form)."""
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
+def _example(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return "2026-01-31T00:00:00"
+        return "2026-01-31T00:00:00+00:00 (a date, or a time without a zone, means UTC)"
+    if dtype == pl.Date:
+        return "2026-01-31"
+    return {"int": "1200", "string": "the text to start from", "decimal": "12.50"}[
+        kind_of(dtype, "")
+    ]
