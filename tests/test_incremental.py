@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -240,6 +241,70 @@ def test_a_watermark_moved_to_another_column_stops_until_a_full_copy(shop: Path,
     assert go(hygge_cli, shop, "--entity", "shop.orders")["shop.orders"]["rows"] == 2
 
 
+def journal_mark(hygge_cli, root: Path) -> str | None:
+    shown = json.loads(hygge_cli("journal", "show", "--json", cwd=root).stdout)
+    return next(w["value"] for w in shown["watermarks"] if w["entity"] == "shop.orders")
+
+
+@pytest.mark.parametrize(
+    ("args", "source"),
+    [
+        (["--entity", "shop.orders:d"], "command line selection suffix"),
+        (["--entity", "shop.orders", "--full-drop"], "command line flag"),
+        (["-d", "--entity", "shop.orders"], "command line flag"),
+        (["--entity", "shop.orders", "--var", "flow.shop.entities.orders.run_type=d"], "--var"),
+    ],
+)
+def test_a_window_never_drives_a_full_drop(args, source: str, shop: Path, hygge_cli) -> None:
+    go(hygge_cli, shop)
+    add_orders(shop, range(100, 105), T0 + timedelta(days=1), "b")
+    mark = journal_mark(hygge_cli, shop)
+
+    for dry in ([], ["--dry-run"]):
+        result = hygge_cli("go", *args, *dry, "--from", "2026-03-02T00:00:00Z", cwd=shop)
+        assert result.exit_code == 2, result.output
+        assert "--from/--to cannot run with full_drop" in result.stderr
+        assert f"shop.orders runs full_drop, from {source}" in result.stderr
+        assert "--entity shop.orders:i" in result.stderr  # what to run instead
+
+    assert read_lake(shop / "lake/orders").height == 100  # not replaced by the window's 5
+    assert journal_mark(hygge_cli, shop) == mark
+    assert go(hygge_cli, shop)["shop.orders"]["rows"] == 5
+
+
+def test_a_configured_full_drop_is_refused_with_its_file(shop: Path, hygge_cli) -> None:
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text().replace("primary_key: [id]", "run_type: full_drop"))
+    result = hygge_cli("go", "--entity", "shop.orders", "--from", "2026-03-01", cwd=shop)
+    assert result.exit_code == 2, result.output
+    assert "shop.orders runs full_drop, from" in result.stderr and "flow.yml:4" in result.stderr
+    assert not (shop / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (
+            ["--from", "2026-03-02", "--to", "2026-03-01T12:00:00Z"],
+            "--from 2026-03-02 comes after --to 2026-03-01T12:00:00Z",
+        ),
+        (["--from", "2026-03-01", "--to", "soon"], "--to 'soon' is not a valid value"),
+        (["--from", "3/1/2026"], "--from '3/1/2026' is not a valid value"),
+    ],
+)
+def test_a_window_that_is_empty_or_not_of_the_column_type_is_refused(
+    window, message: str, shop: Path, hygge_cli
+) -> None:
+    go(hygge_cli, shop)
+    runs = len(json.loads(hygge_cli("history", "--json", cwd=shop).stdout))
+
+    result = hygge_cli("go", "--entity", "shop.orders", *window, cwd=shop)
+
+    assert result.exit_code == 2, result.output
+    assert f"shop.orders: {message}" in result.stderr
+    assert len(json.loads(hygge_cli("history", "--json", cwd=shop).stdout)) == runs  # none ran
+
+
 def test_dates_and_naive_values_mean_utc_for_a_zoned_column(shop: Path, hygge_cli) -> None:
     """The README's own examples, on a column with a time zone (updated_at is UTC)."""
     flow = shop / "flows/shop/flow.yml"
@@ -276,3 +341,30 @@ def test_a_zoned_value_for_a_naive_column_is_refused_as_written(make_project, hy
     assert "'2026-03-01T00:00:00Z' has a time zone" in result.stderr
     assert "1970" not in result.stderr and "journal set" not in result.stderr
     assert "2026-01-31T00:00:00" in result.stderr  # how to write it instead
+
+
+def test_a_backfill_into_a_merge_store_loads_the_window_again(make_project, hygge_cli) -> None:
+    flow = FLOW.replace(
+        "{type: parquet, path: lake}", '{type: duckdb, path: w.duckdb, table: "{entity}"}'
+    )
+    root = make_project(
+        {
+            "flows/shop/flow.yml": flow.replace(
+                "primary_key: [id]", "primary_key: [id]\n    run_type: merge"
+            )
+        }
+    )
+    add_orders(root, range(10), T0, "a")
+    add_orders(root, range(10, 20), T0 + timedelta(days=1), "b")
+    (root / "data/customers").mkdir()
+    pl.DataFrame({"id": [1]}).write_parquet(root / "data/customers/c.parquet")
+    assert go(hygge_cli, root)["shop.orders"]["rows"] == 20
+    add_orders(root, range(5), T0, "a", status="fixed")  # corrected at source, same stamp
+    add_orders(root, range(5, 10), T0, "a2")  # (the rest of file a, as it was)
+
+    window = ("--from", "2026-03-01", "--to", "2026-03-01")
+    assert go(hygge_cli, root, "--entity", "shop.orders", *window)["shop.orders"]["rows"] == 10
+
+    with duckdb.connect(str(root / "w.duckdb")) as con:
+        rows = con.execute("SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 1").fetchall()
+    assert rows == [("fixed", 5), ("new", 15)]  # upserted on id: none twice, none lost

@@ -26,9 +26,9 @@ from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.drivers import connection_problems
-from hygge.errors import HyggeError, UsageError
+from hygge.errors import EntityError, HyggeError, UsageError
 from hygge.locks import held_locks
-from hygge.plan import Plan, make_plan
+from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.redact import redact, redact_argv
 from hygge.render import (
     LiveProgress,
@@ -181,7 +181,7 @@ def go(
     project = load_project(project_dir)
     plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
     if backfill is not None:
-        _check_backfill(plan)
+        _check_backfill(plan, backfill, typed=not dry_run)
     out = make_console(stderr=as_json)
     if dry_run:
         plan.preflight()
@@ -266,13 +266,41 @@ def _backfill(
     return Backfill(lower, upper)
 
 
-def _check_backfill(plan: Plan) -> None:
+def _check_backfill(plan: Plan, backfill: Backfill, typed: bool) -> None:
+    """Refuse a window before anything runs: entities without a watermark, a full_drop
+    (it would replace the table with the window) and, once the column's type is known
+    (not in a dry run, which reads nothing), values that are not of it or an empty window."""
     lacking = [e.address for e in plan.entities if e.settings.watermark is None]
     if lacking:
         raise UsageError(
             f"--from/--to need a watermark, which {', '.join(lacking)} has not",
             hint="select only entities with a watermark column",
         )
+    replacing = [e for e in plan.entities if e.run_type == "full_drop"]
+    if replacing:
+        which = "; ".join(
+            f"{e.address} runs full_drop, from {e.provenance.get('run_type', 'its settings')}"
+            for e in replacing
+        )
+        raise Backfill.full_drop_refused(which, replacing[0].address)
+    if typed:
+        for entity in plan.entities:
+            _check_window_values(entity, backfill)
+
+
+def _check_window_values(entity: PlannedEntity, backfill: Backfill) -> None:
+    """--from/--to must be values of the watermark column's type, --from not after --to."""
+    column = entity.settings.watermark.column if entity.settings.watermark else ""
+    try:
+        dtype = entity.home.schema().get(column)
+    except EntityError:
+        return  # the home cannot be read: the entity's run reports it
+    if dtype is None:
+        return  # the column is missing: the run says so, naming the columns there are
+    try:
+        backfill.bounds(dtype, column)
+    except UsageError as exc:
+        raise UsageError(f"{entity.address}: {exc.message}", hint=exc.hint) from None
 
 
 def _configure_logging(verbose: bool) -> None:

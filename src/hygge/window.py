@@ -32,7 +32,7 @@ import polars as pl
 from hygge.config.models import Settings
 from hygge.errors import SourceError, UsageError
 from hygge.plugin import Home, Window
-from hygge.watermark import Mark, mark_from_user
+from hygge.watermark import Mark, WatermarkError, mark_from_user
 
 
 @dataclass(frozen=True)
@@ -180,10 +180,42 @@ def _stacked(frames: list[pl.DataFrame], column: str) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Backfill:
-    """A one-off window from the command line (--from/--to); it moves no watermark."""
+    """A one-off window from the command line (--from/--to); it moves no watermark.
+
+    It re-reads what the window holds and writes all of it, so it only appends (incremental)
+    or upserts (merge): a full_drop would replace the whole table with the window."""
 
     lower: Any = None
     upper: Any = None
+
+    def bounds(self, dtype: pl.DataType, column: str) -> tuple[Mark, Mark | None]:
+        """--from and --to as values of the column's type. A value that is not one, or a
+        --from after --to (an empty window), is a usage error quoting them as typed."""
+        marks = []
+        for option, value in (("--from", self.lower), ("--to", self.upper)):
+            try:
+                marks.append(_user_mark(value, dtype, column))
+            except WatermarkError as exc:
+                raise UsageError(f"{option} {exc.message}", hint=exc.hint) from None
+        lower, upper = marks
+        assert lower is not None
+        if upper is not None and lower.value > upper.value:  # type: ignore[operator]
+            raise UsageError(
+                f"--from {self.lower} comes after --to {self.upper}: the window holds nothing",
+                hint=f"swap them: --from {self.upper} --to {self.lower}",
+            )
+        return lower, upper
+
+    @staticmethod
+    def full_drop_refused(which: str = "", address: str = "F.E") -> UsageError:
+        """A window must never drive a full_drop: it would replace the table with it."""
+        return UsageError(
+            "--from/--to cannot run with full_drop: it would replace the whole destination"
+            f" with the window's rows{f' ({which})' if which else ''}",
+            hint="to load a window, run incremental (appends it) or merge (upserts it on"
+            f" primary_key), e.g. --entity {address}:i or {address}:m; for a full copy,"
+            " leave out --from/--to",
+        )
 
 
 @dataclass
@@ -211,6 +243,8 @@ def plan_read(
     home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
 ) -> ReadPlan:
     """How to read: files new since the last run, a watermark window, or everything."""
+    if backfill is not None and run_type == "full_drop":
+        raise Backfill.full_drop_refused()
     fresh = run_type == "full_drop" or backfill is not None
     if home.new_files_only:
         listing = home.listing()
@@ -256,8 +290,8 @@ def plan_window(
             hint=f"columns there: {', '.join(home.schema().names())}",
         )
     if backfill is not None:
-        lower = _user_mark(backfill.lower, dtype, column)
-        upper = _user_mark(backfill.upper, dtype, column) or upper
+        lower, until = backfill.bounds(dtype, column)
+        upper = until or upper
     elif run_type == "full_drop":
         lower = None
     elif previous.mark is not None:
