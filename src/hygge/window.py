@@ -102,14 +102,15 @@ class WindowTracker:
     def _unpaired(self, rows: pl.DataFrame, loaded: pl.DataFrame) -> pl.DataFrame:
         """rows less one copy per loaded row equal to it on the shared columns: identical
         rows are counted, not merged. Each loaded row pairs once per read, across batches."""
-        on = [c for c in loaded.columns if c != _ROW]
+        on = [c for c in loaded.columns if c not in (_ROW, _TWIN)]
         if not on:
             return rows
         left = loaded.filter(~pl.col(_ROW).is_in(self._paired.implode()))
         extra = [c for c in rows.columns if c not in on]  # columns the loaded rows lack
         first = pl.sum_horizontal(pl.col(extra).is_not_null()) if extra else None
-        numbered = rows.with_columns(pl.int_range(pl.len()).over(on, order_by=first).alias(_COPY))
-        left = left.with_columns(pl.int_range(pl.len()).over(on).alias(_COPY))
+        twins = rows.select(pl.struct(on).is_duplicated()).to_series()
+        numbered = _numbered(rows, on, twins, first)
+        left = _numbered(left.drop(_TWIN), on, left[_TWIN])
         keys = [*on, _COPY]
         paired = left.join(numbered.select(keys), on=keys, how="semi", nulls_equal=True)
         self._paired = pl.concat([self._paired, paired[_ROW]])
@@ -117,10 +118,13 @@ class WindowTracker:
         return unseen.drop(_COPY)
 
     def _loaded(self, recent: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
-        """The loaded rows on the columns they share with the batch, in the batch's types
-        and numbered (_ROW); cast once a read per schema (a read's batches mostly share one)."""
+        """The loaded rows on the columns they share with the batch, in the batch's types,
+        numbered (_ROW) and flagged when identical to another (_TWIN); made once a read per
+        schema (a read's batches mostly share one)."""
         if self._cast is None or self._cast[0] != schema:
-            numbered = _aligned(recent, schema).with_row_index(_ROW)
+            aligned = _aligned(recent, schema)
+            twins = pl.struct(aligned.columns).is_duplicated() if aligned.width else pl.lit(False)
+            numbered = aligned.with_row_index(_ROW).with_columns(twins.alias(_TWIN))
             self._cast = (schema, numbered)
         return self._cast[1]
 
@@ -149,7 +153,20 @@ class WindowTracker:
 
 
 _ROW = "__hygge_row"  # a loaded row's number, so that it pairs with one re-read row
+_TWIN = "__hygge_twin"  # a loaded row identical to another one
 _COPY = "__hygge_copy"  # which of several identical rows this one is: 0, 1, ...
+
+
+def _numbered(
+    frame: pl.DataFrame, on: list[str], twins: pl.Series, order_by: pl.Expr | None = None
+) -> pl.DataFrame:
+    """frame with _COPY: 0 for a row unlike the others, 0, 1, ... through identical ones
+    (in order_by's order). Only the twins are numbered in groups: most rows have none."""
+    alone = frame.filter(~twins).with_columns(pl.lit(0, pl.UInt32).alias(_COPY))
+    if not twins.any():
+        return alone
+    copy = pl.int_range(pl.len(), dtype=pl.UInt32).over(on, order_by=order_by)
+    return pl.concat([alone, frame.filter(twins).with_columns(copy.alias(_COPY))])
 
 
 def _aligned(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
