@@ -368,3 +368,15 @@ def test_a_backfill_into_a_merge_store_loads_the_window_again(make_project, hygg
     with duckdb.connect(str(root / "w.duckdb")) as con:
         rows = con.execute("SELECT status, count(*) FROM orders GROUP BY 1 ORDER BY 1").fetchall()
     assert rows == [("fixed", 5), ("new", 15)]  # upserted on id: none twice, none lost
+
+
+def test_a_start_not_of_the_column_type_names_the_setting(shop: Path, hygge_cli) -> None:
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(
+        flow.read_text().replace("{column: updated_at}", "{column: updated_at, start: soon}")
+    )
+    result = hygge_cli("go", "--json", "--entity", "shop.orders", cwd=shop)
+    assert result.exit_code == 1, result.output
+    orders = json.loads(result.stdout)["entities"][0]
+    assert orders["error"].startswith("watermark.start 'soon' is not a valid value")
+    assert "2026-01-31T00:00:00+00:00" in orders["hint"]

@@ -211,9 +211,9 @@ class Backfill:
         marks = []
         for option, value in (("--from", self.lower), ("--to", self.upper)):
             try:
-                marks.append(_user_mark(value, dtype, column))
+                marks.append(_user_mark(value, dtype, column, option))
             except WatermarkError as exc:
-                raise UsageError(f"{option} {exc.message}", hint=exc.hint) from None
+                raise UsageError(exc.message, hint=exc.hint) from None
         lower, upper = marks
         assert lower is not None
         if upper is not None and lower.value > upper.value:  # type: ignore[operator]
@@ -314,12 +314,18 @@ def plan_window(
     elif previous.mark is not None:
         lower = previous.mark.minus(watermark.lookback)
     else:
-        lower = _user_mark(watermark.start, dtype, column)
+        lower = _user_mark(watermark.start, dtype, column, "watermark.start")
     for mark in (lower, upper):
         if mark is not None:
             mark.check_fits(dtype, column)
     return Window(column, lower, upper)
 
 
-def _user_mark(value: Any, dtype: pl.DataType, column: str) -> Mark | None:
-    return None if value is None else mark_from_user(value, dtype, column)
+def _user_mark(value: Any, dtype: pl.DataType, column: str, setting: str) -> Mark | None:
+    """A value the user wrote for `setting`; an error names the setting."""
+    if value is None:
+        return None
+    try:
+        return mark_from_user(value, dtype, column)
+    except WatermarkError as exc:
+        raise WatermarkError(f"{setting} {exc.message}", hint=exc.hint) from None
