@@ -191,6 +191,18 @@ def test_null_watermarks_are_reported_not_loaded(shop: Path, hygge_cli) -> None:
     assert 500 not in read_lake(shop / "lake/orders")["id"].to_list()
 
 
+def test_a_full_copy_keeps_rows_whose_watermark_is_null(shop: Path, hygge_cli) -> None:
+    frame = pl.DataFrame({"id": [500, 501], "status": ["x", "y"], "updated_at": [None, T0]})
+    frame.cast({"updated_at": pl.Datetime("us", "UTC")}).write_parquet(
+        shop / "data/orders/nulls.parquet"
+    )
+    copied = go(hygge_cli, shop, "--entity", "shop.orders:d")["shop.orders"]
+    assert copied["rows"] == 102 and not copied["warnings"]
+    assert go(hygge_cli, shop, "--entity", "shop.orders")["shop.orders"]["rows"] == 0
+    lake = read_lake(shop / "lake/orders")
+    assert sorted(lake["id"]) == sorted(source(shop)["id"])  # each row once, the NULL one too
+
+
 @pytest.mark.parametrize("point", ["before_publish", "mid_publish", "after_publish"])
 def test_a_crash_anywhere_then_a_rerun_loads_every_row_once(point: str, shop: Path) -> None:
     env = {**os.environ}

@@ -61,11 +61,16 @@ class WindowTracker:
     """Filters the batches of one read and learns the state to commit after it."""
 
     def __init__(
-        self, column: str, previous: WindowState, lookback: int | str | None = None
+        self,
+        column: str,
+        previous: WindowState,
+        lookback: int | str | None = None,
+        keep_nulls: bool = False,
     ) -> None:
         self.column = column
         self.previous = previous
         self.lookback = lookback
+        self.keep_nulls = keep_nulls  # a full copy keeps rows that no window can place
         self.nulls = 0
         self.top: Mark | None = previous.mark
         self.dtype: pl.DataType | None = None
@@ -76,12 +81,15 @@ class WindowTracker:
     def admit(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The rows of batch that are new; remembers what the next state needs."""
         present = batch.filter(pl.col(self.column).is_not_null())
-        self.nulls += batch.height - present.height
+        absent = batch.height - present.height
         recent = self.previous.recent
         if recent is not None and present.height:
             present = self._unseen(present, recent)
         if present.height:
             self._observe(present)
+        if absent and self.keep_nulls:
+            return pl.concat([present, batch.filter(pl.col(self.column).is_null())])
+        self.nulls += absent
         return present
 
     def _unseen(self, rows: pl.DataFrame, recent: pl.DataFrame) -> pl.DataFrame:
@@ -271,7 +279,8 @@ def plan_read(
     if window.column is None or settings.watermark is None:
         return ReadPlan(window)
     start_from = WindowState() if fresh else previous
-    tracker = WindowTracker(window.column, start_from, settings.watermark.lookback)
+    lookback, full_copy = settings.watermark.lookback, run_type == "full_drop"
+    tracker = WindowTracker(window.column, start_from, lookback, keep_nulls=full_copy)
     return ReadPlan(window, tracker, commits=backfill is None)
 
 
