@@ -97,6 +97,13 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         {"flows/sales/flow.yml": GOOD_FLOW.replace("path: lake", "path: s3://k:hunter2@lake/x")},
         ["flow.yml:2", "'store.path'", "written into the file", "${DB_PASSWORD}"],
     ),
+    "password written into a url's query": (
+        {
+            "hygge.yml": "name: t\nconnections:\n  pg:\n    type: postgres\n"
+            "    url: postgresql://app@db/shop?password=hunter2\n"
+        },
+        ["hygge.yml:5", "'connections.pg.url'", "written into the file", "${PG_PASSWORD}"],
+    ),
     "incremental without a watermark": (
         {"flows/sales/flow.yml": GOOD_FLOW + "run_type: incremental\n"},
         ["sales.orders", "needs a watermark"],

@@ -10,6 +10,7 @@ import json
 import logging
 import shlex
 import sys
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from hygge.drivers import connection_problems
 from hygge.errors import HyggeError, UsageError
 from hygge.locks import held_locks
 from hygge.plan import Plan, make_plan
-from hygge.redact import redact, redact_argv
+from hygge.redact import RedactingFilter, redact, redact_argv
 from hygge.render import (
     LiveProgress,
     make_console,
@@ -59,6 +60,11 @@ class HyggeCommandGroup(click.Group):
         except KeyboardInterrupt:
             make_console(stderr=True).print("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:  # a bug: its traceback, which may quote a secret, masked
+            sys.stderr.write(redact(traceback.format_exc()))
+            ctx.exit(1)
 
 
 @click.group(cls=HyggeCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -279,9 +285,15 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=make_console(stderr=True), show_path=False)],
+        handlers=[_log_handler()],
         force=True,
     )
+
+
+def _log_handler() -> logging.Handler:
+    handler = RichHandler(console=make_console(stderr=True), show_path=False)
+    handler.addFilter(RedactingFilter())
+    return handler
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hygge.config.secrets import refuse_literal_secrets
+from hygge.config.secrets import refuse_literal_secrets, substituted
 from hygge.config.yamlfile import KeyPath, YamlDoc, dotted
 from hygge.errors import ConfigError
 
@@ -39,14 +39,15 @@ def _expand_string(text: str, at: KeyPath, doc: YamlDoc, env: Mapping[str, str])
         if match.group(0) == "$${":
             return "${"
         name, default = match.group(1), match.group(2)
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            f"{doc.where(at)}: environment variable {name!r} is not set"
-            f" (used by key {dotted(at)!r})",
-            hint=f"export {name}=... or write ${{{name}:-default}}",
-        )
+        value = env.get(name, default)
+        if value is None:
+            raise ConfigError(
+                f"{doc.where(at)}: environment variable {name!r} is not set"
+                f" (used by key {dotted(at)!r})",
+                hint=f"export {name}=... or write ${{{name}:-default}}",
+            )
+        before = _REFERENCE.sub("", text[: match.start()])
+        after = _REFERENCE.sub("", text[match.end() :])
+        return substituted(value, at, before, after)
 
     return _REFERENCE.sub(replace, text)
