@@ -214,6 +214,8 @@ def go(
 def debug(project_dir: Path | None) -> None:
     """Check the config, every named connection, home and store; non-zero on any problem."""
     project = load_project(project_dir)
+    for error in project.unresolved.values():
+        raise error  # checking every connection needs every variable
     plan = make_plan(project)
     console = make_console()
     console.print(f"project {project.name} at {project.root}", highlight=False)

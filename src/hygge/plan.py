@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from hygge.config.layers import CommandLine, resolve_section, resolve_settings
-from hygge.config.models import Connection, RunType, Settings
+from hygge.config.models import RunType, Settings
 from hygge.config.overrides import parse_vars
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
@@ -114,10 +114,13 @@ def _default_concurrency(entities: int) -> int:
 def _plan_entity(
     project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
 ) -> PlannedEntity:
+    for unset in (flow.unset, entity.unset):
+        if unset is not None:
+            raise unset
     settings, provenance = resolve_settings(project, flow, entity, cli)
     context = Context(project.root, flow.name, entity.name, pools)
-    home = _plugin("home", flow, entity, context, cli, project.spec.connections)
-    store = _plugin("store", flow, entity, context, cli, project.spec.connections)
+    home = _plugin("home", flow, entity, context, cli, project)
+    store = _plugin("store", flow, entity, context, cli, project)
     address = f"{flow.name}.{entity.name}"
     if home.new_files_only:
         settings = _new_files_only(address, settings, provenance)
@@ -145,7 +148,7 @@ def _plugin(
     entity: EntityDef,
     context: Context,
     cli: CommandLine,
-    connections: Mapping[str, Connection],
+    project: Project,
 ) -> Any:
     section, path_from_flow = resolve_section(family, flow, entity, cli.variables)
     override: dict[str, Any] = getattr(entity.spec, family)
@@ -160,8 +163,10 @@ def _plugin(
     if getattr(cls, "folder_per_entity", False) and flow.declares_entities and path_from_flow:
         section = _one_folder_per_entity(section)
     section = _fill_placeholders(section, flow, entity)
+    if isinstance(section.get("connection"), str):
+        project.check_connection(section["connection"])
     try:
-        section = with_connection_url(section, connections)
+        section = with_connection_url(section, project.spec.connections)
     except ConfigError as exc:
         where = doc.where((*at, "connection"))
         raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
