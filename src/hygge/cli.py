@@ -132,7 +132,7 @@ def init(name: Path, force: bool) -> None:
     "variables",
     multiple=True,
     metavar="flow.F[.entities.E].KEY=V",
-    help="Override a setting, e.g. flow.shop.batch_rows=5000 (YAML scalar values).",
+    help="Override a setting, e.g. flow.shop.batch_rows=5000 or flow.shop.primary_key=[id] (YAML).",
 )
 @click.option(
     "--from",
