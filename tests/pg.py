@@ -3,9 +3,10 @@
 The server runs as the unprivileged `postgres` user when the tests run as root (initdb and
 postgres refuse root), listens on a free 127.0.0.1 port, keeps its socket in its own temp
 dir, and is stopped and deleted when the session ends. Durability is switched off: a test
-server that loses its data on a power cut loses nothing anyone needs. In CI (CI=true) a
-server that cannot start fails the tests that need it; elsewhere they are skipped, saying why
-(the parts every test server shares: tests/servers.py).
+server that loses its data on a power cut loses nothing anyone needs. The test user may
+create roles (tests of passwords that URLs mangle log in as roles of their own). In CI
+(CI=true) a server that cannot start fails the tests that need it; elsewhere they are
+skipped, saying why (the parts every test server shares: tests/servers.py).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def running_server() -> Iterator[str]:
         )
         psql = [str(BIN / "psql"), "-h", str(home), "-p", str(port), "-U", "postgres"]
         _run(user, *psql, "-v", "ON_ERROR_STOP=1", "-c",
-             f"CREATE USER {USER} PASSWORD '{PASSWORD}'")  # fmt: skip
+             f"CREATE USER {USER} CREATEROLE PASSWORD '{PASSWORD}'")  # fmt: skip
         _run(user, *psql, "-c", f"CREATE DATABASE {DATABASE} OWNER {USER}")
         yield f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{port}/{DATABASE}"
     finally:

@@ -97,6 +97,13 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         {"flows/sales/flow.yml": GOOD_FLOW.replace("path: lake", "path: s3://k:hunter2@lake/x")},
         ["flow.yml:2", "'store.path'", "written into the file", "${DB_PASSWORD}"],
     ),
+    "password written into a url's query": (
+        {
+            "hygge.yml": "name: t\nconnections:\n  pg:\n    type: postgres\n"
+            "    url: postgresql://app@db/shop?password=hunter2\n"
+        },
+        ["hygge.yml:5", "'connections.pg.url'", "written into the file", "${PG_PASSWORD}"],
+    ),
     "incremental without a watermark": (
         {"flows/sales/flow.yml": GOOD_FLOW + "run_type: incremental\n"},
         ["sales.orders", "needs a watermark"],
@@ -195,3 +202,46 @@ def test_paths_are_checked_before_anything_runs(
     if message:
         assert message in result.stderr
     assert not (root / "lake").exists()
+
+
+def test_a_variable_is_needed_only_by_what_is_selected(
+    make_project, hygge_cli, monkeypatch
+) -> None:
+    """Reading the journal, listing locks or running other flows needs none of the secrets of
+    a connection (or flow, or entity) left out; what is selected still needs all of its own."""
+    for name in ("PG_PASSWORD", "CRM_URL", "RETURNS_ROWS"):
+        monkeypatch.delenv(name, raising=False)
+    project = """\
+name: t
+connections:
+  pg: {type: postgres, host: db.example, user: app, password: "${PG_PASSWORD}"}
+"""
+    root = make_project(
+        {
+            "hygge.yml": project,
+            "flows/crm/flow.yml": "home: {type: postgres, connection: pg, table: x}\n"
+            "store: {type: parquet, path: lake/crm}\n",
+            "flows/web/flow.yml": 'home: {type: postgres, url: "${CRM_URL}", table: x}\n'
+            "store: {type: parquet, path: lake/web}\n",
+            "flows/sales/flow.yml": GOOD_FLOW,
+            "flows/sales/entities/returns.yml": "batch_rows: ${RETURNS_ROWS}\n",
+        }
+    )
+    (root / "data").mkdir()
+    (root / "data/orders.csv").write_text("id\n1\n")
+
+    for args in (["history"], ["locks"], ["journal", "show"], ["go", "--entity", "sales.orders"]):
+        result = hygge_cli(*args, cwd=root)
+        assert result.exit_code == 0, (args, result.output)
+    assert (root / "lake/orders").is_dir()
+    needed = {
+        ("go",): ("hygge.yml:3", "PG_PASSWORD"),
+        ("go", "--flow", "crm", "--dry-run"): ("hygge.yml:3", "PG_PASSWORD"),
+        ("debug",): ("hygge.yml:3", "PG_PASSWORD"),
+        ("go", "--flow", "web"): ("flows/web/flow.yml:1", "CRM_URL"),
+        ("go", "--flow", "sales"): ("returns.yml:1", "RETURNS_ROWS"),
+    }
+    for args, (where, variable) in needed.items():
+        result = hygge_cli(*args, cwd=root)
+        assert result.exit_code == 2, (args, result.output)
+        assert where in result.stderr and f"{variable!r} is not set" in result.stderr, args

@@ -10,6 +10,7 @@ import json
 import logging
 import shlex
 import sys
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from hygge.drivers import connection_problems
 from hygge.errors import EntityError, HyggeError, UsageError
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
-from hygge.redact import redact, redact_argv
+from hygge.redact import RedactingFilter, redact, redact_argv
 from hygge.render import (
     LiveProgress,
     make_console,
@@ -59,6 +60,11 @@ class HyggeCommandGroup(click.Group):
         except KeyboardInterrupt:
             make_console(stderr=True).print("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception:  # a bug: its traceback, which may quote a secret, masked
+            sys.stderr.write(redact(traceback.format_exc()))
+            ctx.exit(1)
 
 
 @click.group(cls=HyggeCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -126,7 +132,7 @@ def init(name: Path, force: bool) -> None:
     "variables",
     multiple=True,
     metavar="flow.F[.entities.E].KEY=V",
-    help="Override a setting, e.g. flow.shop.batch_rows=5000 (YAML scalar values).",
+    help="Override a setting, e.g. flow.shop.batch_rows=5000 or flow.shop.primary_key=[id] (YAML).",
 )
 @click.option(
     "--from",
@@ -208,6 +214,8 @@ def go(
 def debug(project_dir: Path | None) -> None:
     """Check the config, every named connection, home and store; non-zero on any problem."""
     project = load_project(project_dir)
+    for error in project.unresolved.values():
+        raise error  # checking every connection needs every variable
     plan = make_plan(project)
     console = make_console()
     console.print(f"project {project.name} at {project.root}", highlight=False)
@@ -307,9 +315,15 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=make_console(stderr=True), show_path=False)],
+        handlers=[_log_handler()],
         force=True,
     )
+
+
+def _log_handler() -> logging.Handler:
+    handler = RichHandler(console=make_console(stderr=True), show_path=False)
+    handler.addFilter(RedactingFilter())
+    return handler
 
 
 if __name__ == "__main__":

@@ -197,7 +197,8 @@ class EntityFlow:
         try:
             self._record(record_id, status, outcome, attempts, written, seconds, message, commit)
         except HyggeError as exc:  # the data is published; the next run reconciles from the store
-            status, message, error = "failed", f"the journal could not record the run: {exc}", exc
+            status, error = "failed", exc
+            message = redact(f"the journal could not record the run: {exc}")
         return EntityResult(
             address=self.entity.address,
             status=status,
@@ -207,7 +208,7 @@ class EntityFlow:
             seconds=seconds,
             attempts=attempts,
             error=message,
-            hint=error.hint if isinstance(error, HyggeError) else None,
+            hint=redact(error.hint) if isinstance(error, HyggeError) and error.hint else None,
             traceback=_trace(error),
             warnings=tuple(outcome.warnings),
         )

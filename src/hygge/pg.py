@@ -21,6 +21,8 @@ Connection = Any  # adbc_driver_manager.dbapi.Connection (the driver is an optio
 
 _TRANSIENT = ("could not connect", "connection refused", "server closed", "connection reset",
               "terminating connection", "timeout expired", "no connection")  # fmt: skip
+# libpq's complaints about a URL it cannot parse, most often a password with `@ : / %` or spaces
+_MALFORMED = ("invalid percent-encoded token", "unexpected spaces found", "invalid integer value")
 
 
 class PgConfig(DatabaseConfig):
@@ -36,6 +38,11 @@ def _open(url: str) -> Connection:
 def _judge(code: int | None, detail: str) -> Verdict:
     """ADBC errors carry no code this can rely on: the message tells a dropped connection."""
     lowered = detail.lower()
+    if any(m in lowered for m in _MALFORMED):
+        return Verdict(
+            hint="percent-encode `@ : / %` and spaces in the URL's password, or give the"
+            " connection a `password:` of its own"
+        )
     if "authentication failed" not in lowered and any(m in lowered for m in _TRANSIENT):
         return Verdict(retry=True, hint="the server may be down or restarting")
     return FINAL

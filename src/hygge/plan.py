@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from hygge.config.layers import CommandLine, resolve_section, resolve_settings
-from hygge.config.models import Connection, RunType, Settings
+from hygge.config.layers import (
+    CommandLine,
+    applied_vars,
+    resolve_section,
+    resolve_settings,
+    var_error,
+)
+from hygge.config.models import RunType, Settings
 from hygge.config.overrides import parse_vars
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
@@ -114,10 +120,13 @@ def _default_concurrency(entities: int) -> int:
 def _plan_entity(
     project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
 ) -> PlannedEntity:
+    for unset in (flow.unset, entity.unset):
+        if unset is not None:
+            raise unset
     settings, provenance = resolve_settings(project, flow, entity, cli)
     context = Context(project.root, flow.name, entity.name, pools)
-    home = _plugin("home", flow, entity, context, cli, project.spec.connections)
-    store = _plugin("store", flow, entity, context, cli, project.spec.connections)
+    home = _plugin("home", flow, entity, context, cli, project)
+    store = _plugin("store", flow, entity, context, cli, project)
     address = f"{flow.name}.{entity.name}"
     if home.new_files_only:
         settings = _new_files_only(address, settings, provenance)
@@ -145,36 +154,60 @@ def _plugin(
     entity: EntityDef,
     context: Context,
     cli: CommandLine,
-    connections: Mapping[str, Connection],
+    project: Project,
 ) -> Any:
     section, path_from_flow = resolve_section(family, flow, entity, cli.variables)
     override: dict[str, Any] = getattr(entity.spec, family)
     doc, at = (entity.doc, (*entity.at, family)) if override else (flow.doc, (family,))
+    set_by = _set_by(family, flow, entity, cli, doc, at)
     kind = section.get("type")
     if not isinstance(kind, str):
         raise ConfigError(f"{doc.where(at)}: {family} needs a 'type'")
     try:
         cls = home_class(kind) if family == "home" else store_class(kind)
     except ConfigError as exc:
-        raise ConfigError(f"{doc.where((*at, 'type'))}: {exc.message}", hint=exc.hint) from None
+        raise ConfigError(f"{set_by('type')}: {exc.message}", hint=exc.hint) from None
     if getattr(cls, "folder_per_entity", False) and flow.declares_entities and path_from_flow:
         section = _one_folder_per_entity(section)
     section = _fill_placeholders(section, flow, entity)
+    if isinstance(section.get("connection"), str):
+        project.check_connection(section["connection"])
     try:
-        section = with_connection_url(section, connections)
+        section = with_connection_url(section, project.spec.connections)
     except ConfigError as exc:
-        where = doc.where((*at, "connection"))
-        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+        raise ConfigError(f"{set_by('connection')}: {exc.message}", hint=exc.hint) from None
     try:
         config = cls.Config.model_validate(section)
     except ValidationError as exc:
-        raise _plugin_error(exc, cls.Config, flow, entity, family) from None
+        raise _plugin_error(exc, cls.Config, flow, entity, family, cli) from None
     return cls(config, context)
 
 
+def _set_by(
+    family: str, flow: FlowDef, entity: EntityDef, cli: CommandLine, doc: YamlDoc, at: KeyPath
+) -> Callable[[str], str]:
+    """Where a key of the section was set, for messages: the --var as typed, or file:line."""
+    applied = applied_vars(flow, entity, cli.variables)
+
+    def where(key: str) -> str:
+        var = next((v for v in reversed(applied) if v.key == (family, key)), None)
+        return f"--var {var.text!r}" if var else doc.where((*at, key))
+
+    return where
+
+
 def _plugin_error(
-    exc: ValidationError, model: Any, flow: FlowDef, entity: EntityDef, family: str
-) -> ConfigError:
+    exc: ValidationError,
+    model: Any,
+    flow: FlowDef,
+    entity: EntityDef,
+    family: str,
+    cli: CommandLine,
+) -> UsageError:
+    mine = applied_vars(flow, entity, cli.variables)
+    blamed = var_error(exc, model, mine, (family,))
+    if blamed is not None:
+        return blamed
     first_key = next((e["loc"][0] for e in exc.errors() if e["loc"]), None)
     in_entity = first_key in getattr(entity.spec, family)
     doc: YamlDoc = entity.doc if in_entity else flow.doc

@@ -7,15 +7,18 @@ type suffix of the selection. Mappings (watermark, home, store) merge key by key
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hygge.config.models import BUILTIN_SETTINGS, SETTING_KEYS, RunType, Settings
 from hygge.config.overrides import PLUGIN_SECTIONS, Var, merge
 from hygge.config.project import EntityDef, FlowDef, Project
-from hygge.errors import ConfigError
+from hygge.config.validation import clean_loc, problem
+from hygge.config.yamlfile import KeyPath
+from hygge.errors import ConfigError, UsageError
 
 Layer = tuple[str, dict[str, Any]]
 
@@ -54,7 +57,9 @@ def resolve_settings(
     try:
         return Settings.model_validate(values), provenance
     except ValidationError as exc:
-        raise _settings_error(exc, flow, entity, provenance) from None
+        mine = applied_vars(flow, entity, cli.variables)
+        blamed = var_error(exc, Settings, mine, ())
+        raise blamed or _settings_error(exc, flow, entity, provenance) from None
 
 
 def resolve_section(
@@ -73,21 +78,41 @@ def resolve_section(
     return section, path_from_flow
 
 
+def applied_vars(flow: FlowDef, entity: EntityDef, variables: Sequence[Var]) -> list[Var]:
+    """The --var that reach entity, in the order they apply (the flow's, then its own)."""
+    return [
+        v
+        for scope in (None, entity.name)
+        for v in variables
+        if v.flow == flow.name and v.entity == scope
+    ]
+
+
+def var_error(
+    exc: ValidationError, model: type[BaseModel], variables: Sequence[Var], at: KeyPath
+) -> UsageError | None:
+    """The error of a key (at key path `at` of the model) that a --var set, naming the --var
+    as typed; None when no --var set any offending key."""
+    for err in exc.errors():
+        loc = (*at, *clean_loc(err["loc"]))
+        for var in reversed(variables):  # the last one applied won
+            common = min(len(loc), len(var.key))
+            if len(loc) > len(at) and loc[:common] == var.key[:common]:
+                return UsageError(
+                    f"--var {var.text!r}: {problem(err, model, at)}",
+                    hint="fix or drop that --var",
+                )
+    return None
+
+
 def _var_layers(
     flow: FlowDef, entity: EntityDef, variables: tuple[Var, ...], settings: bool
 ) -> list[Layer]:
-    layers = []
-    for scope in (None, entity.name):
-        mine = [
-            v
-            for v in variables
-            if v.flow == flow.name
-            and v.entity == scope
-            and (v.key[0] not in PLUGIN_SECTIONS) == settings
-        ]
-        for var in mine:
-            layers.append((f"--var {var.text}", var.as_tree()))
-    return layers
+    return [
+        (f"--var {var.text}", var.as_tree())
+        for var in applied_vars(flow, entity, variables)
+        if (var.key[0] not in PLUGIN_SECTIONS) == settings
+    ]
 
 
 def _dump(model: Settings, keys: set[str]) -> dict[str, Any]:

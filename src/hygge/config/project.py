@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from hygge.config.models import NAME_PATTERN, EntityFile, FlowFile, ProjectFile
 from hygge.config.validation import validate
-from hygge.config.variables import expand
+from hygge.config.variables import Expanded, expand
 from hygge.config.yamlfile import KeyPath, YamlDoc, load_yaml
 from hygge.errors import ConfigError
 
 PROJECT_FILE = "hygge.yml"
 FLOW_FILE = "flow.yml"
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class EntityDef:
     spec: EntityFile
     doc: YamlDoc
     at: KeyPath  # key path of the entity inside doc ((): the whole entity file)
+    unset: ConfigError | None = None  # a variable it uses is unset: raised when planned
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class FlowDef:
     doc: YamlDoc
     entities: tuple[EntityDef, ...]
     declares_entities: bool  # False: one implicit entity named like the flow
+    unset: ConfigError | None = None  # a variable its flow.yml uses is unset: raised when planned
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,19 @@ class Project:
     spec: ProjectFile
     doc: YamlDoc
     flows: tuple[FlowDef, ...]
+    # Named connections left out of spec.connections because a variable they use is unset:
+    # an error only for what uses them.
+    unresolved: Mapping[str, ConfigError] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def check_connection(self, name: str) -> None:
+        """Raise when the named connection uses an unset variable."""
+        error = self.unresolved.get(name)
+        if error is not None:
+            raise error
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -69,7 +84,16 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
     root = find_project_root(Path(path) if path is not None else None)
     env = os.environ if env is None else env
     doc = load_yaml(root / PROJECT_FILE)
-    spec = validate(ProjectFile, expand(doc, env), doc)
+    expanded = expand(doc, env)
+    spec = _validated(ProjectFile, expanded, doc)
+    unresolved: dict[str, ConfigError] = {}
+    for at, error in expanded.unset:
+        name = _connection_of(at)
+        if name is None:
+            raise error  # the project's name, options or journal: everything needs them
+        unresolved.setdefault(name, error)
+    resolved = {k: v for k, v in spec.connections.items() if k not in unresolved}
+    spec = spec.model_copy(update={"connections": resolved})
     flows_dir = root / spec.flows_dir
     if not flows_dir.is_dir():
         raise ConfigError(
@@ -77,7 +101,23 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
             hint="create it with one sub-folder per flow, each holding a flow.yml",
         )
     flows = tuple(_load_flow(folder, env) for folder in _flow_folders(flows_dir))
-    return Project(root=root, spec=spec, doc=doc, flows=flows)
+    return Project(root=root, spec=spec, doc=doc, flows=flows, unresolved=unresolved)
+
+
+def _connection_of(at: KeyPath) -> str | None:
+    """The named connection a key path of hygge.yml lies in, if any."""
+    return str(at[1]) if len(at) > 2 and at[0] == "connections" else None
+
+
+def _validated(model: type[M], expanded: Expanded, doc: YamlDoc) -> M:
+    """Validate expanded data; an unset variable explains a failure best (its value is missing)."""
+    try:
+        return validate(model, expanded.data, doc)
+    except ConfigError:
+        first = expanded.first_unset()
+        if first is not None:
+            raise first from None
+        raise
 
 
 def _flow_folders(flows_dir: Path) -> list[Path]:
@@ -94,28 +134,30 @@ def _flow_folders(flows_dir: Path) -> list[Path]:
 
 def _load_flow(folder: Path, env: Mapping[str, str]) -> FlowDef:
     doc = load_yaml(folder / FLOW_FILE)
-    data = expand(doc, env)
-    if not isinstance(data, dict):
+    expanded = expand(doc, env)
+    if not isinstance(expanded.data, dict):
         raise ConfigError(f"{doc.where()}: a flow file must be a mapping of keys")
-    spec = validate(FlowFile, data, doc)
-    entities = [*_inline_entities(spec, doc), *_file_entities(folder, env)]
+    spec = _validated(FlowFile, expanded, doc)
+    entities = [*_inline_entities(spec, doc, expanded), *_file_entities(folder, env)]
     declared = spec.entities is not None or bool(entities)
     if not declared:
         entities = [EntityDef(folder.name, EntityFile(), doc, ())]
     _reject_duplicates(entities)
-    return FlowDef(folder.name, folder, spec, doc, tuple(entities), declared)
+    unset = next((e for at, e in expanded.unset if at[:1] != ("entities",)), None)
+    return FlowDef(folder.name, folder, spec, doc, tuple(entities), declared, unset)
 
 
-def _inline_entities(spec: FlowFile, doc: YamlDoc) -> list[EntityDef]:
+def _inline_entities(spec: FlowFile, doc: YamlDoc, expanded: Expanded) -> list[EntityDef]:
     found = []
     for index, item in enumerate(spec.entities or []):
         at: KeyPath = ("entities", index)
+        unset = expanded.first_unset(at)
         if isinstance(item, str):
-            found.append(EntityDef(item, EntityFile(), doc, at))
+            found.append(EntityDef(item, EntityFile(), doc, at, unset))
         elif item.name is None:
             raise ConfigError(f"{doc.where(at)}: an inline entity needs a 'name'")
         else:
-            found.append(EntityDef(item.name, item, doc, at))
+            found.append(EntityDef(item.name, item, doc, at, unset))
     return found
 
 
@@ -130,14 +172,16 @@ def _file_entities(folder: Path, env: Mapping[str, str]) -> list[EntityDef]:
         name = path.stem
         _check_name(name, f"{path}: entity name")
         doc = load_yaml(path)
-        data: Any = expand(doc, env)
-        spec = validate(EntityFile, data if data is not None else {}, doc)
+        expanded = expand(doc, env)
+        if expanded.data is None:
+            expanded = Expanded({})
+        spec = _validated(EntityFile, expanded, doc)
         if spec.name is not None and spec.name != name:
             raise ConfigError(
                 f"{doc.where(('name',))}: name {spec.name!r} differs from the file name {name!r}",
                 hint="remove 'name' or rename the file",
             )
-        found.append(EntityDef(name, spec, doc, ()))
+        found.append(EntityDef(name, spec, doc, (), expanded.first_unset()))
     return found
 
 

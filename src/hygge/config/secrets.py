@@ -5,16 +5,21 @@ leaks with it. So a `password` key, or a URL with a password in it, must say whe
 secret lives: `password: ${PG_PASSWORD}`, `url: postgresql://app:${PG_PASSWORD}@db/shop`
 or `url: ${PG_URL}`. Checked on the parsed file before `${VAR}` expansion, so what the
 environment supplies is never mistaken for a literal; the message never repeats the value.
+
+When a variable is substituted, the values it brings into a secret position are remembered
+for `hygge.redact` to mask, and a value inside a URL's userinfo is percent-encoded, so that a
+password holding `@`, `:` or `/` stays a password.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from hygge.config.yamlfile import KeyPath, YamlDoc, dotted
 from hygge.errors import ConfigError
-from hygge.redact import url_passwords
+from hygge.redact import is_secret_key, remember_secret, remember_url, url_passwords
 
 _REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 
@@ -34,6 +39,36 @@ def refuse_literal_secrets(doc: YamlDoc) -> None:
                 hint=f"write it as `user:${{{_variable(at, 'PASSWORD')}}}@host`, or the whole"
                 f" URL as `${{{_variable(at, 'URL')}}}`, and export the variable",
             )
+
+
+def substituted(value: str, at: KeyPath, before: str, after: str) -> str:
+    """What a `${VAR}` whose value is value inserts into the string at key path `at`, between
+    the literal texts before and after it. A secret it brings (any value under a password-like
+    key, a URL's password, a whole URL) is remembered for masking."""
+    if at and is_secret_key(str(at[-1])):
+        remember_secret(value)
+    if "://" in value:
+        remember_url(value)
+    role = _userinfo_role(before, after)
+    if role is None:
+        return value
+    if role == "user" and ":" in value:  # user:password in one variable
+        user, _, password = value.partition(":")
+        remember_secret(password)
+        return f"{quote(user, safe='')}:{quote(password, safe='')}"
+    if role == "password":
+        remember_secret(value)
+    return quote(value, safe="")
+
+
+def _userinfo_role(before: str, after: str) -> Literal["user", "password"] | None:
+    """Where a value between before and after lands in `scheme://user:password@host/...`."""
+    _, scheme, authority = before.partition("://")
+    if not scheme or "/" in authority or "@" in authority:
+        return None
+    if "@" not in after.partition("/")[0]:
+        return None
+    return "password" if ":" in authority else "user"
 
 
 def _leaves(value: Any, at: KeyPath) -> list[tuple[KeyPath, Any]]:

@@ -26,7 +26,7 @@ def located_error(
 ) -> ConfigError:
     first_per_key: dict[KeyPath, Any] = {}
     for err in exc.errors():  # a union reports each branch: keep the first per key
-        first_per_key.setdefault(_clean_loc(err["loc"]), err)
+        first_per_key.setdefault(clean_loc(err["loc"]), err)
     lines = [_describe(err, model, doc, at) for err in first_per_key.values()]
     first, rest = lines[0], lines[1:]
     message = first if not rest else first + "".join(f"\n  also {line}" for line in rest)
@@ -34,25 +34,29 @@ def located_error(
 
 
 def _describe(err: Any, model: type[BaseModel], doc: YamlDoc, at: KeyPath) -> str:
-    loc = _clean_loc(err["loc"])
-    full = (*at, *loc)
-    where = doc.where(full)
-    key = dotted(full) or "(top level)"
+    where = doc.where((*at, *clean_loc(err["loc"])))
+    return f"{where}: {problem(err, model, at)}"
+
+
+def problem(err: Any, model: type[BaseModel], at: KeyPath = ()) -> str:
+    """What is wrong with the key of one pydantic error (found at key path `at`), not where."""
+    loc = clean_loc(err["loc"])
+    key = dotted((*at, *loc)) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
         known = sorted(_field_names(model, loc[:-1]))
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-        return f"{where}: unknown key {key!r}{hint}"
+        return f"unknown key {key!r}{hint}"
     if kind == "missing":
-        return f"{where}: missing required key {key!r}"
+        return f"missing required key {key!r}"
     value = err.get("input")
     shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
     message = str(err["msg"]).removeprefix("Value error, ")  # pydantic's wrapper of our own
-    return f"{where}: key {key!r}: {message}{shown}"
+    return f"key {key!r}: {message}{shown}"
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> KeyPath:
+def clean_loc(loc: tuple[Any, ...]) -> KeyPath:
     """Drop pydantic's union-branch labels (e.g. 'str', 'EntityFile') from a location."""
     out: list[str | int] = []
     for part in loc:

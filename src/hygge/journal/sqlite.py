@@ -11,6 +11,7 @@
   SQLITE_BUSY when a read upgrades to a write mid-transaction.
 - One connection per SqliteJournal, used under a lock, so threads of one process can share it.
 - Timestamps are UTC ISO-8601 text with microseconds (they sort as text).
+- Free text (commands, errors, reasons) passes through `hygge.redact` on its way in.
 - The schema is versioned: MIGRATIONS[n - 1] takes the file from version n - 1 to n, each in the
   transaction that records it in `schema_version`. A file from a newer hygge is refused.
 """
@@ -44,6 +45,7 @@ from hygge.journal.api import (
     pid_alive,
 )
 from hygge.journal.schema import ENTITY_RUN_COLUMNS, MIGRATIONS, UPSERT_WATERMARK
+from hygge.redact import redact
 
 BUSY_TIMEOUT_SECONDS = 30.0
 _R = TypeVar("_R", RunRecord, EntityRunRecord, WatermarkRecord, AuditRecord)
@@ -75,7 +77,7 @@ class SqliteJournal(Journal):
             conn.execute(
                 "INSERT INTO runs (run_id, host, pid, command, started_at, status)"
                 " VALUES (?, ?, ?, ?, ?, 'running')",
-                (run_id, self._host, os.getpid(), command, _now()),
+                (run_id, self._host, os.getpid(), redact(command), _now()),
             )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -147,7 +149,7 @@ class SqliteJournal(Journal):
                     rows_written,
                     bytes_written,
                     seconds,
-                    error,
+                    None if error is None else redact(error),
                     commit.value if commit else None,
                     now,
                     entity_run_id,
@@ -402,7 +404,7 @@ def _audit(
     conn.execute(
         "INSERT INTO audit (at, user, action, flow, entity, old_value, new_value, reason)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (at, user, action, flow, entity, old_value, new_value, reason),
+        (at, user, action, flow, entity, old_value, new_value, redact(reason)),
     )
 
 
