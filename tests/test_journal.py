@@ -30,6 +30,8 @@ from hygge.journal import (
     journal_path,
     open_journal,
 )
+from hygge.journal.schema import MIGRATIONS
+from hygge.results import SchemaChange
 
 PROCESSES = 4
 RUNS_PER_PROCESS = 120
@@ -84,12 +86,12 @@ def raw(root: Path, sql: str) -> list[Any]:
         return db.execute(sql).fetchall()
 
 
-def test_open_journal_creates_a_wal_database_with_schema_version_1(tmp_path: Path) -> None:
+def test_open_journal_creates_a_wal_database_with_every_schema_version(tmp_path: Path) -> None:
     open_journal(tmp_path).close()
     assert journal_path(tmp_path) == tmp_path / ".hygge" / "journal.db"
     open_journal(tmp_path).close()  # reopening applies nothing twice
     assert raw(tmp_path, "PRAGMA journal_mode") == [("wal",)]
-    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,)]
+    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
 
 
 def test_runs_round_trip_newest_first(journal: Journal) -> None:
@@ -465,7 +467,7 @@ def test_a_journal_from_a_newer_hygge_is_refused(tmp_path: Path) -> None:
     error = caught.value
     assert isinstance(error, HyggeError) and error.exit_code == 1
     assert str(journal_path(tmp_path)) in str(error)
-    assert "schema version 99" in str(error) and "up to 1" in str(error)
+    assert "schema version 99" in str(error) and "up to 2" in str(error)
     assert error.hint is not None and "upgrade hygge" in error.hint
 
 
@@ -475,7 +477,39 @@ def test_an_existing_empty_database_is_migrated(tmp_path: Path) -> None:
     sqlite3.connect(path).close()
     with open_journal(tmp_path) as journal:
         journal.start_run("r", "hygge go")
-    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,)]
+    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
+
+
+def test_a_version_1_journal_is_upgraded_keeping_its_history(tmp_path: Path) -> None:
+    """A journal written before entity runs kept their schema changes: its runs stay, and
+    new ones record what they changed."""
+    path = journal_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as old:
+        old.executescript(MIGRATIONS[0])
+        old.executescript(
+            "INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00+00:00');"
+            " INSERT INTO runs VALUES ('old', 'h', 1, 'hygge go', '2026-01-01T00:00:00+00:00',"
+            " '2026-01-01T00:00:01+00:00', 'success');"
+            " INSERT INTO entity_runs (run_id, flow, entity, run_type, status, rows_written,"
+            " started_at) VALUES ('old', 'shop', 'orders', 'incremental', 'success', 7,"
+            " '2026-01-01T00:00:00+00:00');"
+        )
+
+    with open_journal(tmp_path) as journal:
+        (before,) = journal.history()
+        journal.start_run("new", "hygge go")
+        entity_run_id = journal.start_entity("new", "shop", "orders", "incremental", None)
+        added = (SchemaChange("extra", "DOUBLE"), SchemaChange("note", "VARCHAR"))
+        journal.finish_entity(
+            entity_run_id, status="success", attempts=1, rows_read=2, rows_written=2,
+            bytes_written=0, seconds=0.1, schema_changes=added,
+        )  # fmt: skip
+        after, _ = journal.history()
+
+    assert (before.run_id, before.rows_written, before.schema_changes) == ("old", 7, ())
+    assert after.schema_changes == added
+    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
 
 
 def test_a_file_that_is_not_a_database_gives_a_journal_error(tmp_path: Path) -> None:

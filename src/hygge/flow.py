@@ -21,7 +21,7 @@ from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.plugin import Commit, LoadRun
 from hygge.redact import redact
-from hygge.results import EntityResult, Status
+from hygge.results import EntityResult, SchemaChange, Status
 from hygge.transfer import Counts, transfer
 from hygge.window import Backfill, WindowState, plan_read
 
@@ -33,6 +33,7 @@ class _Outcome:
     counts: Counts = field(default_factory=Counts)
     state: WindowState | None = None  # what to commit; None: leave the watermark alone
     warnings: list[str] = field(default_factory=list)
+    schema_changes: tuple[SchemaChange, ...] = ()  # what the publish changed in the columns
 
 
 class EntityFlow:
@@ -53,6 +54,7 @@ class EntityFlow:
         self.journal = journal
         self.backfill = backfill
         self.on_rows = on_rows
+        self.published_before = False  # the store held a commit record when the run began
 
     def run(self) -> EntityResult:
         started = time.monotonic()
@@ -88,6 +90,7 @@ class EntityFlow:
         stored = self.journal.watermark(entity.flow, entity.name)
         self._refuse_another_column(stored)
         published = entity.store.last_commit()
+        self.published_before = published is not None
         if published is not None and published.watermark and _newer(published, stored):
             audits = self.journal.audit(entity.flow, entity.name)
             if not any(a.at >= published.published_at for a in audits):
@@ -155,7 +158,19 @@ class EntityFlow:
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")
-        return _Outcome(counts, state, warnings)
+        if self._appended_from_the_start(previous, counts):
+            warnings.append(
+                "no watermark was committed, so this incremental run read from the start and"
+                " appended to the rows earlier runs published there: those rows are now there"
+                f" twice; run it once with --entity {entity.address}:d to replace them"
+            )
+        return _Outcome(counts, state, warnings, load.schema_changes)
+
+    def _appended_from_the_start(self, previous: WindowState, counts: Counts) -> bool:
+        """Did an append read everything into a destination hygge had already loaded? (A
+        full_drop without a watermark commits none, so a switch to incremental does this.)"""
+        appended = self.entity.run_type == "incremental" and self.backfill is None
+        return appended and previous.mark is None and self.published_before and counts.written > 0
 
     def _commit(self, state: WindowState | None) -> Commit:
         mark = state.mark.encode() if state and state.mark else None
@@ -210,7 +225,8 @@ class EntityFlow:
             error=message,
             hint=redact(error.hint) if isinstance(error, HyggeError) and error.hint else None,
             traceback=_trace(error),
-            warnings=tuple(outcome.warnings),
+            warnings=(*self.entity.warnings, *outcome.warnings),
+            schema_changes=outcome.schema_changes,
         )
 
     def _record(
@@ -239,6 +255,7 @@ class EntityFlow:
             seconds=seconds,
             error=message,
             commit=commit,
+            schema_changes=outcome.schema_changes,
         )
 
 

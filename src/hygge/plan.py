@@ -37,6 +37,7 @@ class PlannedEntity:
     provenance: dict[str, str]  # setting -> where its value came from
     home: Home
     store: Store
+    warnings: tuple[str, ...] = ()  # what the plan lets happen that may surprise
 
     @property
     def address(self) -> str:
@@ -132,7 +133,29 @@ def _plan_entity(
         settings = _new_files_only(address, settings, provenance)
     run_type: RunType = settings.run_type or "full_drop"
     _check_run_type(address, run_type, settings, home, store, provenance)
-    return PlannedEntity(flow.name, entity.name, run_type, settings, provenance, home, store)
+    warnings = _key_warnings(run_type, settings, store)
+    return PlannedEntity(
+        flow.name, entity.name, run_type, settings, provenance, home, store, warnings
+    )
+
+
+def _key_warnings(run_type: RunType, settings: Settings, store: Store) -> tuple[str, ...]:
+    """A primary_key says rows are updated by key, which an append cannot do: every planned
+    incremental run with one is warned, whatever its destination holds now (a plan reads
+    nothing), since each changed row it reads is appended beside its earlier version."""
+    if run_type != "incremental" or not settings.primary_key:
+        return ()
+    way_out = (
+        "use run_type: merge to update them"
+        if "merge" in store.run_types
+        else f"a {store.config.type} store cannot merge"
+    )
+    keys = ", ".join(settings.primary_key)
+    return (
+        f"primary_key ({keys}) is declared but run type incremental appends: a row whose key"
+        f" is already loaded is added again, not updated ({way_out}; remove primary_key if"
+        " repeated keys are intended)",
+    )
 
 
 def _new_files_only(address: str, settings: Settings, provenance: dict[str, str]) -> Settings:

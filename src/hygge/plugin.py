@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from hygge.config.models import RunType
 from hygge.errors import EntityError
 from hygge.pool import Pools
+from hygge.results import SchemaChange
 from hygge.watermark import Mark
 
 
@@ -139,7 +140,13 @@ class Home(ABC):
 
 
 class Load(ABC):
-    """One run's writes to a store: staged until publish, discarded by abort."""
+    """One run's writes to a store: staged until publish, discarded by abort.
+
+    A store that changes its destination's columns (adds the source's new ones) says so in
+    `schema_changes` once published; the flow reports them and the journal keeps them.
+    """
+
+    schema_changes: tuple[SchemaChange, ...] = ()
 
     @abstractmethod
     def write(self, frame: pl.DataFrame) -> None: ...

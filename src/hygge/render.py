@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,8 @@ def print_summary(
             )
         console.print(table)
     for r in result.entities:
+        for change in r.schema_changes:
+            console.print(f"[cyan]{escape(r.address)}[/] {escape(str(change))}", highlight=False)
         for warning in r.warnings:
             console.print(f"[yellow]{escape(r.address)}[/] {escape(warning)}", highlight=False)
         if r.status in ("failed", "interrupted", "skipped") and r.error:
@@ -161,6 +164,7 @@ def result_json(result: RunResult) -> dict[str, Any]:
                 "error": r.error,
                 "hint": r.hint,
                 "warnings": list(r.warnings),
+                "schema_changes": [asdict(change) for change in r.schema_changes],
             }
             for r in result.entities
         ],
@@ -183,6 +187,9 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
             shorten(e.store.destination(), plan.project.root),
         )
     console.print(table)
+    for e in plan.entities:
+        for warning in e.warnings:
+            console.print(f"[yellow]{escape(e.address)}[/] {escape(warning)}", highlight=False)
     if verbose:
         for e in plan.entities:
             console.print(f"[bold]{e.address}[/]  source: {escape(redact(e.home.describe()))}")
@@ -212,6 +219,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "destination": redact(e.store.destination()),
                 "settings": {k: _plain(getattr(e.settings, k)) for k in e.provenance},
                 "provenance": e.provenance,
+                "warnings": list(e.warnings),
             }
             for e in plan.entities
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +26,7 @@ def print_history(console: Console, records: list[EntityRunRecord]) -> None:
     for name in ("started", "entity", "run type", "status", "read", "written", "time"):
         table.add_column(name, justify="right" if name in {"read", "written", "time"} else "left")
     table.add_column("watermark after")
+    table.add_column("columns added")
     table.add_column("error")
     for r in records:
         table.add_row(
@@ -36,6 +38,7 @@ def print_history(console: Console, records: list[EntityRunRecord]) -> None:
             f"{r.rows_written:,}",
             f"{r.seconds:.1f}s",
             shown(r.watermark_after),
+            escape(", ".join(f"{c.column} {c.type}" for c in r.schema_changes)),
             escape((r.error or "").splitlines()[0] if r.error else ""),
         )
     console.print(table)
@@ -55,6 +58,7 @@ def history_json(records: list[EntityRunRecord]) -> list[dict[str, Any]]:
             "watermark_before": shown(r.watermark_before) if r.watermark_before else None,
             "watermark_after": shown(r.watermark_after) if r.watermark_after else None,
             "error": r.error,
+            "schema_changes": [asdict(change) for change in r.schema_changes],
             "started_at": r.started_at.isoformat(),
             "ended_at": r.ended_at.isoformat() if r.ended_at else None,
         }

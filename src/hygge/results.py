@@ -9,6 +9,19 @@ Status = Literal["success", "failed", "skipped", "interrupted"]
 
 
 @dataclass(frozen=True)
+class SchemaChange:
+    """A change a load made to its destination's columns: so far only a column added
+    (nullable, for the rows before), with its type as the store names it."""
+
+    column: str
+    type: str
+    action: Literal["added"] = "added"
+
+    def __str__(self) -> str:
+        return f"{self.action} column {self.column!r} ({self.type})"
+
+
+@dataclass(frozen=True)
 class EntityResult:
     address: str
     status: Status
@@ -21,6 +34,7 @@ class EntityResult:
     hint: str | None = None
     traceback: str | None = None
     warnings: tuple[str, ...] = ()
+    schema_changes: tuple[SchemaChange, ...] = ()
     locked_by: str | None = None  # skipped because another run holds it
 
 

@@ -49,9 +49,9 @@ home:
 """
 
 ORDERS_ENTITY = """\
-# data/shop/orders holds one parquet file per month. Each run moves only the rows
-# changed since the last one: see `hygge history` and `hygge journal show`.
-primary_key: [order_id]
+# data/shop/orders holds one parquet file per month. Each run appends the rows changed
+# since the last one (a lake keeps every version of an order; the warehouse flow upserts
+# them on order_id): see `hygge history` and `hygge journal show`.
 watermark:
   column: updated_at
 batch_rows: 1000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Self
 
 from hygge.errors import HyggeError
+from hygge.results import SchemaChange
 
 RUN_STATUSES = frozenset({"running", "success", "failed", "interrupted"})
 ENTITY_STATUSES = frozenset({"running", "success", "failed", "skipped", "interrupted"})
@@ -50,7 +52,8 @@ class RunRecord:
 class EntityRunRecord:
     """One entity of one run: status is running, success, failed, skipped or interrupted.
 
-    `watermark_after` is the value committed by this entity run, or None if it committed none.
+    `watermark_after` is the value committed by this entity run, or None if it committed none;
+    `schema_changes` what it changed in its destination's columns.
     """
 
     id: int
@@ -69,6 +72,7 @@ class EntityRunRecord:
     error: str | None
     started_at: datetime
     ended_at: datetime | None
+    schema_changes: tuple[SchemaChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Journal(ABC):
         seconds: float,
         error: str | None = None,
         commit: WatermarkCommit | None = None,
+        schema_changes: Sequence[SchemaChange] = (),
     ) -> None:
         """End an entity run and, with `commit`, upsert the entity's watermark: one transaction.
 

@@ -5,6 +5,11 @@ MIGRATIONS[n - 1] takes a journal file from schema version n - 1 to n.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
+from hygge.results import SchemaChange
+
 MIGRATIONS: list[str] = [
     # 1: everything.
     """
@@ -67,11 +72,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_entity ON audit (flow, entity, id);
     """,
+    # 2: the changes an entity run made to its destination's columns (JSON; NULL: none).
+    """
+    ALTER TABLE entity_runs ADD COLUMN schema_changes TEXT;
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (
     "id, run_id, flow, entity, run_type, status, attempts, rows_read, rows_written,"
-    " bytes_written, seconds, watermark_before, watermark_after, error, started_at, ended_at"
+    " bytes_written, seconds, watermark_before, watermark_after, error, started_at, ended_at,"
+    " schema_changes"
 )
 UPSERT_WATERMARK = """
     INSERT INTO watermarks (flow, entity, watermark_column, value, state, run_id, updated_at)
@@ -80,3 +90,14 @@ UPSERT_WATERMARK = """
         watermark_column = excluded.watermark_column, value = excluded.value,
         state = excluded.state, run_id = excluded.run_id, updated_at = excluded.updated_at
 """
+
+
+def encode_changes(changes: Sequence[SchemaChange]) -> str | None:
+    """Schema changes as stored: a JSON list of {action, column, type}; NULL for none."""
+    if not changes:
+        return None
+    return json.dumps([{"action": c.action, "column": c.column, "type": c.type} for c in changes])
+
+
+def decode_changes(text: str | None) -> tuple[SchemaChange, ...]:
+    return tuple(SchemaChange(**change) for change in json.loads(text)) if text else ()

@@ -44,8 +44,15 @@ from hygge.journal.api import (
     check_status,
     pid_alive,
 )
-from hygge.journal.schema import ENTITY_RUN_COLUMNS, MIGRATIONS, UPSERT_WATERMARK
+from hygge.journal.schema import (
+    ENTITY_RUN_COLUMNS,
+    MIGRATIONS,
+    UPSERT_WATERMARK,
+    decode_changes,
+    encode_changes,
+)
 from hygge.redact import redact
+from hygge.results import SchemaChange
 
 BUSY_TIMEOUT_SECONDS = 30.0
 _R = TypeVar("_R", RunRecord, EntityRunRecord, WatermarkRecord, AuditRecord)
@@ -128,6 +135,7 @@ class SqliteJournal(Journal):
         seconds: float,
         error: str | None = None,
         commit: WatermarkCommit | None = None,
+        schema_changes: Sequence[SchemaChange] = (),
     ) -> None:
         check_status(status, ENTITY_STATUSES - {"running"}, "a finished entity run's")
         with self._write(f"record the end of entity run {entity_run_id}") as conn:
@@ -141,7 +149,7 @@ class SqliteJournal(Journal):
             conn.execute(
                 "UPDATE entity_runs SET status = ?, attempts = ?, rows_read = ?,"
                 " rows_written = ?, bytes_written = ?, seconds = ?, error = ?,"
-                " watermark_after = ?, ended_at = ? WHERE id = ?",
+                " watermark_after = ?, ended_at = ?, schema_changes = ? WHERE id = ?",
                 (
                     status,
                     attempts,
@@ -152,6 +160,7 @@ class SqliteJournal(Journal):
                     None if error is None else redact(error),
                     commit.value if commit else None,
                     now,
+                    encode_changes(schema_changes),
                     entity_run_id,
                 ),
             )
@@ -171,7 +180,7 @@ class SqliteJournal(Journal):
                 f"SELECT {ENTITY_RUN_COLUMNS} FROM entity_runs{where} ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [_record(EntityRunRecord, r) for r in rows]
+        return [_record(EntityRunRecord, (*r[:-1], decode_changes(r[-1]))) for r in rows]
 
     def mark_interrupted(self) -> int:
         changed = 0

@@ -248,7 +248,8 @@ def new_columns(
             raise StoreError(
                 f"column {name!r} is {source_type} in the source but {held} in {where},"
                 " which cannot hold it",
-                hint="change the destination column's type, or cast the column in the source",
+                hint="cast the column in the source, change the destination column's type,"
+                " or run the entity once as full_drop (it replaces the table with the new types)",
             )
     return added
 

@@ -3,10 +3,11 @@
 A load fills a staging table of its own (the engine's `write`), then publishes in one
 transaction: full_drop drops the destination and renames the stage into its place (DDL is
 transactional in these engines, so a reader sees the old table or the new); incremental adds
-the source's new columns (nullable), then inserts the stage, or renames it into place when
-there is no destination yet; merge first deletes the destination rows whose key is staged
-(NULL keys match, and no unique index is needed on tables made by hand). With nothing staged,
-full_drop empties an existing destination (keeping its columns) and the others do nothing.
+the source's new columns (nullable; the load's `schema_changes` name them), then inserts the
+stage, or renames it into place when there is no destination yet; merge first deletes the
+destination rows whose key is staged (NULL keys match, and no unique index is needed on tables
+made by hand). With nothing staged, full_drop empties an existing destination (keeping its
+columns) and the others do nothing.
 The commit record goes into `_hygge_commits` in the same transaction. MySQL (it commits
 around DDL) and SQL Server (its SQL is generated apart, testable without a server) publish
 their own way.
@@ -25,6 +26,7 @@ from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.homes._sql import quote
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.results import SchemaChange
 from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import COMMITS, KEEP_COMMITS, FileDatabaseStore, SqlStore, new_columns
 
@@ -73,13 +75,15 @@ class SqlLoad(StagedLoad):
     def publish(self, commit: Commit | None = None) -> None:
         commit = commit or Commit(self.run.run_id, datetime.now(UTC))
         self.require_open()
+        added: list[tuple[str, str]] = []
         with self.publishing() as cur:
             if self.run.run_type == "full_drop":
                 self.replace(cur)
             else:
-                self.append(cur)
+                added = self.append(cur)
             self.record(cur, commit)
             failpoint("sql_before_commit")
+        self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         self.close()
 
     def replace(self, cur: Any) -> None:
@@ -91,10 +95,11 @@ class SqlLoad(StagedLoad):
         elif store.columns(cur, store.config.table):
             cur.execute(f"DELETE FROM {store.table}")
 
-    def append(self, cur: Any) -> None:
-        """incremental and merge: new columns first, then (merge) the old rows out, the new in."""
+    def append(self, cur: Any) -> list[tuple[str, str]]:
+        """incremental and merge: new columns first, then (merge) the old rows out, the new in.
+        Returns the columns added to the destination (name, type)."""
         if not self.staged:
-            return
+            return []
         store = self.store
         staged = store.columns(cur, self.stage_name)
         missing = [key for key in self.run.primary_key if key not in staged]
@@ -105,14 +110,16 @@ class SqlLoad(StagedLoad):
         held = store.columns(cur, store.config.table)
         if not held:
             cur.execute(f"ALTER TABLE {self.stage} RENAME TO {quote(store.config.table)}")
-            return
-        for name, dtype in new_columns(held, staged, store.fits(cur), store.qualified):
+            return []
+        added = new_columns(held, staged, store.fits(cur), store.qualified)
+        for name, dtype in added:
             cur.execute(f"ALTER TABLE {store.table} ADD COLUMN {quote(name)} {dtype}")
         if self.run.run_type == "merge":
             self.delete_matching(cur)
         names = ", ".join(quote(name) for name in staged)
         cur.execute(f"INSERT INTO {store.table} ({names}) SELECT {names} FROM {self.stage}")
         cur.execute(f"DROP TABLE {self.stage}")
+        return added
 
     def one_row_per_key(self, cur: Any, names: list[str]) -> None:
         """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""

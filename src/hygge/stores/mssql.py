@@ -27,6 +27,7 @@ from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.results import SchemaChange
 from hygge.stores import _mssql_sql as sql
 from hygge.stores._sql import (
     SqlStore,
@@ -146,8 +147,9 @@ class MsSqlLoad(StagedLoad):
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
         with store.transaction() as cur:
             held = store.columns(cur, store.config.table)
+            added = []
             if self.run.run_type != "full_drop" and held and self.staged:
-                new_columns(held, self.types, sql.fits, store.qualified)
+                added = new_columns(held, self.types, sql.fits, store.qualified)
             for statement in sql.publish(
                 store.config.schema_name, store.config.table, self.stage_name,
                 self.run.run_type, self.types, held, self.run.primary_key,
@@ -159,6 +161,7 @@ class MsSqlLoad(StagedLoad):
             ):  # fmt: skip
                 execute(cur, *statement)
             failpoint("sql_before_commit")
+        self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         self.close()
 
     def cursor(self) -> contextlib.AbstractContextManager[Any]:

@@ -44,6 +44,7 @@ from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.results import SchemaChange
 from hygge.stores._mysql_types import column_type, fits, normal, table_ddl, write_csv
 from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
@@ -295,9 +296,10 @@ class MySqlLoad(StagedLoad):
             held = store.columns(cur, store.config.table)
             if not held:
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {store.table} LIKE {self.stage}")
-            for name, dtype in _new_columns(held, self.types, fits, store.qualified):
-                if held:
-                    cur.execute(f"ALTER TABLE {store.table} ADD COLUMN {quote(name)} {dtype} NULL")
+            added = _new_columns(held, self.types, fits, store.qualified) if held else []
+            for name, dtype in added:
+                cur.execute(f"ALTER TABLE {store.table} ADD COLUMN {quote(name)} {dtype} NULL")
+            self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         with store.transaction(cur):
             if self.staged and self.run.run_type == "merge":
                 keys = " AND ".join(f"d.{quote(k)} <=> s.{quote(k)}" for k in self.run.primary_key)
