@@ -2,15 +2,20 @@
 
 A record names the files its load published and carries the watermark state, so that
 a crash mid-publish can be rolled forward and a crash before the journal commit can be
-reconciled. The `_` prefix keeps every reader (hygge, Spark, DuckDB globs) away from it.
+reconciled. It also keeps the folder's columns after the load (`_file_schema`), so the next
+load can be held to them. The `_` prefix keeps every reader (hygge, Spark, DuckDB globs)
+away from it.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
+
+import polars as pl
 
 from hygge.filesystem import FileSystem
 from hygge.plugin import Commit
@@ -23,9 +28,16 @@ KEEP = 20
 class Record:
     commit: Commit
     files: tuple[str, ...]
+    schema: pl.Schema | None = None  # the folder's columns after the load; None: not kept
 
 
-def write_record(fs: FileSystem, folder: str, commit: Commit, files: list[str]) -> None:
+def write_record(
+    fs: FileSystem,
+    folder: str,
+    commit: Commit,
+    files: list[str],
+    schema: pl.Schema | None = None,
+) -> None:
     """Write atomically: a reader finds the whole record or none."""
     target = f"{folder}/{RECORDS}"
     fs.makedirs(target)
@@ -36,6 +48,7 @@ def write_record(fs: FileSystem, folder: str, commit: Commit, files: list[str]) 
             "watermark": commit.watermark,
             "state": base64.b64encode(commit.state).decode() if commit.state else None,
             "files": files,
+            "schema": None if schema is None else encode_schema(schema),
         }
     )
     temporary = f"{target}/.{commit.run_id}.json.tmp"
@@ -72,4 +85,17 @@ def _read(fs: FileSystem, path: str) -> Record:
         watermark=data["watermark"],
         state=base64.b64decode(data["state"]) if data["state"] else None,
     )
-    return Record(commit, tuple(data["files"]))
+    schema = data.get("schema")  # records of earlier versions have none
+    return Record(commit, tuple(data["files"]), decode_schema(schema) if schema else None)
+
+
+def encode_schema(schema: pl.Schema) -> str:
+    """Columns and types as text: an empty parquet file of them, in base64. Polars reads
+    every type of its own back exactly from parquet, a format that outlives its versions."""
+    buffer = io.BytesIO()
+    pl.DataFrame(schema=schema).write_parquet(buffer)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def decode_schema(text: str) -> pl.Schema:
+    return pl.Schema(pl.read_parquet_schema(io.BytesIO(base64.b64decode(text))))

@@ -5,7 +5,7 @@ full_drop swaps that folder (commit record included) with the destination in one
 rename. An incremental load first writes its commit record, naming its files, into the
 destination, then moves the files in; a crash in between is rolled forward by the next
 run's recover(). File names carry the run id and a sequence number, so no run ever
-overwrites another's file.
+overwrites another's file. Every batch is first held to the folder's columns (`_file_schema`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
 from hygge.stores._commits import last_commit, prune, read_records, write_record
+from hygge.stores._file_schema import FolderSchema
 
 STAGING_MARK = ".hygge-"
 
@@ -114,6 +115,8 @@ class FileLoad(Load):
         self.staging = store.staging_path(run.run_id)
         self.files = 0
         self.writer: FileWriter | None = None
+        address = f"{store.context.flow}.{store.context.entity}"
+        self.columns = FolderSchema.of(self.fs, store.path, run, address)
         try:
             self.fs.remove_tree(self.staging)
             self.fs.makedirs(self.staging)
@@ -122,6 +125,9 @@ class FileLoad(Load):
 
     def write(self, frame: pl.DataFrame) -> None:
         limit = self.store.config.file_rows
+        frame, changed = self.columns.admit(frame)  # the folder's columns, or a StoreError
+        if changed:
+            self._close_file()  # a file's columns are its first batch's
         try:
             while frame.height:
                 writer = self.writer or self._next_file()
@@ -139,7 +145,7 @@ class FileLoad(Load):
         try:
             files = self.fs.list_names(self.staging)
             if self.run.run_type == "full_drop":
-                write_record(self.fs, self.staging, commit, files)
+                write_record(self.fs, self.staging, commit, files, self.columns.after)
                 self.fs.exchange(self.staging, self.store.path)
                 failpoint("after_swap")
             else:
@@ -147,6 +153,7 @@ class FileLoad(Load):
             prune(self.fs, self.store.path)
         except OSError as exc:
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
+        self.schema_changes = self.columns.changes()
         self.fs.remove_tree(self.staging)
 
     def abort(self) -> None:
@@ -168,7 +175,7 @@ class FileLoad(Load):
 
     def _move_files_in(self, commit: Commit, files: list[str]) -> None:
         """Record first, then move: the record makes a half-done move finishable."""
-        write_record(self.fs, self.store.path, commit, files)
+        write_record(self.fs, self.store.path, commit, files, self.columns.after)
         for name in files:
             self.fs.move(f"{self.staging}/{name}", f"{self.store.path}/{name}")
             failpoint("mid_publish")
