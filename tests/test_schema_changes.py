@@ -18,6 +18,7 @@ from hygge.testing import sample
 from tests.conftest import EngineProject
 from tests.engines import ENGINES, Engine, engine_named
 
+BIGINT = {"duckdb": "BIGINT", "postgres": "bigint"}
 FLOAT = {"duckdb": "DOUBLE", "sqlite": "REAL", "postgres": "double precision", "mysql": "double"}
 LANDING = "{type: parquet, path: land, new_files_only: true}"  # incremental: new files only
 APPENDS = "primary_key (id) is declared but run type incremental appends"
@@ -136,3 +137,29 @@ def test_switching_from_full_drop_to_incremental_without_a_watermark_says_it_dou
     assert (again["rows"], again["warnings"]) == (2, [])
     loaded = engine.read(root, table)
     assert loaded is not None and sorted(loaded["id"]) == list(range(6))
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"], indirect=True)
+def test_integers_that_would_round_in_a_float_column_are_refused(
+    engine: Engine, project: EngineProject, hygge_cli
+) -> None:
+    """DuckDB and PostgreSQL cast BIGINT to DOUBLE implicitly, rounding past 2**53: a source
+    column turned integer must not land in a float column that way. A narrow integer fits.
+    (The SQLite and MySQL stores refuse any integer into a float column.)"""
+    root, table = project("", home=LANDING)
+    (root / "land").mkdir()
+    pl.DataFrame({"id": [1], "v": [0.5]}).write_parquet(root / "land/1.parquet")
+    go(hygge_cli, root)
+    pl.DataFrame({"id": [2], "v": pl.Series([7], dtype=pl.Int16)}).write_parquet(
+        root / "land/2.parquet"
+    )
+    go(hygge_cli, root)
+    pl.DataFrame({"id": [3], "v": [2**53 + 1]}).write_parquet(root / "land/3.parquet")
+
+    refused = hygge_cli("go", "--json", cwd=root)
+
+    assert refused.exit_code == 1, refused.output
+    (entity,) = json.loads(refused.stdout)["entities"]
+    assert f"column 'v' is {BIGINT[engine.kind]} in the source but" in entity["error"]
+    loaded = engine.read(root, table)
+    assert loaded is not None and sorted(loaded["v"]) == [0.5, 7.0]
