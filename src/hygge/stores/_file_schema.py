@@ -74,6 +74,8 @@ class FolderSchema:
             self.schema = dict(frame.schema)
             return frame, False
         schema, changed = self.schema, False
+        if list(frame.schema.items()) == list(schema.items()):
+            return frame, False  # the usual batch: nothing to check or cast
         for name, dtype in frame.schema.items():
             held = schema.get(name)
             if held is None or (held == pl.Null and dtype != pl.Null):
