@@ -73,15 +73,16 @@ class FolderSchema:
         if self.schema is None:
             self.schema = dict(frame.schema)
             return frame, False
-        schema, changed = self.schema, False
-        if list(frame.schema.items()) == list(schema.items()):
+        if list(frame.schema.items()) == list(self.schema.items()):
             return frame, False  # the usual batch: nothing to check or cast
+        schema, changed = dict(self.schema), False
         for name, dtype in frame.schema.items():
             held = schema.get(name)
             if held is None or (held == pl.Null and dtype != pl.Null):
                 schema[name], changed = dtype, True
             elif held != dtype and not converts(dtype, held):
                 raise self._conflict(name, dtype, held)
+        self.schema = schema
         columns = [
             pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
             for name, dtype in schema.items()
