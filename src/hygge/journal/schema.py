@@ -67,6 +67,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_entity ON audit (flow, entity, id);
     """,
+    # 2: when each run's process started, so a dead run's pid reused by another process does
+    # not keep it running (journal/liveness.py). NULL for runs recorded before.
+    """
+    ALTER TABLE runs ADD COLUMN process_start TEXT;
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (
