@@ -474,17 +474,18 @@ def live_process() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process start times come from /proc")
 def test_a_dead_runs_pid_taken_by_another_process_counts_as_gone(tmp_path: Path) -> None:
-    with open_journal(tmp_path) as journal, live_process() as stranger:
+    with open_journal(tmp_path) as journal:
         journal.start_run("live", "hygge go")
         crash(tmp_path, "dead")
-        # The kernel gave the dead run's pid to a process that started later.
-        raw(tmp_path, f"UPDATE runs SET pid = {stranger.pid} WHERE run_id = 'dead'")
+        with live_process() as stranger:  # started after the dead run's process died
+            # The kernel gave the dead run's pid to this later process.
+            raw(tmp_path, f"UPDATE runs SET pid = {stranger.pid} WHERE run_id = 'dead'")
 
-        assert journal.mark_interrupted() == 1
+            assert journal.mark_interrupted() == 1
 
-        runs = {r.run_id: r.status for r in journal.runs()}
-        assert runs == {"dead": "interrupted", "live": "running"}
-        assert stranger.poll() is None
+            runs = {r.run_id: r.status for r in journal.runs()}
+            assert runs == {"dead": "interrupted", "live": "running"}
+            assert stranger.poll() is None
 
 
 def test_runs_recorded_before_process_starts_were_kept_trust_their_pid(tmp_path: Path) -> None:

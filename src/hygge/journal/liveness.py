@@ -17,8 +17,9 @@ _START_TIME = 19  # starttime, field 22 of /proc/<pid>/stat, counted after the `
 def process_start(pid: int) -> str | None:
     """When process pid started, as opaque text that no later process shares; None if unknown.
 
-    On Linux: the boot's id and the start in clock ticks since boot. Elsewhere None, and the
-    pid alone decides.
+    On Linux: the boot's id and the start in clock ticks since boot (1/100 s: a pid comes
+    back only after the kernel has handed out all the others, never within one tick).
+    Elsewhere None, and the pid alone decides.
     """
     try:
         stat = _stat(pid)
