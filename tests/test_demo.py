@@ -74,3 +74,42 @@ def test_dry_run_creates_nothing(tmp_path: Path, hygge_cli) -> None:
     assert "shop.orders" in result.stdout and "full_drop" in result.stdout
     assert "batch_rows = 1000" in result.stdout and "orders.yml" in result.stdout
     assert sorted(p for p in root.rglob("*")) == before
+
+
+def test_init_through_dotdot_never_overwrites_a_project(tmp_path: Path, hygge_cli) -> None:
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "hygge.yml").write_text("name: mine\n")
+
+    assert hygge_cli("init", "mine", cwd=tmp_path).exit_code == 2
+    sneaky = hygge_cli("init", "mine/new/..", cwd=tmp_path)
+
+    assert sneaky.exit_code == 2
+    assert "already exists" in sneaky.stderr and "mine" in sneaky.stderr
+    assert (target / "hygge.yml").read_text() == "name: mine\n"
+    assert sorted(p.name for p in target.iterdir()) == ["hygge.yml"]
+
+
+def test_init_force_never_writes_through_a_dangling_link(tmp_path: Path, hygge_cli) -> None:
+    target = tmp_path / "mine"
+    target.mkdir()
+    elsewhere = tmp_path / "elsewhere.yml"
+    (target / "hygge.yml").symlink_to(elsewhere)
+
+    forced = hygge_cli("init", "mine", "--force", cwd=tmp_path)
+
+    assert forced.exit_code == 0, forced.output
+    assert not elsewhere.exists()
+    assert "kept" in forced.stdout and "hygge.yml" in forced.stdout
+
+
+def test_init_force_names_a_file_in_the_way(tmp_path: Path, hygge_cli) -> None:
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "flows").write_text("not a folder")
+
+    forced = hygge_cli("init", "mine", "--force", cwd=tmp_path)
+
+    assert forced.exit_code == 2
+    assert "cannot write" in forced.stderr and "flows" in forced.stderr
+    assert (target / "flows").read_text() == "not a folder"

@@ -86,12 +86,13 @@ def raw(root: Path, sql: str) -> list[Any]:
         return db.execute(sql).fetchall()
 
 
-def test_open_journal_creates_a_wal_database_with_every_schema_version(tmp_path: Path) -> None:
+def test_open_journal_creates_a_wal_database_at_the_current_version(tmp_path: Path) -> None:
     open_journal(tmp_path).close()
     assert journal_path(tmp_path) == tmp_path / ".hygge" / "journal.db"
     open_journal(tmp_path).close()  # reopening applies nothing twice
     assert raw(tmp_path, "PRAGMA journal_mode") == [("wal",)]
-    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
+    versions = raw(tmp_path, "SELECT version FROM schema_version ORDER BY version")
+    assert versions == [(n,) for n in range(1, len(MIGRATIONS) + 1)]
 
 
 def test_runs_round_trip_newest_first(journal: Journal) -> None:
@@ -458,6 +459,58 @@ def test_a_killed_process_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None:
             assert child.wait(timeout=60) == -signal.SIGKILL
 
 
+@contextlib.contextmanager
+def live_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A real process that lives until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        yield process
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process start times come from /proc")
+def test_a_dead_runs_pid_taken_by_another_process_counts_as_gone(tmp_path: Path) -> None:
+    with open_journal(tmp_path) as journal:
+        journal.start_run("live", "hygge go")
+        crash(tmp_path, "dead")
+        with live_process() as stranger:  # started after the dead run's process died
+            # The kernel gave the dead run's pid to this later process.
+            raw(tmp_path, f"UPDATE runs SET pid = {stranger.pid} WHERE run_id = 'dead'")
+
+            assert journal.mark_interrupted() == 1
+
+            runs = {r.run_id: r.status for r in journal.runs()}
+            assert runs == {"dead": "interrupted", "live": "running"}
+            assert stranger.poll() is None
+
+
+def test_runs_recorded_before_process_starts_were_kept_trust_their_pid(tmp_path: Path) -> None:
+    path = journal_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert gone.wait(timeout=60) == 0  # reaped: its pid is free
+    with live_process() as older, contextlib.closing(sqlite3.connect(path)) as db:
+        with db:  # a version 1 journal: runs without process_start
+            db.executescript(MIGRATIONS[0])
+            db.execute("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00+00:00')")
+            for run_id, pid in (("alive", older.pid), ("dead", gone.pid)):
+                db.execute(
+                    "INSERT INTO runs (run_id, host, pid, command, started_at, status)"
+                    " VALUES (?, ?, ?, 'hygge go', '2026-01-01T00:00:00+00:00', 'running')",
+                    (run_id, socket.gethostname(), pid),
+                )
+        with open_journal(tmp_path) as journal:
+            journal.mark_interrupted()
+            runs = {r.run_id: r.status for r in journal.runs()}
+    assert runs == {"alive": "running", "dead": "interrupted"}
+    assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
+
+
 def test_a_journal_from_a_newer_hygge_is_refused(tmp_path: Path) -> None:
     open_journal(tmp_path).close()
     raw(tmp_path, "INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')")
@@ -467,7 +520,7 @@ def test_a_journal_from_a_newer_hygge_is_refused(tmp_path: Path) -> None:
     error = caught.value
     assert isinstance(error, HyggeError) and error.exit_code == 1
     assert str(journal_path(tmp_path)) in str(error)
-    assert "schema version 99" in str(error) and "up to 2" in str(error)
+    assert "schema version 99" in str(error) and f"up to {len(MIGRATIONS)}" in str(error)
     assert error.hint is not None and "upgrade hygge" in error.hint
 
 
@@ -477,7 +530,7 @@ def test_an_existing_empty_database_is_migrated(tmp_path: Path) -> None:
     sqlite3.connect(path).close()
     with open_journal(tmp_path) as journal:
         journal.start_run("r", "hygge go")
-    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
+    assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
 def test_a_version_1_journal_is_upgraded_keeping_its_history(tmp_path: Path) -> None:
@@ -509,7 +562,7 @@ def test_a_version_1_journal_is_upgraded_keeping_its_history(tmp_path: Path) -> 
 
     assert (before.run_id, before.rows_written, before.schema_changes) == ("old", 7, ())
     assert after.schema_changes == added
-    assert raw(tmp_path, "SELECT version FROM schema_version") == [(1,), (2,)]
+    assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
 def test_a_file_that_is_not_a_database_gives_a_journal_error(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.drivers import connection_problems
+from hygge.entity_checks import entity_problems
 from hygge.errors import EntityError, HyggeError, UsageError
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
@@ -225,7 +226,7 @@ def debug(project_dir: Path | None) -> None:
         problems += len(found)
         _report(console, found, f"connection {name}")
     for entity in plan.entities:
-        found = [*entity.home.check(), *entity.store.check()]
+        found = entity_problems(entity)
         problems += len(found)
         route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
         _report(console, found, f"{entity.address}: {route}")

@@ -11,7 +11,14 @@ from typing import Protocol
 
 from hygge.flow import EntityFlow
 from hygge.journal import open_journal
-from hygge.locks import Claim, Holder, entity_claim, project_lock
+from hygge.locks import (
+    Claim,
+    Holder,
+    LockFolderUnusable,
+    check_lock_folders,
+    entity_claim,
+    project_lock,
+)
 from hygge.plan import Plan, PlannedEntity
 from hygge.results import EntityResult, RunResult
 from hygge.window import Backfill
@@ -74,16 +81,16 @@ class Coordinator:
             self.journal = journal
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)
-            claim, held_by = self._claim_project()
+            status = "failed"  # the record when an error ends the run early
             try:
-                if held_by is None:
-                    self._run_all(results)
-                else:
-                    results |= {e.address: self._held(e, held_by) for e in self.plan.entities}
+                self._run_locked(results)
+                status = _run_status(results, self.cancel.is_set())
+            except KeyboardInterrupt:
+                status = "interrupted"
+                raise
             finally:
-                claim.release()
                 self.plan.pools.close()
-                journal.finish_run(self.run_id, _run_status(results, self.cancel.is_set()))
+                journal.finish_run(self.run_id, status)
         interrupted = self.cancel.is_set()
         ordered = tuple(
             results.get(e.address) or self._not_started(e, interrupted) for e in self.plan.entities
@@ -95,6 +102,18 @@ class Coordinator:
             seconds=time.monotonic() - started,
             interrupted=interrupted,
         )
+
+    def _run_locked(self, results: dict[str, EntityResult]) -> None:
+        """Run every entity, or none when the locks cannot be used or the project is held."""
+        check_lock_folders(self.plan.project.root)
+        claim, held_by = self._claim_project()
+        try:
+            if held_by is None:
+                self._run_all(results)
+            else:
+                results |= {e.address: self._held(e, held_by) for e in self.plan.entities}
+        finally:
+            claim.release()
 
     def _run_all(self, results: dict[str, EntityResult]) -> None:
         waiting = list(self.plan.entities)
@@ -131,7 +150,13 @@ class Coordinator:
             if len(running) >= self.plan.concurrency or not self._may_start(results):
                 return
             claim = entity_claim(self.plan.project.root, entity.address, entity.store.destination())
-            holder = claim.try_take(self.holder)
+            try:
+                holder = claim.try_take(self.holder)
+            except LockFolderUnusable as exc:  # e.g. another user's lock file: this entity only
+                waiting.remove(entity)
+                results[entity.address] = self._unlockable(entity, exc)
+                self.reporter.entity_finished(results[entity.address])
+                continue
             if holder is None:
                 waiting.remove(entity)
                 self.reporter.entity_started(entity)
@@ -195,6 +220,16 @@ class Coordinator:
             error=f"skipped: held by {holder}",
             hint="it runs there now; pass --wait SECONDS to wait for it",
             locked_by=holder,
+        )
+
+    def _unlockable(self, entity: PlannedEntity, error: LockFolderUnusable) -> EntityResult:
+        return EntityResult(
+            address=entity.address,
+            status="failed",
+            run_type=entity.run_type,
+            destination=entity.store.destination(),
+            error=error.message,
+            hint=error.hint,
         )
 
     def _not_started(self, entity: PlannedEntity, interrupted: bool) -> EntityResult:

@@ -25,6 +25,7 @@ from hygge.errors import HyggeError
 
 LOCK_DIR = ".hygge/locks"
 _open_fds: set[int] = set()
+_EFFECTIVE_IDS = os.access in os.supports_effective_ids  # check as the process opens files
 _fds_guard = threading.Lock()
 
 
@@ -32,6 +33,23 @@ class LockingUnsupported(HyggeError):
     """The filesystem cannot hold kernel locks (some network mounts)."""
 
     exit_code = 2
+
+
+class LockFolderUnusable(HyggeError):
+    """A lock folder or file cannot be created or written: nothing may run unprotected."""
+
+    exit_code = 2
+
+
+_PROJECT_HINT = (
+    "hygge keeps the project's entity locks there: make it a folder the user running hygge"
+    " can write"
+)
+_MACHINE_HINT = (
+    "HYGGE_LOCK_DIR (default: the system temp folder's hygge-locks/) holds the destination"
+    " locks of every project on this machine: make it a folder every user running hygge can"
+    " write (mode 1777), or point HYGGE_LOCK_DIR at one"
+)
 
 
 @dataclass(frozen=True)
@@ -70,8 +88,14 @@ class FileLock:
 
     def try_acquire(self, holder: Holder) -> bool:
         """Take the lock if free; False when someone else holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:  # check_lock_folders said the folder was fine; this is for what changed since
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as exc:
+            raise LockFolderUnusable(
+                f"cannot open lock file {self.path}: {exc.strerror}",
+                hint="every user running hygge here must be able to write its lock files",
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -108,7 +132,7 @@ class FileLock:
         """True when some process holds the lock right now."""
         if not self.path.exists():
             return False
-        fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)  # flock needs no write access
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -156,6 +180,12 @@ def held_locks(root: Path) -> list[tuple[str, Holder]]:
     return held
 
 
+def check_lock_folders(root: Path) -> None:
+    """Refuse to start (LockFolderUnusable) unless both lock folders can take new locks."""
+    _ready_folder(root / LOCK_DIR, _PROJECT_HINT)
+    _machine_lock_dir()
+
+
 def entity_lock(root: Path, address: str) -> FileLock:
     return FileLock(root / LOCK_DIR / f"{address}.lock")
 
@@ -173,8 +203,26 @@ def destination_lock(destination: str) -> FileLock:
 def _machine_lock_dir() -> Path:
     folder = Path(os.environ.get("HYGGE_LOCK_DIR") or Path(tempfile.gettempdir()) / "hygge-locks")
     if not folder.is_dir():
+        _ready_folder(folder, _MACHINE_HINT)
+        with contextlib.suppress(OSError):  # another user may have created it just now
+            folder.chmod(0o1777)  # shared by every user, like /tmp
+    return _ready_folder(folder, _MACHINE_HINT)
+
+
+def _ready_folder(folder: Path, hint: str) -> Path:
+    """folder, created if missing; LockFolderUnusable if it cannot hold new lock files."""
+    try:
         folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o1777)  # shared by every user, like /tmp
+    except FileExistsError:
+        raise LockFolderUnusable(
+            f"lock folder {folder} exists but is not a folder", hint=hint
+        ) from None
+    except OSError as exc:
+        raise LockFolderUnusable(
+            f"lock folder {folder} cannot be created: {exc.strerror}", hint=hint
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK, effective_ids=_EFFECTIVE_IDS):
+        raise LockFolderUnusable(f"lock folder {folder} is not writable by this user", hint=hint)
     return folder
 
 

@@ -62,7 +62,7 @@ class Plan:
         if problems:
             raise UsageError(
                 "; ".join(problems) if len(problems) == 1 else "\n  ".join(["", *problems]),
-                hint="fix the paths in the flow files",
+                hint="fix the paths and names in the flow files",
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,7 @@ class InitResult:
 
 def init_project(target: Path, force: bool = False) -> InitResult:
     """Write a runnable sample project at target. Existing files are never overwritten."""
+    target = target.resolve()  # `X/new/..` is X: check the folder that will be written
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder", hint="choose another name")
     if target.exists() and any(target.iterdir()) and not force:
@@ -97,6 +99,20 @@ def init_project(target: Path, force: bool = False) -> InitResult:
             f"{target} already exists and is not empty",
             hint="choose another name, or pass --force to add only the missing files",
         )
+    created: list[Path] = []
+    kept: list[Path] = []
+    for relative, text in _project_files(target).items():
+        path = target / relative
+        (created if _write_new(path, text) else kept).append(path)
+    data = target / "data"
+    if os.path.lexists(data):
+        kept.append(data)
+    else:
+        created += write_sample(data)
+    return InitResult(target, created, kept)
+
+
+def _project_files(target: Path) -> dict[str, str]:
     files = {
         "hygge.yml": HYGGE_YML.format(name=_project_name(target)),
         ".gitignore": GITIGNORE,
@@ -107,22 +123,27 @@ def init_project(target: Path, force: bool = False) -> InitResult:
     }
     if importlib.util.find_spec("duckdb") is not None:  # the `duckdb` extra is installed
         files["flows/warehouse/flow.yml"] = WAREHOUSE_FLOW.format()
-    created: list[Path] = []
-    kept: list[Path] = []
-    for relative, text in files.items():
-        path = target / relative
-        if path.exists():
-            kept.append(path)
-            continue
+    return files
+
+
+def _write_new(path: Path, text: str) -> bool:
+    """Create path with text; False if anything (a file, a link, even a dangling one) is there.
+
+    The exclusive open decides, not an earlier look, so nothing that appears in between is
+    overwritten and no link is written through.
+    """
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        created.append(path)
-    data = target / "data"
-    if data.exists():
-        kept.append(data)
-    else:
-        created += write_sample(data)
-    return InitResult(target, created, kept)
+        try:
+            with path.open("x", encoding="utf-8") as file:
+                file.write(text)
+        except FileExistsError:
+            return False
+    except OSError as exc:  # e.g. `flows` is a file, or the folder is not writable
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror}", hint="choose another folder"
+        ) from exc
+    return True
 
 
 def _project_name(target: Path) -> str:

@@ -71,33 +71,41 @@ def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _run_type(text: str, suffix: str) -> RunType:
+RUN_TYPE_HINT = "use incremental/i, full_drop/full-drop/d or merge/m"
+
+
+def _run_type(option: str, text: str, colon: str, suffix: str) -> RunType | None:
+    """The run type after the ':' of a term; None without a ':'. `F.E:` alone is refused."""
+    if not colon:
+        return None
+    if not suffix:
+        raise SelectionError(
+            f"{option} {text!r}: nothing after ':'",
+            hint=f"{RUN_TYPE_HINT} after the ':', or leave out the ':'",
+        )
     run_type = RUN_TYPE_ALIASES.get(suffix.lower())
     if run_type is None:
-        raise SelectionError(
-            f"unknown run type {suffix!r} in {text!r}",
-            hint="use incremental/i, full_drop/full-drop/d or merge/m",
-        )
+        raise SelectionError(f"unknown run type {suffix!r} in {text!r}", hint=RUN_TYPE_HINT)
     return run_type
 
 
 def _flow_term(text: str) -> Term:
-    name, _, suffix = text.partition(":")
+    name, colon, suffix = text.partition(":")
     if not name or "." in name:
         raise SelectionError(
             f"--flow {text!r}: give a flow name (no dots)", hint="use --entity FLOW.ENTITY"
         )
-    return Term(text, name, "*", _run_type(text, suffix) if suffix else None, False)
+    return Term(text, name, "*", _run_type("--flow", text, colon, suffix), False)
 
 
 def _entity_term(text: str) -> Term:
-    address, _, suffix = text.partition(":")
+    address, colon, suffix = text.partition(":")
     flow, dot, entity = address.partition(".")
     if not dot or not flow or not entity or "." in entity:
         raise SelectionError(
             f"--entity {text!r}: expected FLOW.ENTITY (globs allowed, e.g. 'sales.*')"
         )
-    return Term(text, flow, entity, _run_type(text, suffix) if suffix else None, True)
+    return Term(text, flow, entity, _run_type("--entity", text, colon, suffix), True)
 
 
 def _no_match(term: Term, addresses: list[tuple[str, str]]) -> str:

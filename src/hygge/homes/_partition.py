@@ -55,6 +55,27 @@ class Partition(BaseModel):
         return value
 
 
+def check_partition(home: SqlHome, partition: Partition, schema: pl.Schema) -> None:
+    """Raise SourceError unless the source has the partition column with a splittable type;
+    asked by `hygge debug` from the source's columns alone."""
+    dtype = schema.get(partition.column)
+    if dtype is None:
+        raise SourceError(
+            f"{home.describe()}: partition column {partition.column!r} is not in the source",
+            hint=f"columns there: {', '.join(schema.names())}",
+        )
+    refuse_unsplittable(home, partition.column, dtype)
+
+
+def refuse_unsplittable(home: SqlHome, column: str, dtype: pl.DataType) -> None:
+    if not (dtype.is_integer() or dtype == pl.Date or isinstance(dtype, pl.Datetime)):
+        raise SourceError(
+            f"{home.describe()}: partition column {column!r} has type {dtype};"
+            " partitioned reads split integer, date and datetime columns only",
+            hint="partition on an integer key, or remove 'partition'",
+        )
+
+
 @dataclass(frozen=True)
 class Range(Window):
     """The read window narrowed to one range: `start <= part <= end`; no bounds: IS NULL."""
@@ -96,13 +117,7 @@ def ranges(home: SqlHome, window: Window, partition: Partition) -> list[Range]:
     )
     found = pl.from_arrow(home.fetch(sql, params))
     assert isinstance(found, pl.DataFrame)
-    dtype = found["low"].dtype
-    if not (dtype.is_integer() or dtype == pl.Date or isinstance(dtype, pl.Datetime)):
-        raise SourceError(
-            f"{home.describe()}: partition column {partition.column!r} has type {dtype};"
-            " partitioned reads split integer, date and datetime columns only",
-            hint="partition on an integer key, or remove 'partition'",
-        )
+    refuse_unsplittable(home, partition.column, found["low"].dtype)
     fields = {f.name: getattr(window, f.name) for f in dataclasses.fields(Window)}
     low, high = Mark.max_of(found["low"]), Mark.max_of(found["high"])
     pairs = split(low, high, partition.count) if low and high else []

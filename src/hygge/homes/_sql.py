@@ -26,7 +26,7 @@ from pydantic import field_validator, model_validator
 from hygge.connections import DatabaseConfig, pool_key, where
 from hygge.errors import ConfigError, EntityError, SourceError
 from hygge.homes._arrow import to_frame
-from hygge.homes._partition import Partition, Range, condition, read
+from hygge.homes._partition import Partition, Range, check_partition, condition, read
 from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
 
@@ -199,6 +199,13 @@ class SqlHome(Home):
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:
         """Run sql with params bound and return its whole (small) result, schema included."""
 
+    def probe_source(self) -> None:
+        """Read the source's columns (no rows): a missing or misnamed table, or a partition
+        column that is absent or cannot be split, raises here."""
+        schema = self.schema()
+        if self.config.partition is not None:
+            check_partition(self, self.config.partition, schema)
+
     def _fetch(self, sql: str, params: list[Any]) -> pl.DataFrame:
         return to_frame(self.fetch(sql, params))
 
@@ -241,7 +248,7 @@ class ServerHome(SqlHome):
 
     def _probe(self) -> None:
         self.fetch(self.trivial, [])
-        self.schema()
+        self.probe_source()
 
 
 class FileDatabaseConfig(SqlHomeConfig):
@@ -270,8 +277,8 @@ class FileDatabaseHome(SqlHome):
         return self.preflight() or self.probe()
 
     def probe(self) -> list[str]:
-        """Problems opening the file and running the trivial query (see `problems_of`)."""
-        return problems_of(lambda: self.fetch("SELECT 1", []))
+        """Problems opening the file and reading the source's columns (see `problems_of`)."""
+        return problems_of(self.probe_source)
 
     def require_file(self) -> None:
         """Raise the preflight's problem: a connection must not create the file."""

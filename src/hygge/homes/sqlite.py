@@ -26,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.errors import SourceError
-from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, problems_of, quote
+from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, quote
 from hygge.homes._sqlite import (
     bound_value,
     connect,
@@ -46,11 +46,6 @@ class SqliteHomeConfig(FileDatabaseConfig):
 class SqliteHome(FileDatabaseHome):
     Config = SqliteHomeConfig
     config: SqliteHomeConfig
-
-    def probe(self) -> list[str]:
-        """Read the declared types (fetch() is unused here); a database locked past the busy
-        timeout is a problem too."""
-        return problems_of(self.schema)
 
     def bind(self, mark: Mark) -> tuple[str, Any]:
         return "?", bound_value(mark)

@@ -10,12 +10,10 @@ Every timestamp is an aware UTC datetime.
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -121,28 +119,6 @@ def check_status(status: str, allowed: frozenset[str], what: str) -> None:
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, not {limit}")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` of this host may still write to the journal (a zombie cannot).
-
-    Shared by the backends for mark_interrupted. Conservative: when unsure, alive.
-    """
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill would terminate the process: assume it is alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:  # no /proc (macOS), or it just exited
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 class Journal(ABC):

@@ -76,6 +76,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entity_runs ADD COLUMN schema_changes TEXT;
     """,
+    # 3: when each run's process started, so a dead run's pid reused by another process does
+    # not keep it running (journal/liveness.py). NULL for runs recorded before.
+    """
+    ALTER TABLE runs ADD COLUMN process_start TEXT;
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (

@@ -42,8 +42,8 @@ from hygge.journal.api import (
     WatermarkRecord,
     check_limit,
     check_status,
-    pid_alive,
 )
+from hygge.journal.liveness import process_alive, process_start
 from hygge.journal.schema import (
     ENTITY_RUN_COLUMNS,
     MIGRATIONS,
@@ -80,11 +80,12 @@ class SqliteJournal(Journal):
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, command: str) -> None:
+        pid = os.getpid()
         with self._write(f"record the start of run {run_id}") as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, host, pid, command, started_at, status)"
-                " VALUES (?, ?, ?, ?, ?, 'running')",
-                (run_id, self._host, os.getpid(), redact(command), _now()),
+                "INSERT INTO runs (run_id, host, pid, process_start, command, started_at, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                (run_id, self._host, pid, process_start(pid), redact(command), _now()),
             )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -187,12 +188,13 @@ class SqliteJournal(Journal):
         with self._write("mark the runs of dead processes interrupted") as conn:
             now = _now()
             candidates = conn.execute(
-                "SELECT run_id, pid FROM runs WHERE host = ? AND (status = 'running' OR run_id IN"
+                "SELECT run_id, pid, process_start FROM runs WHERE host = ? AND"
+                " (status = 'running' OR run_id IN"
                 " (SELECT run_id FROM entity_runs WHERE status = 'running'))",
                 (self._host,),
             ).fetchall()
-            for run_id, pid in candidates:
-                if pid_alive(pid):
+            for run_id, pid, started in candidates:
+                if process_alive(pid, started):
                     continue
                 changed += conn.execute(
                     "UPDATE entity_runs SET status = 'interrupted', ended_at = ?"

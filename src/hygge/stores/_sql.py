@@ -62,6 +62,7 @@ class SqlStore(Store):
     config: SqlStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental", "merge"})
     identifier_limit: ClassVar[int | None] = None  # longest name; set: stages carry a digest
+    name_limit: ClassVar[int | None] = None  # longest table or schema name the engine keeps
     commit_columns: ClassVar[str] = ""  # the DDL of `_hygge_commits`' columns
     begin_sql: ClassVar[str] = "BEGIN"
     rollback_sql: ClassVar[str] = "ROLLBACK"
@@ -131,6 +132,16 @@ class SqlStore(Store):
                 f"{self.config.type} store cannot {run_type}",
                 hint=f"use one of: {', '.join(sorted(self.run_types))}",
             )
+
+    def preflight(self) -> list[str]:
+        """A name longer than the engine keeps would be cut, or refused mid-load."""
+        limit = self.name_limit
+        return [
+            f"{key} {name!r} is {len(name)} characters; a {self.config.type} name has at most"
+            f" {limit}"
+            for key, name in (("table", self.config.table), ("schema", self.config.schema_name))
+            if limit is not None and len(name.encode()) > limit
+        ]
 
     def check(self) -> list[str]:
         """Create a table in the schema inside a transaction that is rolled back."""

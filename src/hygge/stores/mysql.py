@@ -74,6 +74,7 @@ class MySqlStore(SqlStore):
     Config = MySqlStoreConfig
     config: MySqlStoreConfig
     identifier_limit = 64
+    name_limit = 64
 
     @property
     def database(self) -> str:
@@ -97,7 +98,9 @@ class MySqlStore(SqlStore):
         return f"{self.stage_prefix()}{run_id}"
 
     def preflight(self) -> list[str]:
-        return [] if self.database else [f"{self.destination()}: give 'schema' or a database"]
+        if not self.database:
+            return [f"{self.destination()}: give 'schema' or a database"]
+        return super().preflight()
 
     def check(self) -> list[str]:
         """Create and drop a table in the database (DDL cannot be rolled back here)."""

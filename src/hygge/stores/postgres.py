@@ -39,7 +39,8 @@ class PostgresStoreConfig(SqlStoreConfig, PgConfig):
 class PostgresStore(SqlStore):
     Config = PostgresStoreConfig
     config: PostgresStoreConfig
-    identifier_limit = 63  # PostgreSQL cuts longer names
+    identifier_limit = 63
+    name_limit = 63  # PostgreSQL cuts longer names
     commit_columns = (
         "run_id text NOT NULL, destination text NOT NULL, published_at timestamptz NOT NULL,"
         " watermark text, state bytea"

@@ -1,0 +1,97 @@
+"""What `hygge debug` checks of one entity without moving a row.
+
+The home and the store check themselves (paths, connections, tables); then the columns a run
+relies on are checked against the home's schema (read from metadata, no rows): the watermark
+column exists with a type that orders rows and its `start` and `lookback` fit that type, and
+the primary key's columns exist with types rows can be matched on. Each of these would
+otherwise stop the entity only once `hygge go` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import polars as pl
+
+from hygge.config.models import Watermark
+from hygge.errors import HyggeError
+from hygge.plan import PlannedEntity
+from hygge.watermark import Kind, Mark, kind_of, mark_from_user
+
+_UNMATCHABLE = (pl.List, pl.Array, pl.Struct, pl.Object, pl.Null)
+
+
+def entity_problems(entity: PlannedEntity) -> list[str]:
+    """Everything that would stop this entity's run and can be found now; empty when fine."""
+    home, store = entity.home, entity.store
+    home_problems = home.preflight() or home.check()
+    store_problems = store.preflight() or store.check()
+    if home_problems:
+        return home_problems + store_problems
+    return store_problems + column_problems(entity)
+
+
+def column_problems(entity: PlannedEntity) -> list[str]:
+    """The watermark and primary-key columns against the home's schema."""
+    watermark = None if entity.home.new_files_only else entity.settings.watermark
+    keys = entity.settings.primary_key or []
+    if watermark is None and not keys:
+        return []
+    try:
+        schema = entity.home.schema()
+    except HyggeError as exc:
+        return [exc.message]
+    where = entity.home.describe()
+    problems = _watermark_problems(watermark, schema, where) if watermark else []
+    if schema:  # no columns yet (no data files): an empty read does not match keys
+        problems += [p for key in keys if (p := _key_problem(key, schema, where))]
+    return problems
+
+
+def _watermark_problems(watermark: Watermark, schema: pl.Schema, where: str) -> list[str]:
+    column = watermark.column
+    dtype = schema.get(column)
+    if dtype is None:
+        there = ", ".join(schema.names()) or "none, it holds no data yet"
+        return [f"watermark column {column!r} is not in {where} (columns there: {there})"]
+    try:
+        kind = kind_of(dtype, column)
+    except HyggeError as exc:
+        return [exc.message]
+    problems = []
+    if watermark.start is not None:
+        problems.append(_problem(lambda: mark_from_user(watermark.start, dtype, column)))
+    lookback = _problem(lambda: _any_mark(kind, dtype).minus(watermark.lookback))
+    if lookback:
+        problems.append(f"watermark column {column!r} ({dtype}): {lookback}")
+    return [p for p in problems if p]
+
+
+def _key_problem(key: str, schema: pl.Schema, where: str) -> str | None:
+    dtype = schema.get(key)
+    if dtype is None:
+        return f"primary key column {key!r} is not in {where} (columns there: {', '.join(schema)})"
+    if isinstance(dtype, _UNMATCHABLE):
+        return f"primary key column {key!r} has type {dtype}, which rows cannot be matched on"
+    return None
+
+
+def _any_mark(kind: Kind, dtype: pl.DataType) -> Mark:
+    """A mark of the column's kind, to try the lookback arithmetic on."""
+    if isinstance(dtype, pl.Datetime):
+        return Mark(kind, 0, dtype.time_unit, dtype.time_zone)
+    if kind == "string":
+        return Mark(kind, "")
+    return Mark(kind, Decimal(0) if kind == "decimal" else 0)
+
+
+def _problem(attempt: Callable[[], object]) -> str | None:
+    """The message of what attempt raises (a hygge error, or a malformed value), else None."""
+    try:
+        attempt()
+    except HyggeError as exc:
+        return exc.message
+    except ValueError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,171 @@
+"""`hygge debug` finds what would stop `hygge go` without moving a row: unusable watermark,
+primary-key and partition columns, missing tables, table names an engine cannot keep."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import adbc_driver_postgresql.dbapi as dbapi
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import ProjectMaker
+
+FILE_FLOW = """\
+home: {type: parquet, path: "data/{entity}.parquet"}
+store: {type: parquet, path: "lake/{entity}"}
+entities:
+  - {name: fine, watermark: {column: ts, start: "2026-01-01", lookback: 2h}, primary_key: [id]}
+  - {name: absent, watermark: {column: updated}}
+  - {name: flagged, watermark: {column: flag}, primary_key: [id, missing]}
+  - {name: badstart, watermark: {column: ts, start: "someday", lookback: 5}}
+  - {name: nested, primary_key: [tags], run_type: full_drop}
+"""
+
+
+def write_sources(root: Path, names: list[str]) -> None:
+    (root / "data").mkdir()
+    frame = pl.DataFrame(
+        {
+            "id": [1, 2],
+            "flag": [True, False],
+            "ts": [datetime(2026, 1, 1), datetime(2026, 1, 2)],
+            "tags": [[1], [2, 3]],
+        }
+    )
+    for name in names:
+        frame.write_parquet(root / f"data/{name}.parquet")
+
+
+def test_debug_checks_the_columns_of_file_homes(make_project: ProjectMaker, hygge_cli) -> None:
+    root = make_project({"flows/f/flow.yml": FILE_FLOW})
+    write_sources(root, ["fine", "absent", "flagged", "badstart", "nested"])
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert "ok  f.fine" in out
+    assert "problem  f.absent" in out and "watermark column 'updated' is not in" in out
+    assert "columns there: id, flag, ts, tags" in out
+    assert "problem  f.flagged" in out
+    assert "watermark column 'flag' has type Boolean, which cannot order rows" in out
+    assert "primary key column 'missing' is not in" in out
+    assert "problem  f.badstart" in out
+    assert "'someday' is not a valid value for watermark column 'ts'" in out
+    assert "lookback 5 does not fit a datetime watermark" in out
+    assert "problem  f.nested" in out
+    assert "primary key column 'tags' has type List(Int64), which rows cannot be" in out
+    assert "1 flows, 5 entities, 6 problems" in out
+    assert not (root / "lake").exists() and not (root / ".hygge").exists()
+
+    ran = hygge_cli("go", "--json", cwd=root)  # what debug found is what stops the run
+    assert ran.exit_code == 1
+    assert (root / "lake/fine").is_dir()
+
+
+def test_a_watermark_on_an_empty_landing_folder_is_a_problem(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/f/flow.yml": flow + "watermark: {column: ts}\n"})
+    (root / "data").mkdir()
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1, result.output
+    assert "watermark column 'ts' is not in" in result.stdout
+    assert "columns there: none, it holds no data yet" in result.stdout
+
+
+def test_debug_finds_a_missing_table_in_a_duckdb_home(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = """\
+        home: {type: duckdb, path: source.duckdb, table: "{entity}"}
+        store: {type: parquet, path: "lake/{entity}"}
+        run_type: full_drop
+        entities: [orders, ordres]
+        """
+    root = make_project({"flows/f/flow.yml": flow})
+    with duckdb.connect(str(root / "source.duckdb")) as con:
+        con.execute("CREATE TABLE orders (id INTEGER)")
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1, result.output
+    assert "ok  f.orders" in result.stdout
+    assert "problem  f.ordres" in result.stdout and "ordres" in result.stdout.split("problem")[1]
+    assert "1 problems" in result.stdout
+
+
+@pytest.fixture
+def pg_project(make_project: ProjectMaker, postgres_url: str, monkeypatch) -> tuple[Path, str]:
+    """A project whose flow reads table `source` of the session's server (columns: id, flag,
+    tags int[], updated_at) into parquet; returns (root, the source table's name)."""
+    monkeypatch.setenv("PG_URL", postgres_url)
+    source = "s_" + os.urandom(6).hex()
+    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE {source} (id bigint, flag boolean, tags int[], updated_at timestamptz)"
+        )
+        cur.execute(f"INSERT INTO {source} VALUES (1, true, '{{1,2}}', $1)", [datetime.now(UTC)])
+    hygge_yml = 'name: t\nconnections:\n  db: {type: postgres, url: "${PG_URL}"}\n'
+    return make_project({"hygge.yml": hygge_yml}), source
+
+
+def pg_flow(root: Path, source: str, entities: str) -> None:
+    home = f"home: {{type: postgres, connection: db, table: {source}}}\n"
+    store = 'store: {type: parquet, path: "lake/{entity}"}\n'
+    (root / "flows/pg").mkdir(parents=True)
+    (root / "flows/pg/flow.yml").write_text(home + store + "entities:\n" + entities)
+
+
+def test_debug_checks_the_columns_of_a_postgres_home(pg_project, hygge_cli) -> None:
+    root, source = pg_project
+    pg_flow(
+        root,
+        source,
+        """\
+  - {name: fine, watermark: {column: updated_at, lookback: 1h}, primary_key: [id]}
+  - {name: absent, watermark: {column: changed_at}}
+  - {name: flagged, watermark: {column: flag}}
+  - {name: listed, run_type: full_drop, primary_key: [tags]}
+  - {name: split, run_type: full_drop, home: {partition: {column: flag, count: 2}}}
+  - {name: lookback, watermark: {column: id, lookback: 2h}}
+""",
+    )
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert "ok  pg.fine" in out
+    assert "problem  pg.absent" in out and "watermark column 'changed_at' is not in" in out
+    assert "columns there: id, flag, tags, updated_at" in out
+    assert "problem  pg.flagged" in out and "'flag' has type Boolean, which cannot order" in out
+    assert "problem  pg.listed" in out and "primary key column 'tags' has type List" in out
+    assert "problem  pg.split" in out and "partition column 'flag' has type Boolean" in out
+    assert "problem  pg.lookback" in out
+    assert "watermark column 'id' (Int64): lookback '2h' does not fit a int watermark" in out
+    assert "1 flows, 6 entities, 5 problems" in out
+    assert not (root / "lake").exists()
+
+
+def test_a_postgres_table_name_longer_than_63_is_refused(pg_project, hygge_cli) -> None:
+    root, source = pg_project
+    long = "t" * 64
+    (root / "flows/pg").mkdir(parents=True)
+    flow = f"home: {{type: postgres, connection: db, table: {source}}}\n"
+    flow += f"store: {{type: postgres, connection: db, table: {long}}}\nrun_type: full_drop\n"
+    (root / "flows/pg/flow.yml").write_text(flow)
+
+    checked = hygge_cli("debug", cwd=root)
+    ran = hygge_cli("go", cwd=root)
+
+    message = f"table '{long}' is 64 characters; a postgres name has at most 63"
+    assert checked.exit_code == 1 and message in checked.stdout
+    assert ran.exit_code == 2 and message in ran.stderr
