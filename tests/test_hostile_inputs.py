@@ -61,6 +61,15 @@ def _events_file(name: str, frame: pl.DataFrame) -> Mutation:
     return write
 
 
+def _file_at(path: Path) -> None:
+    """A file where hygge wants a folder."""
+    if path.is_dir():
+        for child in path.iterdir():
+            child.unlink()
+        path.rmdir()
+    path.write_text("not a folder")
+
+
 def _truncated_parquet(root: Path) -> None:
     whole = root / "data/events/more.parquet"
     _events(["2026-01-05T00:00:00"]).write_parquet(whole)
@@ -176,6 +185,26 @@ CASES: dict[str, Case] = {
         args=("--from", "2026-01-01", *ONLY_ORDERS), says=("files.orders", "watermark")
     ),
     "concurrency flag zero": Case(args=("--concurrency", "0"), says=("--concurrency",)),
+    "empty run-type suffix": Case(args=("--entity", "files.orders:"), says=("files.orders:",)),
+    "from after to": Case(
+        args=(*ONLY_CLICKS, "--from", "2026-02-01", "--to", "2026-01-01"),
+        says=("--from 2026-02-01", "--to 2026-01-01"),
+    ),
+    "backfill with full_drop": Case(
+        args=("--entity", "events.clicks:d", "--from", "2026-01-01"), says=("full_drop",)
+    ),
+    "var with a typo in a store key": Case(
+        args=("--var", "flow.files.store.compresion=snappy"),
+        says=("--var 'flow.files.store.compresion=snappy'", "did you mean 'compression'"),
+    ),
+    "var index out of range": Case(
+        args=("--var", "flow.files.entities[3].batch_rows=5"), says=("entities[3]",)
+    ),
+    "lock folder is a file": Case(
+        args=ONLY_ORDERS,
+        says=(".hygge/locks",),
+        mutate=lambda root: _file_at(root / ".hygge/locks"),
+    ),
     # --- data files: the entity fails (exit 1) naming the file -------------------------------
     "ragged csv row": Case(
         {ORDERS: "id,amount,note\n1,2.5,x\n2,3.0\n3,4.25,z,extra\n"},
