@@ -153,7 +153,7 @@ def test_a_signal_stops_cleanly(signum: int, code: int, project: Path, tmp_path:
     write(project, "a", range(100, 300))
     held = start_paused(project, tmp_path / "a", "go", "--entity", "f.a", "--json")
 
-    held.send_signal(signum)
+    held.send_signal(signum)  # the main thread takes it at once: workers block signals
     (tmp_path / "a").unlink()
     exit_code, out, err = finish(held)
 

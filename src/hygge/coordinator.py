@@ -21,6 +21,7 @@ from hygge.locks import (
 )
 from hygge.plan import Plan, PlannedEntity
 from hygge.results import EntityResult, RunResult
+from hygge.signals import main_thread_only
 from hygge.window import Backfill
 
 _POLL_SECONDS = 0.2
@@ -119,7 +120,9 @@ class Coordinator:
         waiting = list(self.plan.entities)
         running: dict[Future[EntityResult], PlannedEntity] = {}
         deadline = time.monotonic() + self.wait_seconds
-        with ThreadPoolExecutor(self.plan.concurrency, thread_name_prefix="hygge") as pool:
+        with ThreadPoolExecutor(
+            self.plan.concurrency, thread_name_prefix="hygge", initializer=main_thread_only
+        ) as pool:
             try:
                 while waiting or running:
                     self._start_what_can(pool, waiting, running, results, deadline)

@@ -32,6 +32,15 @@ class SignalState:
         raise KeyboardInterrupt
 
 
+def main_thread_only() -> None:
+    """Block the stop signals in the calling (worker) thread, and so in the threads it starts.
+
+    The kernel hands a process's signal to any thread not blocking it. Caught by a worker,
+    it would only be noticed once the main thread next wakes, and a worker could publish
+    in between; with every worker blocking them, the main thread takes each one at once."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, set(EXIT_CODES))
+
+
 @contextlib.contextmanager
 def graceful_signals() -> Iterator[SignalState]:
     """Install the handlers for the duration of a run (main thread only)."""
