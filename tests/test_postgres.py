@@ -198,3 +198,73 @@ def test_an_interval_with_months_is_refused_naming_the_column(
     reader = engine.home(tmp_path, table=source)
     with pytest.raises(SourceError, match="'billing' holds intervals with months"):
         list(reader.batches(Window.everything(), 10))
+
+
+def _shared_pool_project(
+    make_project: ProjectMaker, engine: Postgres, pool_size: int, entities: int, home: str = ""
+) -> tuple[Path, list[str]]:
+    """Entities e0.. reading src_<tag>_eN and writing dst_<tag>_eN, home and store both on
+    connection db of pool_size, at concurrency 4, without retries (a starved run fails at its
+    first acquire timeout instead of three)."""
+    tag = os.urandom(5).hex()
+    names = [f"e{n}" for n in range(entities)]
+    for name in names:
+        engine.create(Path("."), f"src_{tag}_{name}", sample(3000))
+    hygge_yml = (
+        "name: test\noptions: {concurrency: 4}\nconnections:\n"
+        f'  db: {{type: postgres, url: "${{PG_URL}}", pool_size: {pool_size}}}\n'
+    )
+    flow = (
+        f'home: {{type: postgres, connection: db, table: "src_{tag}_{{entity}}"{home}}}\n'
+        f'store: {{type: postgres, connection: db, table: "dst_{tag}_{{entity}}"}}\n'
+        f"run_type: full_drop\nbatch_rows: 50\nretries: 0\nentities: [{', '.join(names)}]\n"
+    )
+    root = make_project({"hygge.yml": hygge_yml, "flows/x/flow.yml": flow})
+    return root, [f"dst_{tag}_{name}" for name in names]
+
+
+def test_entities_reading_and_writing_one_small_pool_all_finish(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read holds a connection of `db` while its write needs another: four entities at once
+    on a pool of two could each hold a read and wait for a write until the acquire timeout.
+    They start as the pool can serve them instead, and every row arrives."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    root, tables = _shared_pool_project(make_project, engine, pool_size=2, entities=4)
+    crowded = "connection 'db' (pool_size 2) runs 1 of its 4 entities at a time"
+    plan = proc.run(root, "go", "--dry-run")
+    assert plan.returncode == 0 and crowded in plan.stdout, plan.stdout + plan.stderr
+    result = proc.run(root, "go")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert crowded in " ".join(result.stderr.split()), result.stderr  # warned at the start
+    for table in tables:
+        assert_same_rows(engine.read(root, table), sample(3000))
+
+
+def test_a_partitioned_read_leaves_its_store_a_connection_of_a_shared_pool(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partitioned home reads on as many threads as its pool allows, but with the store on
+    the same pool one connection stays the store's: all ranges on both connections starved
+    the load's write."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    partition = ", partition: {column: id, count: 4}"
+    root, tables = _shared_pool_project(make_project, engine, 2, entities=1, home=partition)
+    result = hygge.run(root)
+    assert result.exit_code == 0, [(r.address, r.error) for r in result.entities]
+    assert_same_rows(engine.read(root, tables[0]), sample(3000))
+
+
+def test_a_pool_of_one_for_home_and_store_is_refused_before_anything_runs(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One connection cannot stream a read and a COPY at once: the plan says so (exit 2)
+    rather than let the load wait on its own read."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    root, tables = _shared_pool_project(make_project, engine, pool_size=1, entities=1)
+    result = proc.run(root, "go", env={"PG_URL": engine.url})
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "x.e0" in output and "'db'" in output and "pool_size 1" in output
+    assert "pool_size: 2" in output  # the hint
+    assert engine.read(root, tables[0]) is None

@@ -30,7 +30,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +39,7 @@ import polars as pl
 import pymysql  # the driver: a missing one is reported early
 from pydantic import Field
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
@@ -117,6 +117,9 @@ class MySqlStore(SqlStore):
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return MySqlLoad(self, run)
+
+    def pool_needs(self) -> Mapping[str, int]:
+        return pool_need(self.config, 1)  # one at a time: each LOAD DATA, the publish
 
     def last_commit(self) -> Commit | None:
         """The newest published record: a full_drop's swap record only once its RENAME made

@@ -12,7 +12,7 @@ never race to create `_hygge_commits` or the schema.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.errors import StoreError
 from hygge.homes._sql import quote
 from hygge.pg import PgConfig, connect
@@ -62,6 +62,9 @@ class PostgresStore(SqlStore):
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return PostgresLoad(self, run)
+
+    def pool_needs(self) -> Mapping[str, int]:
+        return pool_need(self.config, 1)  # one at a time: the stage, the load's COPY, the publish
 
     def recover(self) -> None:
         Ingest.stop_running(self.destination())  # an open COPY would keep its stage locked
