@@ -20,7 +20,7 @@ from hygge.testing import sample
 from hygge.testing.contracts import assert_same_rows
 from tests import proc
 from tests.conftest import EngineProject, ProjectMaker, run_ok
-from tests.engines import Postgres, table_of
+from tests.engines import Postgres, over_precision, table_of
 
 
 @pytest.fixture
@@ -65,8 +65,9 @@ def test_a_load_of_many_batches_arrives_whole_through_a_pool_of_one_connection(
 def test_a_value_the_stage_refuses_mid_load_fails_the_entity_and_changes_nothing(
     engine: Postgres, project: EngineProject
 ) -> None:
-    """PostgreSQL text cannot hold NUL: the server refuses the COPY when it reaches that row
-    (it tells when the stream ends), so the publish fails and the old rows stay."""
+    """PostgreSQL text cannot hold NUL. The server would refuse it only when the load's one
+    COPY ends, as a line of the stream; the load fails at the batch holding it instead,
+    naming the column, the row and the value, and the old rows stay."""
     root, table = project("run_type: full_drop\nbatch_rows: 7\n")
     sample(10).write_parquet(root / "data/x.parquet")
     run_ok(root)
@@ -76,8 +77,93 @@ def test_a_value_the_stage_refuses_mid_load_fails_the_entity_and_changes_nothing
     result = hygge.run(root)
     (entity,) = result.entities
     assert result.exit_code == 1 and entity.status == "failed", entity
-    assert entity.error is not None and 'invalid byte sequence for encoding "UTF8"' in entity.error
+    assert entity.error is not None
+    assert "column 'name' (text) of batch 9 holds a value PostgreSQL refuses" in entity.error
+    assert "(row 61 of the load): text cannot hold NUL" in entity.error
+    assert entity.error.endswith("the value: 'bad\\x00'"), entity.error
     assert "hygge-test-pw" not in entity.error
+    assert_same_rows(engine.read(root, table), sample(10))
+    assert engine.stages_left(root, table) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "message", "value"),
+    [
+        (
+            pl.Series("day", [-3_000_000, 0], pl.Int32).cast(pl.Date),
+            "column 'day' (date) of batch 1 holds a value PostgreSQL refuses (row 1 of the"
+            " load): outside the range of PostgreSQL's dates",
+            "-3000000 days from 1970-01-01",
+        ),
+        (
+            pl.Series("at", [0, -(2**62)], pl.Int64).cast(pl.Datetime("us")),
+            "column 'at' (timestamp without time zone) of batch 1 holds a value PostgreSQL"
+            " refuses (row 2 of the load): outside the range of PostgreSQL's timestamps",
+            "-4611686018427387904 us from 1970-01-01",
+        ),
+        (
+            pl.Series("at", [0, 2**62], pl.Int64).cast(pl.Datetime("ms", "UTC")),
+            "column 'at' (timestamp with time zone) of batch 1",
+            "4611686018427387904 ms from 1970-01-01",
+        ),
+        (
+            pl.Series("took", [0, -(2**62)], pl.Int64).cast(pl.Duration("ms")),
+            "column 'took' (interval) of batch 1 holds a value PostgreSQL refuses (row 2 of"
+            " the load): too long for an interval of microseconds",
+            "-4611686018427387904 ms",
+        ),
+        (
+            over_precision(),
+            "column 'amount' (numeric(5,2)) of batch 1 holds a value PostgreSQL refuses (row 1"
+            " of the load): more digits than Decimal(precision=5, scale=2)",
+            "12345.67",
+        ),
+        (
+            pl.Series("api_token", ["fine", "s3cr3t\x00tail"]),
+            "column 'api_token' (text) of batch 1",
+            "not shown: the column's name looks secret",
+        ),
+    ],
+    ids=["date", "timestamp", "milliseconds", "duration", "decimal", "secret"],
+)
+def test_values_postgresql_refuses_are_named_with_column_row_and_value(
+    engine: Postgres, project: EngineProject, column: pl.Series, message: str, value: str
+) -> None:
+    """Dates and timestamps out of PostgreSQL's range, milliseconds that overflow the driver's
+    conversion and decimals beyond their precision fail the load at their batch, with the
+    column's name and type and a sample (none from a column whose name looks secret)."""
+    root, table = project("run_type: full_drop\n")
+    sample(2).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    sample(2).with_columns(column).write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None and message in entity.error, entity.error
+    assert entity.error.endswith(f"the value: {value}"), entity.error
+    assert "s3cr3t" not in entity.error
+    assert_same_rows(engine.read(root, table), sample(2))
+    assert engine.stages_left(root, table) == []
+
+
+def test_text_too_long_for_a_varchar_column_of_the_destination_is_named(
+    engine: Postgres, project: EngineProject
+) -> None:
+    """A table made by hand may bound its text (varchar(n)); PostgreSQL refuses a longer value
+    at publish without naming the column. The load names it, its type and the value."""
+    root, table = project("run_type: merge\nprimary_key: [id]\n")
+    with dbapi.connect(engine.url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (id bigint, name varchar(5))")
+    sample(10).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    longer = pl.DataFrame({"id": [3, 11], "name": ["row 3   ", "a name longer than five"]})
+    longer.write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None
+    assert "column 'name' is character varying(5) in public." in entity.error
+    assert entity.error.endswith("too short for a value of the load: 'a name longer than five'")
     assert_same_rows(engine.read(root, table), sample(10))
     assert engine.stages_left(root, table) == []
 
