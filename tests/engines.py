@@ -64,6 +64,14 @@ TYPES: dict[str, tuple[pl.DataType, list[Any]]] = {
 }
 
 
+def over_precision() -> pl.Series:
+    """`amount`, a Decimal(5,2) holding 12345.67 (and 1.00): Arrow does not check a decimal's
+    precision, a database column does."""
+    stored = b"".join(v.to_bytes(16, "little", signed=True) for v in (1234567, 100))
+    raw = pa.Array.from_buffers(pa.decimal128(5, 2), 2, [None, pa.py_buffer(stored)])
+    return pl.Series("amount", pl.from_arrow(raw))
+
+
 def table_of(tmp_path: Path) -> str:
     """A table name of this test's own (server tests share one database)."""
     return "t_" + hashlib.sha256(str(tmp_path).encode()).hexdigest()[:12]

@@ -126,3 +126,27 @@ def test_intervals_arrive_as_durations_and_one_with_months_is_refused(tmp_path: 
     terms = home("duckdb", tmp_path, path="source.duckdb", table="terms")
     with pytest.raises(SourceError, match="'span' holds intervals with months"):
         list(terms.batches(Window.everything(), 10))
+
+
+def test_a_duration_duckdb_cannot_hold_is_named_and_changes_nothing(
+    engine: DuckDb, project: EngineProject
+) -> None:
+    """DuckDB keeps millisecond timestamps as they are, but converts durations to intervals of
+    microseconds: one that overflows failed without naming the column. The load fails at the
+    batch instead, naming column and value, and the old rows stay."""
+    root, table = project("run_type: full_drop\n")
+    far = sample(2).with_columns(at=pl.Series([0, 2**62], dtype=pl.Int64).cast(pl.Datetime("ms")))
+    far.write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    took = pl.Series("took", [2**62, 0], pl.Int64).cast(pl.Duration("ms"))
+    sample(2).with_columns(took).write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None and entity.error.endswith(
+        "column 'took' (Duration(time_unit='ms')) of batch 1 holds a value DuckDB refuses"
+        " (row 1 of the load): too long for an interval of microseconds; the value:"
+        " 4611686018427387904 ms"
+    ), entity.error
+    assert_same_rows(engine.read(root, table), far)
+    assert engine.stages_left(root, table) == []

@@ -10,12 +10,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import hygge
 from hygge.plugin import Commit, LoadRun, Window
 from hygge.testing import sample
 from hygge.testing.contracts import assert_same_rows
 from tests import proc
-from tests.conftest import EngineProject
-from tests.engines import MySql
+from tests.conftest import EngineProject, run_ok
+from tests.engines import MySql, over_precision
 from tests.mariadb import connect
 from tests.test_contracts import store
 
@@ -146,3 +147,45 @@ def test_decimals_wider_than_38_digits_arrive_as_their_exact_text(
     rows = pl.concat(reader.batches(Window.everything(), 10)).sort("id")
     assert rows["amount"].to_list() == [wide, None]
     assert reader.schema()["amount"] == pl.String
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (
+            pl.Series("day", [0, 3_000_000], pl.Int32).cast(pl.Date),
+            "column 'day' (date) of batch 1 holds a value MySQL refuses (row 2 of the load):"
+            " Data truncated (warning 1265), LOAD DATA would store it changed; the value:"
+            " 3000000 days from 1970-01-01",
+        ),
+        (
+            pl.Series("at", [0, 300_000_000_000_000_000], pl.Int64).cast(pl.Datetime("us")),
+            "column 'at' (datetime(6)) of batch 1 holds a value MySQL refuses (row 2 of the"
+            " load): Data truncated (warning 1265), LOAD DATA would store it changed; the"
+            " value: 300000000000000000 us from 1970-01-01",
+        ),
+        (
+            over_precision(),
+            "column 'amount' (decimal(5,2)) of batch 1 holds a value MySQL refuses (row 1 of the"
+            " load): Out of range value (warning 1264), LOAD DATA would store it changed; the"
+            " value: 12345.67",
+        ),
+    ],
+    ids=["date", "datetime", "decimal"],
+)
+def test_a_value_load_data_would_change_fails_the_load_naming_it(
+    engine: MySql, project: EngineProject, column: pl.Series, message: str
+) -> None:
+    """LOAD DATA LOCAL turns what it cannot store into a warning and stores something else (a
+    zero date, a decimal clamped to 999.99). The load fails at the batch instead, naming the
+    column and the value, and the old rows stay."""
+    root, table = project("run_type: full_drop\n")
+    sample(2).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    sample(2).with_columns(column).write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None and entity.error.endswith(message), entity.error
+    assert_same_rows(engine.read(root, table), sample(2))
+    assert engine.stages_left(root, table) == []

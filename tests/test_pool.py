@@ -7,7 +7,11 @@ import threading
 
 import pytest
 
+from hygge.config.project import load_project
+from hygge.errors import ConfigError
+from hygge.plan import make_plan
 from hygge.pool import Pool, Pools, PoolTimeout
+from tests.conftest import ProjectMaker
 
 
 class FakeConnection:
@@ -46,19 +50,21 @@ def test_connections_are_reused_and_bounded() -> None:
             in_use.wait()
             release.wait()
 
-    workers = [threading.Thread(target=borrow) for _ in range(2)]
+    workers = [threading.Thread(target=borrow, daemon=True) for _ in range(2)]
     for worker in workers:
         worker.start()
-    in_use.wait()
-    assert pool.opened == 2
-    with (
-        pytest.raises(PoolTimeout, match="'warehouse': all 2 connections") as error,
-        pool.connection(),
-    ):
-        pass
-    assert "pool_size" in (error.value.hint or "")
-    assert pool.opened == 2
-    release.set()
+    try:
+        in_use.wait()
+        assert pool.opened == 2
+        with (
+            pytest.raises(PoolTimeout, match="'warehouse': all 2 connections") as error,
+            pool.connection(),
+        ):
+            pass
+        assert "acquire_timeout or pool_size" in (error.value.hint or "")
+        assert pool.opened == 2
+    finally:
+        release.set()
     for worker in workers:
         worker.join()
 
@@ -107,3 +113,64 @@ def test_pools_are_per_connection_and_sized_by_config() -> None:
     pools.close()
     assert pools.get("warehouse", FakeConnection) is not warehouse
     assert connection is not None
+
+
+def test_budgets_are_promised_all_or_nothing_and_never_beyond_a_pool() -> None:
+    """An entity starts only when every pool it uses has its whole budget free, so the
+    budgets of running entities never add up to more than a pool holds."""
+    pools = Pools({"warehouse": 3, "crm": 1})
+    assert pools.reserve({"warehouse": 2, "crm": 1})
+    assert not pools.reserve({"warehouse": 2})  # 2 + 2 > 3
+    assert not pools.reserve({"warehouse": 1, "crm": 1})  # crm is full: warehouse stays free
+    assert pools.reserve({"warehouse": 1})
+    pools.release({"warehouse": 2, "crm": 1})
+    assert pools.reserve({"warehouse": 2})
+    assert pools.reserve({"inline url 0123456789ab": 4})  # an inline url's pool: the default
+
+
+def test_an_entity_within_its_budget_never_waits_for_a_connection() -> None:
+    """With the budget promised, an entity's read and then its write are served at once: a
+    pool that would make either wait (timeout 0) raises instead."""
+    pools = Pools({"warehouse": 3}, {"warehouse": 0})
+    pool = pools.get("warehouse", FakeConnection)
+    budget = {"warehouse": 2}
+    assert pools.reserve(budget) and not pools.reserve(budget)
+    with pool.connection() as read, pool.connection() as write:
+        assert read is not write
+    with (  # beyond the pool: the guard answers, naming the connection
+        pool.connection(),
+        pool.connection(),
+        pool.connection(),
+        pytest.raises(PoolTimeout, match="'warehouse'"),
+        pool.connection(),
+    ):
+        pass
+
+
+def test_crowded_pools_are_named_with_the_pool_size_that_would_serve_them() -> None:
+    pools = Pools({"warehouse": 2, "crm": 8})
+    budgets = [{"warehouse": 2, "crm": 1}] * 3 + [{"crm": 1}]
+    (line,) = pools.crowding(budgets, concurrency=4)
+    assert line.startswith("connection 'warehouse' (pool_size 2) runs 1 of its 3 entities")
+    assert "pool_size 6 would run 3 at once" in line
+    assert pools.crowding(budgets, concurrency=1) == []
+
+
+def test_acquire_timeout_is_a_setting_of_the_connection(make_project: ProjectMaker) -> None:
+    flow = """\
+        home: {type: parquet, path: data}
+        store: {type: postgres, connection: db, table: t}
+        """
+    hygge_yml = """\
+        name: t
+        connections:
+          db: {type: postgres, url: "postgresql://app@db/shop", pool_size: 3,
+               acquire_timeout: 2.5}
+        """
+    root = make_project({"hygge.yml": hygge_yml, "flows/x/flow.yml": flow})
+    plan = make_plan(load_project(root))
+    assert plan.pools.get("db", FakeConnection).timeout == 2.5
+    assert plan.entities[0].pool_needs == {"db": 1}
+    (root / "hygge.yml").write_text(hygge_yml.replace("2.5", "0").replace("        ", ""))
+    with pytest.raises(ConfigError, match="acquire_timeout"):
+        load_project(root)

@@ -20,7 +20,7 @@ from hygge.testing import sample
 from hygge.testing.contracts import assert_same_rows
 from tests import proc
 from tests.conftest import EngineProject, ProjectMaker, run_ok
-from tests.engines import Postgres, table_of
+from tests.engines import Postgres, over_precision, table_of
 
 
 @pytest.fixture
@@ -65,8 +65,9 @@ def test_a_load_of_many_batches_arrives_whole_through_a_pool_of_one_connection(
 def test_a_value_the_stage_refuses_mid_load_fails_the_entity_and_changes_nothing(
     engine: Postgres, project: EngineProject
 ) -> None:
-    """PostgreSQL text cannot hold NUL: the server refuses the COPY when it reaches that row
-    (it tells when the stream ends), so the publish fails and the old rows stay."""
+    """PostgreSQL text cannot hold NUL. The server would refuse it only when the load's one
+    COPY ends, as a line of the stream; the load fails at the batch holding it instead,
+    naming the column, the row and the value, and the old rows stay."""
     root, table = project("run_type: full_drop\nbatch_rows: 7\n")
     sample(10).write_parquet(root / "data/x.parquet")
     run_ok(root)
@@ -76,8 +77,93 @@ def test_a_value_the_stage_refuses_mid_load_fails_the_entity_and_changes_nothing
     result = hygge.run(root)
     (entity,) = result.entities
     assert result.exit_code == 1 and entity.status == "failed", entity
-    assert entity.error is not None and 'invalid byte sequence for encoding "UTF8"' in entity.error
+    assert entity.error is not None
+    assert "column 'name' (text) of batch 9 holds a value PostgreSQL refuses" in entity.error
+    assert "(row 61 of the load): text cannot hold NUL" in entity.error
+    assert entity.error.endswith("the value: 'bad\\x00'"), entity.error
     assert "hygge-test-pw" not in entity.error
+    assert_same_rows(engine.read(root, table), sample(10))
+    assert engine.stages_left(root, table) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "message", "value"),
+    [
+        (
+            pl.Series("day", [-3_000_000, 0], pl.Int32).cast(pl.Date),
+            "column 'day' (date) of batch 1 holds a value PostgreSQL refuses (row 1 of the"
+            " load): outside the range of PostgreSQL's dates",
+            "-3000000 days from 1970-01-01",
+        ),
+        (
+            pl.Series("at", [0, -(2**62)], pl.Int64).cast(pl.Datetime("us")),
+            "column 'at' (timestamp without time zone) of batch 1 holds a value PostgreSQL"
+            " refuses (row 2 of the load): outside the range of PostgreSQL's timestamps",
+            "-4611686018427387904 us from 1970-01-01",
+        ),
+        (
+            pl.Series("at", [0, 2**62], pl.Int64).cast(pl.Datetime("ms", "UTC")),
+            "column 'at' (timestamp with time zone) of batch 1",
+            "4611686018427387904 ms from 1970-01-01",
+        ),
+        (
+            pl.Series("took", [0, -(2**62)], pl.Int64).cast(pl.Duration("ms")),
+            "column 'took' (interval) of batch 1 holds a value PostgreSQL refuses (row 2 of"
+            " the load): too long for an interval of microseconds",
+            "-4611686018427387904 ms",
+        ),
+        (
+            over_precision(),
+            "column 'amount' (numeric(5,2)) of batch 1 holds a value PostgreSQL refuses (row 1"
+            " of the load): more digits than Decimal(precision=5, scale=2)",
+            "12345.67",
+        ),
+        (
+            pl.Series("api_token", ["fine", "s3cr3t\x00tail"]),
+            "column 'api_token' (text) of batch 1",
+            "not shown: the column's name looks secret",
+        ),
+    ],
+    ids=["date", "timestamp", "milliseconds", "duration", "decimal", "secret"],
+)
+def test_values_postgresql_refuses_are_named_with_column_row_and_value(
+    engine: Postgres, project: EngineProject, column: pl.Series, message: str, value: str
+) -> None:
+    """Dates and timestamps out of PostgreSQL's range, milliseconds that overflow the driver's
+    conversion and decimals beyond their precision fail the load at their batch, with the
+    column's name and type and a sample (none from a column whose name looks secret)."""
+    root, table = project("run_type: full_drop\n")
+    sample(2).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    sample(2).with_columns(column).write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None and message in entity.error, entity.error
+    assert entity.error.endswith(f"the value: {value}"), entity.error
+    assert "s3cr3t" not in entity.error
+    assert_same_rows(engine.read(root, table), sample(2))
+    assert engine.stages_left(root, table) == []
+
+
+def test_text_too_long_for_a_varchar_column_of_the_destination_is_named(
+    engine: Postgres, project: EngineProject
+) -> None:
+    """A table made by hand may bound its text (varchar(n)); PostgreSQL refuses a longer value
+    at publish without naming the column. The load names it, its type and the value."""
+    root, table = project("run_type: merge\nprimary_key: [id]\n")
+    with dbapi.connect(engine.url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE TABLE {table} (id bigint, name varchar(5))")
+    sample(10).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    longer = pl.DataFrame({"id": [3, 11], "name": ["row 3   ", "a name longer than five"]})
+    longer.write_parquet(root / "data/x.parquet")
+    result = hygge.run(root)
+    (entity,) = result.entities
+    assert result.exit_code == 1 and entity.status == "failed", entity
+    assert entity.error is not None
+    assert "column 'name' is character varying(5) in public." in entity.error
+    assert entity.error.endswith("too short for a value of the load: 'a name longer than five'")
     assert_same_rows(engine.read(root, table), sample(10))
     assert engine.stages_left(root, table) == []
 
@@ -198,3 +284,73 @@ def test_an_interval_with_months_is_refused_naming_the_column(
     reader = engine.home(tmp_path, table=source)
     with pytest.raises(SourceError, match="'billing' holds intervals with months"):
         list(reader.batches(Window.everything(), 10))
+
+
+def _shared_pool_project(
+    make_project: ProjectMaker, engine: Postgres, pool_size: int, entities: int, home: str = ""
+) -> tuple[Path, list[str]]:
+    """Entities e0.. reading src_<tag>_eN and writing dst_<tag>_eN, home and store both on
+    connection db of pool_size, at concurrency 4, without retries (a starved run fails at its
+    first acquire timeout instead of three)."""
+    tag = os.urandom(5).hex()
+    names = [f"e{n}" for n in range(entities)]
+    for name in names:
+        engine.create(Path("."), f"src_{tag}_{name}", sample(3000))
+    hygge_yml = (
+        "name: test\noptions: {concurrency: 4}\nconnections:\n"
+        f'  db: {{type: postgres, url: "${{PG_URL}}", pool_size: {pool_size}}}\n'
+    )
+    flow = (
+        f'home: {{type: postgres, connection: db, table: "src_{tag}_{{entity}}"{home}}}\n'
+        f'store: {{type: postgres, connection: db, table: "dst_{tag}_{{entity}}"}}\n'
+        f"run_type: full_drop\nbatch_rows: 50\nretries: 0\nentities: [{', '.join(names)}]\n"
+    )
+    root = make_project({"hygge.yml": hygge_yml, "flows/x/flow.yml": flow})
+    return root, [f"dst_{tag}_{name}" for name in names]
+
+
+def test_entities_reading_and_writing_one_small_pool_all_finish(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read holds a connection of `db` while its write needs another: four entities at once
+    on a pool of two could each hold a read and wait for a write until the acquire timeout.
+    They start as the pool can serve them instead, and every row arrives."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    root, tables = _shared_pool_project(make_project, engine, pool_size=2, entities=4)
+    crowded = "connection 'db' (pool_size 2) runs 1 of its 4 entities at a time"
+    plan = proc.run(root, "go", "--dry-run")
+    assert plan.returncode == 0 and crowded in plan.stdout, plan.stdout + plan.stderr
+    result = proc.run(root, "go")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert crowded in " ".join(result.stderr.split()), result.stderr  # warned at the start
+    for table in tables:
+        assert_same_rows(engine.read(root, table), sample(3000))
+
+
+def test_a_partitioned_read_leaves_its_store_a_connection_of_a_shared_pool(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partitioned home reads on as many threads as its pool allows, but with the store on
+    the same pool one connection stays the store's: all ranges on both connections starved
+    the load's write."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    partition = ", partition: {column: id, count: 4}"
+    root, tables = _shared_pool_project(make_project, engine, 2, entities=1, home=partition)
+    result = hygge.run(root)
+    assert result.exit_code == 0, [(r.address, r.error) for r in result.entities]
+    assert_same_rows(engine.read(root, tables[0]), sample(3000))
+
+
+def test_a_pool_of_one_for_home_and_store_is_refused_before_anything_runs(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One connection cannot stream a read and a COPY at once: the plan says so (exit 2)
+    rather than let the load wait on its own read."""
+    monkeypatch.setenv("PG_URL", engine.url)
+    root, tables = _shared_pool_project(make_project, engine, pool_size=1, entities=1)
+    result = proc.run(root, "go", env={"PG_URL": engine.url})
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "x.e0" in output and "'db'" in output and "pool_size 1" in output
+    assert "pool_size: 2" in output  # the hint
+    assert engine.read(root, tables[0]) is None

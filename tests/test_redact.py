@@ -13,6 +13,7 @@ from hygge.redact import (
     redact_argv,
     remember_secret,
     remember_url,
+    value_sample,
 )
 from tests.proc import history, run
 
@@ -92,3 +93,11 @@ def test_secrets_remembered_by_many_threads_are_all_masked() -> None:
         list(pool.map(remember_secret, secrets))
         masked = list(pool.map(redact, secrets))
     assert masked == [MASK] * len(secrets)
+
+
+def test_a_value_sample_is_short_and_never_from_a_secret_looking_column() -> None:
+    assert value_sample("name", repr("bad\x00")) == "'bad\\x00'"
+    long = value_sample("comment", repr("x" * 100))
+    assert len(long) == 48 and long.endswith("...")
+    for column in ("password", "API_KEY", "refresh_token", "client_secret"):
+        assert value_sample(column, "'hunter2'") == "not shown: the column's name looks secret"

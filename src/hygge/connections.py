@@ -51,16 +51,18 @@ def where(config: DatabaseConfig) -> str:
     return config.connection or redact(config.url or "")
 
 
-INLINE_POOL_SIZE = Connection.model_fields["pool_size"].default
-
-
-def pool_key(connection: str | None, url: str) -> tuple[str, int | None]:
+def pool_key(connection: str | None, url: str) -> str:
     """The pool a plugin borrows from: its named connection's (sized by `pool_size`), or for an
     inline `url` one keyed by a digest of it (the name never shows the password)."""
     if connection is not None:
-        return connection, None
+        return connection
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return f"inline url {digest}", INLINE_POOL_SIZE
+    return f"inline url {digest}"
+
+
+def pool_need(config: DatabaseConfig, connections: int) -> dict[str, int]:
+    """A plugin's `pool_needs()`: it holds up to `connections` of its pool at once."""
+    return {pool_key(config.connection, config.url or ""): connections}
 
 
 def connection_url(connection: Connection) -> str:
@@ -108,9 +110,8 @@ def borrowed(
     """A pooled connection for the block. Errors of the `driver` module, raised while
     connecting or inside the block, leave as `mapped(exc)`: the plugin's one mapping place."""
     try:
-        name, size = pool_key(connection, url)
         pool = context.pools.get(
-            name, lambda: connect(url), close=close, is_alive=is_alive, size=size
+            pool_key(connection, url), lambda: connect(url), close=close, is_alive=is_alive
         )
         with pool.connection() as borrowed_connection:
             yield borrowed_connection

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -25,6 +26,7 @@ from hygge.signals import main_thread_only
 from hygge.window import Backfill
 
 _POLL_SECONDS = 0.2
+log = logging.getLogger(__name__)
 
 
 class Reporter(Protocol):
@@ -75,6 +77,8 @@ class Coordinator:
 
     def run(self) -> RunResult:
         self.plan.preflight()
+        for line in self.plan.crowding():
+            log.warning("%s", line)
         started = time.monotonic()
         results: dict[str, EntityResult] = {}
         project = self.plan.project
@@ -148,10 +152,15 @@ class Coordinator:
         results: dict[str, EntityResult],
         deadline: float,
     ) -> None:
-        """Start waiting entities whose locks are free; skip those held past the deadline."""
+        """Start waiting entities whose connection budget and locks are free (see
+        `hygge.pool`: one waiting for connections waits here, holding none); skip those held
+        past the deadline."""
+        pools = self.plan.pools
         for entity in list(waiting):
             if len(running) >= self.plan.concurrency or not self._may_start(results):
                 return
+            if not pools.reserve(entity.pool_needs):
+                continue  # its pools are busy: it starts when a running entity ends
             claim = entity_claim(self.plan.project.root, entity.address, entity.store.destination())
             try:
                 holder = claim.try_take(self.holder)
@@ -164,7 +173,9 @@ class Coordinator:
                 waiting.remove(entity)
                 self.reporter.entity_started(entity)
                 running[pool.submit(self._run_one, entity, claim)] = entity
-            elif time.monotonic() >= deadline:
+                continue
+            pools.release(entity.pool_needs)
+            if time.monotonic() >= deadline:
                 waiting.remove(entity)
                 results[entity.address] = self._held(entity, holder)
                 self.reporter.entity_finished(results[entity.address])
@@ -189,8 +200,11 @@ class Coordinator:
         future: Future[EntityResult],
         results: dict[str, EntityResult],
     ) -> None:
-        running.pop(future, None)
-        result = future.result()
+        entity = running.pop(future)
+        try:
+            result = future.result()
+        finally:
+            self.plan.pools.release(entity.pool_needs)
         results[result.address] = result
         self.reporter.entity_finished(result)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,6 +39,7 @@ class PlannedEntity:
     home: Home
     store: Store
     warnings: tuple[str, ...] = ()  # what the plan lets happen that may surprise
+    pool_needs: Mapping[str, int] = field(default_factory=dict)  # its connection budget
 
     @property
     def address(self) -> str:
@@ -51,6 +53,10 @@ class Plan:
     concurrency: int
     continue_on_error: bool
     pools: Pools
+
+    def crowding(self) -> list[str]:
+        """Connection pools too small to run `concurrency` of their entities at once."""
+        return self.pools.crowding([e.pool_needs for e in self.entities], self.concurrency)
 
     def preflight(self) -> None:
         """Cheap read-only checks of every home and store; all problems at once, exit 2."""
@@ -77,7 +83,11 @@ def make_plan(
     by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
     picked = (selection or Selection()).pick(list(by_address))
     parsed = tuple(parse_vars(list(variables), project))
-    pools = Pools({name: c.pool_size for name, c in project.spec.connections.items()})
+    connections = project.spec.connections
+    pools = Pools(
+        {name: c.pool_size for name, c in connections.items()},
+        {name: c.acquire_timeout for name, c in connections.items()},
+    )
     entities = tuple(
         _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed), pools)
         for address, suffix in picked.items()
@@ -126,16 +136,18 @@ def _plan_entity(
             raise unset
     settings, provenance = resolve_settings(project, flow, entity, cli)
     context = Context(project.root, flow.name, entity.name, pools)
-    home = _plugin("home", flow, entity, context, cli, project)
     store = _plugin("store", flow, entity, context, cli, project)
+    reading = replace(context, reserved=store.pool_needs())  # the home may use the rest
+    home = _plugin("home", flow, entity, reading, cli, project)
     address = f"{flow.name}.{entity.name}"
+    needs = _connection_budget(address, home, store, pools)
     if home.new_files_only:
         settings = _new_files_only(address, settings, provenance)
     run_type: RunType = settings.run_type or "full_drop"
     _check_run_type(address, run_type, settings, home, store, provenance)
     warnings = _key_warnings(run_type, settings, store)
     return PlannedEntity(
-        flow.name, entity.name, run_type, settings, provenance, home, store, warnings
+        flow.name, entity.name, run_type, settings, provenance, home, store, warnings, needs
     )
 
 
@@ -156,6 +168,20 @@ def _key_warnings(run_type: RunType, settings: Settings, store: Store) -> tuple[
         f" is already loaded is added again, not updated ({way_out}; remove primary_key if"
         " repeated keys are intended)",
     )
+
+
+def _connection_budget(address: str, home: Home, store: Store, pools: Pools) -> dict[str, int]:
+    """The connections of each pool the entity holds at once (see `hygge.pool`); one its
+    pool cannot hold would never start."""
+    needs = Counter(home.pool_needs()) + Counter(store.pool_needs())
+    for name, count in needs.items():
+        if count > pools.size(name):
+            raise ConfigError(
+                f"{address}: its home and store hold {count} connections of {name!r} at once"
+                f" (a read and a write), more than its pool_size {pools.size(name)}",
+                hint=f"set pool_size: {count} (or more) on connection {name!r} in hygge.yml",
+            )
+    return dict(needs)
 
 
 def _new_files_only(address: str, settings: Settings, provenance: dict[str, str]) -> Settings:

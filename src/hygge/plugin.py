@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,12 +29,14 @@ class PluginConfig(BaseModel):
 @dataclass(frozen=True)
 class Context:
     """Where a plugin instance lives: the project root (for relative paths), its entity,
-    and the coordinator's connection pools (one per named connection)."""
+    the coordinator's connection pools (one per named connection), and for a home the
+    connections of each pool its store holds meanwhile (the home may use the rest)."""
 
     root: Path
     flow: str
     entity: str
     pools: Pools = field(default_factory=lambda: Pools({}), compare=False)
+    reserved: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def resolve(self, path: str) -> str:
         """Relative local paths are relative to the project root; URLs stay as written."""
@@ -138,6 +140,10 @@ class Home(ABC):
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         """Yield the rows of window in DataFrames of at most batch_rows rows."""
 
+    def pool_needs(self) -> Mapping[str, int]:
+        """Pool name -> the most connections of `context.pools` this home holds at once."""
+        return {}
+
 
 class Load(ABC):
     """One run's writes to a store: staged until publish, discarded by abort.
@@ -190,6 +196,10 @@ class Store(ABC):
     @abstractmethod
     def recover(self) -> None:
         """Finish or clean up what a crashed run left behind (staging)."""
+
+    def pool_needs(self) -> Mapping[str, int]:
+        """Pool name -> the most connections of `context.pools` this store holds at once."""
+        return {}
 
     def last_commit(self) -> Commit | None:
         """The record of the newest published load; None when the store keeps none."""

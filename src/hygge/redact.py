@@ -92,6 +92,14 @@ def redact(text: str) -> str:
     return _SECRETS.mask(text)
 
 
+def value_sample(column: str, shown: str, width: int = 48) -> str:
+    """A value of a column as an error message shows it (`shown`, e.g. its repr), cut to
+    `width` characters; never a value of a column whose name looks secret (password, ...)."""
+    if is_secret_key(column):
+        return "not shown: the column's name looks secret"
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
+
+
 def url_passwords(text: str) -> list[str]:
     """The passwords of the URLs in text, as written (`user:PASSWORD@`, `?password=PASSWORD`)."""
     matches = [*_URL_PASSWORD.finditer(text), *_QUERY_PASSWORD.finditer(text)]

@@ -190,6 +190,8 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
     for e in plan.entities:
         for warning in e.warnings:
             console.print(f"[yellow]{escape(e.address)}[/] {escape(warning)}", highlight=False)
+    for line in plan.crowding():
+        console.print(f"[yellow]warning[/] {escape(line)}", highlight=False)
     if verbose:
         for e in plan.entities:
             console.print(f"[bold]{e.address}[/]  source: {escape(redact(e.home.describe()))}")
@@ -209,6 +211,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "project": plan.project.name,
         "concurrency": plan.concurrency,
+        "warnings": plan.crowding(),
         "entities": [
             {
                 "entity": e.address,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from hygge.pool import DEFAULT_SIZE, DEFAULT_TIMEOUT
 from hygge.watermark import parse_duration
 
 RunType = Literal["incremental", "full_drop", "merge"]
@@ -104,7 +105,8 @@ class Connection(Strict):
     database: str | None = None
     user: str | None = None
     password: str | None = None
-    pool_size: Annotated[int, Field(gt=0)] = 4
+    pool_size: Annotated[int, Field(gt=0)] = DEFAULT_SIZE
+    acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT  # seconds
 
 
 class JournalConfig(Strict):

@@ -4,8 +4,8 @@ The home first asks the server for min and max of the column within the read win
 [min, max] into `count` contiguous ranges of whole values (integers; dates by day; datetimes
 in the column's own unit), and reads them on up to `count` threads, each with its own
 connection, plus one range `column IS NULL` so rows without a value are not lost. Other
-column types are refused. A home on a connection pool reads on at most `pool_size` threads;
-entities sharing that pool wait for each other's connections as they always do.
+column types are refused. A home on a connection pool reads on at most `pool_size` threads,
+one fewer when its store writes through the same pool (see `hygge.pool`).
 
 Batches are yielded as they arrive, through a queue of one batch per thread (so at most
 about two batches per thread are in memory). The first error of any thread stops the others

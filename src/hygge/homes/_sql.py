@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 from pydantic import field_validator, model_validator
 
-from hygge.connections import DatabaseConfig, pool_key, where
+from hygge.connections import DatabaseConfig, pool_key, pool_need, where
 from hygge.errors import ConfigError, EntityError, SourceError
 from hygge.homes._arrow import to_frame
 from hygge.homes._partition import Partition, Range, check_partition, condition, read
@@ -45,9 +45,10 @@ def quote_table(name: str) -> str:
 
 
 def pool_limit(context: Context, connection: str | None, url: str) -> int:
-    """The size of the coordinator's pool a plugin on this connection or url borrows from."""
-    name, size = pool_key(connection, url)
-    return context.pools.sizes.get(name) or size or 1
+    """How many connections of its pool a plugin on this connection or url may hold: the
+    pool's size, less what the entity's store holds meanwhile (at least one)."""
+    name = pool_key(connection, url)
+    return max(1, context.pools.size(name) - context.reserved.get(name, 0))
 
 
 class SqlHomeConfig(PluginConfig):
@@ -245,6 +246,12 @@ class ServerHome(SqlHome):
 
     def connection_limit(self) -> int | None:
         return pool_limit(self.context, self.config.connection, self.config.url or "")
+
+    def pool_needs(self) -> Mapping[str, int]:
+        """One connection, or one per partition thread (see `connection_limit`)."""
+        partition = self.config.partition
+        threads = min(partition.count, self.connection_limit() or 1) if partition else 1
+        return pool_need(self.config, threads)
 
     def _probe(self) -> None:
         self.fetch(self.trivial, [])

@@ -5,8 +5,9 @@ Why: an `adbc_ingest` per batch pays a COPY's setup each time (0.87 of raw ADBC'
 (at most QUEUE_BATCHES wait, so memory stays bounded) for a thread that holds one pooled
 connection for the whole COPY. Later batches are cast to the first batch's schema before they
 are queued, so a mismatch fails in `write()`, naming the column. The server reports a value it
-refuses when the stream ends (at publish); a dead thread (a lost connection) fails the next
-`write()`. An open COPY locks its stage, so ingests a load left running are stopped before
+refuses only when the stream ends (at publish), so the load looks for the values it knows the
+server refuses in each batch first (`_values`); a dead thread (a lost connection) fails the
+next `write()`. An open COPY locks its stage, so ingests a load left running are stopped before
 `recover` drops their stage, and at exit (a COPY thread calling into a finalizing interpreter
 crashes it).
 """
@@ -26,7 +27,6 @@ from hygge.errors import EntityError, StoreError
 from hygge.handoff import POLL_SECONDS, put_while
 from hygge.redact import redact
 from hygge.stores._pg_types import column_type
-from hygge.stores._sql import bulk_ready
 
 QUEUE_BATCHES = 2
 
@@ -124,10 +124,11 @@ atexit.register(Ingest.stop_running)
 
 
 def conformed(frame: pl.DataFrame, schema: pa.Schema, staged: dict[str, str]) -> pa.Table:
-    """A later frame as Arrow in the stream's schema: columns reordered, missing ones NULL (as
-    a COPY naming them would leave them), a column all NULL or of the same PostgreSQL type cast
-    without loss; a column of another type, or one the stage lacks, is refused."""
-    data = bulk_ready(frame).to_arrow()
+    """A later frame (already `bulk_ready`) as Arrow in the stream's schema: columns
+    reordered, missing ones NULL (as a COPY naming them would leave them), a column all NULL
+    or of the same PostgreSQL type cast without loss; a column of another type, or one the
+    stage lacks, is refused."""
+    data = frame.to_arrow()
     if data.schema.equals(schema):
         return data
     extra = [name for name in frame.columns if name not in staged]

@@ -31,6 +31,7 @@ from hygge.homes._sql import quote
 from hygge.plugin import Context, Load, LoadRun
 from hygge.stores._sql import FileDatabaseStore, FileDatabaseStoreConfig, transaction
 from hygge.stores._sql_load import FileDatabaseLoad
+from hygge.stores._values import DUCKDB, first_refused, refusal
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -127,10 +128,17 @@ class DuckDbStore(FileDatabaseStore):
 
 class DuckDbLoad(FileDatabaseLoad):
     store: DuckDbStore
+    batches = rows = 0  # written so far, for messages
 
     def write(self, frame: pl.DataFrame) -> None:
         """Append through DuckDB's Arrow scan; the first frame's columns make the stage."""
         self.require_open()
+        self.batches += 1
+        found = first_refused(frame, DUCKDB)  # DuckDB's own error would not name the column
+        if found is not None:
+            dtype = str(frame.schema[found.column])
+            where = self.store.destination()
+            raise refusal(found, where, "DuckDB", dtype, self.batches, self.rows)
         con = self.con
         with self.store.errors():
             con.register("hygge_frame", frame.to_arrow())
@@ -143,6 +151,7 @@ class DuckDbLoad(FileDatabaseLoad):
                     self.staged = True
             finally:
                 con.unregister("hygge_frame")
+        self.rows += frame.height
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:

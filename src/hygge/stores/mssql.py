@@ -14,7 +14,7 @@ in the same transaction. The SQL itself is in `hygge.stores._mssql_sql`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ import polars as pl
 import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.mssql import MsSqlConfig, connect, execute
@@ -65,6 +65,9 @@ class MsSqlStore(SqlStore):
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return MsSqlLoad(self, run)
+
+    def pool_needs(self) -> Mapping[str, int]:
+        return pool_need(self.config, 1)  # one at a time: each bulk copy, the publish
 
     def ensure_schema(self, cur: Any) -> None:
         execute(cur, *sql.ensure_schema(self.config.schema_name))

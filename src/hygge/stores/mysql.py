@@ -29,8 +29,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +40,7 @@ import polars as pl
 import pymysql  # the driver: a missing one is reported early
 from pydantic import Field
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
@@ -57,10 +58,12 @@ from hygge.stores._sql import (
 )
 from hygge.stores._sql import new_columns as _new_columns
 from hygge.stores._sql_load import StagedLoad
+from hygge.stores._values import Refused, refusal, shown
 
 _ENGINE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 _MARK = "hygge run "  # a full_drop stage's comment, followed by its run id
 _DUPLICATE_COLUMN = 1060  # ER_DUP_FIELDNAME
+_AT_ROW = re.compile(r"column (?:`[^`]*`\.)*[`']([^`']+)[`'] at row (\d+)")  # of a warning
 
 
 class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
@@ -117,6 +120,9 @@ class MySqlStore(SqlStore):
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return MySqlLoad(self, run)
+
+    def pool_needs(self) -> Mapping[str, int]:
+        return pool_need(self.config, 1)  # one at a time: each LOAD DATA, the publish
 
     def last_commit(self) -> Commit | None:
         """The newest published record: a full_drop's swap record only once its RENAME made
@@ -211,6 +217,7 @@ class MySqlLoad(StagedLoad):
     def __init__(self, store: MySqlStore, run: LoadRun) -> None:
         super().__init__(store, run)
         self.types: dict[str, str] = {}  # column -> MySQL type, once the stage exists
+        self.batches = self.rows = 0  # written so far, for messages
         with store.cursor() as cur:
             cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(store.database)}")
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
@@ -218,6 +225,7 @@ class MySqlLoad(StagedLoad):
     def write(self, frame: pl.DataFrame) -> None:
         """LOAD DATA the frame into the stage; the first frame's columns make the stage."""
         self.require_open()
+        self.batches += 1
         with tempfile.TemporaryDirectory(prefix="hygge-mysql-") as folder:
             path = Path(folder) / "rows.csv"
             targets = write_csv(frame, path)
@@ -243,6 +251,27 @@ class MySqlLoad(StagedLoad):
                         f" ({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else ""),
                         [str(path)],
                     )
+                    self.refuse_changed(cur, frame)
+        self.rows += frame.height
+
+    def refuse_changed(self, cur: Any, frame: pl.DataFrame) -> None:
+        """LOAD DATA LOCAL stores a value it cannot take changed (a date as 0000-00-00, a
+        decimal clamped to its largest), with only a warning: fail at the batch instead,
+        naming the column, the row and the value."""
+        cur.execute("SHOW WARNINGS")
+        warnings = [row for row in cur.fetchall() if row[0] != "Note"]
+        if not warnings:
+            return
+        _, code, text = warnings[0]
+        where = self.store.destination()
+        at = _AT_ROW.search(text)
+        if at is None or at[1] not in self.types:
+            raise StoreError(f"{where}: batch {self.batches} would be stored changed: {text}")
+        column, row = at[1], int(at[2]) - 1
+        what = re.split(r":| for column", text)[0]
+        reason = f"{what} (warning {code}), LOAD DATA would store it changed"
+        found = Refused(column, row, reason, shown(frame[column], row))
+        raise refusal(found, where, "MySQL", self.types[column], self.batches, self.rows)
 
     def publish(self, commit: Commit | None = None) -> None:
         commit = commit or Commit(self.run.run_id, datetime.now(UTC))

@@ -6,13 +6,16 @@ so that `numeric(p,s)`, `timestamptz` and the rest arrive exactly; all of a load
 through one COPY that a thread streams (`_pg_ingest`). The stage's name carries a digest of
 the table name (PostgreSQL cuts identifiers at 63 bytes). Publishing is `_sql_load`'s one
 transaction; here it holds a transaction-scoped advisory lock on the schema, so two entities
-never race to create `_hygge_commits` or the schema.
+never race to create `_hygge_commits` or the schema. A value PostgreSQL refuses is looked for
+in each batch before it joins the COPY (`_values`), and text too long for a `varchar(n)` of an
+existing destination before the publish's INSERT: the server's own errors name no column.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
@@ -20,15 +23,19 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.errors import StoreError
 from hygge.homes._sql import quote
 from hygge.pg import PgConfig, connect
 from hygge.plugin import Commit, Load, LoadRun
+from hygge.redact import value_sample
 from hygge.stores._pg_ingest import Ingest, conformed
 from hygge.stores._pg_types import column_type, fits, table_ddl
 from hygge.stores._sql import SqlStore, SqlStoreConfig, bulk_ready, column_types, transaction
 from hygge.stores._sql_load import SqlLoad
+from hygge.stores._values import POSTGRES, first_refused, refusal
+
+_BOUNDED = re.compile(r"^(?:character varying|character)\((\d+)\)$")  # format_type's names
 
 
 class PostgresStoreConfig(SqlStoreConfig, PgConfig):
@@ -62,6 +69,9 @@ class PostgresStore(SqlStore):
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
         return PostgresLoad(self, run)
+
+    def pool_needs(self) -> Mapping[str, int]:
+        return pool_need(self.config, 1)  # one at a time: the stage, the load's COPY, the publish
 
     def recover(self) -> None:
         Ingest.stop_running(self.destination())  # an open COPY would keep its stage locked
@@ -127,6 +137,7 @@ class PostgresLoad(SqlLoad):
         super().__init__(store, run)
         self.types: dict[str, str] = {}  # column -> PostgreSQL type, once the stage exists
         self.ingest: Ingest | None = None  # the load's one COPY, from the first frame on
+        self.batches = self.rows = 0  # written so far, for messages
         with store.transaction() as cur:
             store.ensure_schema(cur)
             cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
@@ -134,9 +145,12 @@ class PostgresLoad(SqlLoad):
     def write(self, frame: pl.DataFrame) -> None:
         """Queue the frame for the load's COPY; the first frame's columns make the stage."""
         self.require_open()
+        ready = bulk_ready(frame)
+        self.batches += 1
+        self.refuse_values(ready)
         if self.ingest is None:
             types = column_types(frame.schema, column_type)
-            data = bulk_ready(frame).to_arrow()
+            data = ready.to_arrow()
             with self.store.cursor() as cur:  # released before the ingest borrows its own
                 cur.execute(f"CREATE TABLE {self.stage} ({table_ddl(types)})")
             self.types, self.staged = types, True
@@ -144,8 +158,43 @@ class PostgresLoad(SqlLoad):
             name = f"hygge-pg-ingest-{context.flow}.{context.entity}"
             self.ingest = Ingest(self.store.destination(), data.schema, self._ingest, name)
         else:
-            data = conformed(frame, self.ingest.schema, self.types)
+            data = conformed(ready, self.ingest.schema, self.types)
         self.ingest.put(data)
+        self.rows += frame.height
+
+    def refuse_values(self, ready: pl.DataFrame) -> None:
+        """Fail at the batch holding a value PostgreSQL refuses, naming it (`_values`)."""
+        found = first_refused(ready, POSTGRES)
+        if found is not None:
+            dtype = column_type(found.column, ready.schema[found.column])
+            where = self.store.destination()
+            raise refusal(found, where, "PostgreSQL", dtype, self.batches, self.rows)
+
+    def append(self, cur: Any) -> list[tuple[str, str]]:
+        """incremental and merge: text too long for a destination's varchar(n) or char(n)
+        column is refused first, naming the column (PostgreSQL's error would not)."""
+        if self.staged:
+            self.refuse_too_long(cur)
+        return super().append(cur)
+
+    def refuse_too_long(self, cur: Any) -> None:
+        store = self.store
+        for name, dtype in store.columns(cur, store.config.table).items():
+            bounded = _BOUNDED.match(dtype)
+            if bounded is None or self.types.get(name) != "text":
+                continue
+            column = quote(name)  # excess trailing spaces are cut, not refused
+            cur.execute(
+                f"SELECT {column} FROM {self.stage}"
+                f" WHERE char_length(rtrim({column}, ' ')) > {int(bounded[1])} LIMIT 1"
+            )
+            rows = cur.fetchall()
+            if rows:
+                raise StoreError(
+                    f"{store.destination()}: column {name!r} is {dtype} in {store.qualified},"
+                    f" too short for a value of the load: {value_sample(name, repr(rows[0][0]))}",
+                    hint="widen the column (or make it text), or shorten the values in the source",
+                )
 
     def _ingest(self, reader: pa.RecordBatchReader) -> None:
         """On the ingest's thread: every frame of the load, in one COPY into the stage."""
