@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import stat
 import uuid
 from functools import cache
 from pathlib import PurePosixPath
@@ -18,7 +19,7 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from hygge.errors import StoreError
+from hygge.errors import SourceError, StoreError
 
 GLOB_CHARS = "*?["
 
@@ -48,19 +49,28 @@ class FileSystem:
     def data_files(self, pattern: str, suffixes: tuple[str, ...]) -> list[str]:
         """The data files a path names: one file, a folder (recursively) or a glob; sorted.
 
-        Hidden or `_`-prefixed files and folders are skipped at any depth below the base.
+        Hidden or `_`-prefixed files and folders are skipped at any depth below the base. A
+        named pipe, socket or device among them is an error naming it: read, it would block
+        or never end; skipped, a source would silently read as empty.
         """
         if any(c in pattern for c in GLOB_CHARS):
-            base = glob_base(pattern)
-            found = [p for p in self.fs.glob(pattern) if self.fs.isfile(p)]
+            found = self.fs.glob(pattern, detail=True)
+            files = sorted(p for p in found if not _hidden_below(p, glob_base(pattern)))
         elif self.fs.isdir(pattern):
-            base = pattern
-            found = [p for p in self.fs.find(pattern) if p.endswith(suffixes)]
-        elif self.fs.isfile(pattern):
-            return [pattern]
+            found = self.fs.find(pattern, detail=True)
+            found = {p: info for p, info in found.items() if p.endswith(suffixes)}
+            files = sorted(p for p in found if not _hidden_below(p, pattern))
+        elif self.fs.exists(pattern):
+            found, files = {pattern: self.fs.info(pattern)}, [pattern]
         else:
             return []
-        return sorted(p for p in found if not _hidden_below(p, base))
+        for path in files:
+            if found[path]["type"] not in ("file", "directory"):
+                raise SourceError(
+                    f"home path {path} is {_kind(found[path])}, not a regular file",
+                    hint="point the home at regular files, or move it out of the folder",
+                )
+        return [path for path in files if found[path]["type"] == "file"]
 
     def size_and_mtime(self, path: str) -> tuple[int, int]:
         """A file's size and modification time (nanoseconds since the epoch)."""
@@ -145,6 +155,22 @@ def glob_base(pattern: str) -> str:
             break
         fixed.append(part)
     return str(PurePosixPath(*fixed)) if fixed else "."
+
+
+def _kind(info: dict[str, Any]) -> str:
+    """What a path that is neither file nor folder is, for messages."""
+    mode = info.get("mode")
+    if isinstance(mode, int):
+        for test, kind in (
+            (stat.S_ISFIFO, "a named pipe"),
+            (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a device"),
+            (stat.S_ISBLK, "a device"),
+            (stat.S_ISLNK, "a broken link"),
+        ):
+            if test(mode):
+                return kind
+    return "not a file"
 
 
 def _hidden_below(path: str, base: str) -> bool:
