@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import Field
 
 from hygge.config.models import RunType
-from hygge.errors import StoreError
+from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
@@ -92,6 +92,15 @@ class FileStore(Store):
     def last_commit(self) -> Commit | None:
         return last_commit(self.fs, self.path)
 
+    def row_count(self) -> int | None:
+        if not self.fs.exists(self.path):
+            return None
+        try:
+            files = self.fs.data_files(self.path, (f".{self.extension}",))
+            return self.count_rows(files) if files else 0
+        except (pl.exceptions.PolarsError, OSError, SourceError) as exc:
+            raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
+
     def begin(self, run: LoadRun) -> Load:
         if run.run_type not in self.run_types:
             raise StoreError(
@@ -103,6 +112,10 @@ class FileStore(Store):
     @abstractmethod
     def open_writer(self, handle: IO[bytes]) -> FileWriter:
         """A writer for one new file of this store's format."""
+
+    @abstractmethod
+    def count_rows(self, files: list[str]) -> int:
+        """The rows in files of this store's format, read as cheaply as the format allows."""
 
 
 class FileLoad(Load):
