@@ -96,6 +96,50 @@ class FileSystem:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
 
+    def remove_leftover(self, path: str) -> None:
+        """Remove a folder hygge left behind, making its folders writable first where they are
+        not (a destination made read-only ends up beside it once a full_drop swapped it out)."""
+        try:
+            self.remove_tree(path)
+        except PermissionError:
+            if not self.is_local:
+                raise
+            _let_owner_change(path)
+            for top, names, _ in os.walk(path):  # top-down: a folder opens before it is entered
+                for name in names:
+                    _let_owner_change(os.path.join(top, name))
+            self.remove_tree(path)
+
+    def some_files(self, path: str, limit: int, skip: str) -> list[str]:
+        """Up to limit files under path (relative, sorted by folder), not looking into `skip`;
+        a walk that stops early, as path may be large."""
+        found: list[str] = []
+        if not self.is_local:
+            found = [PurePosixPath(p).relative_to(path).as_posix() for p in self.fs.find(path)]
+            return [name for name in found if name.split("/")[0] != skip][:limit]
+        for top, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if not (top == path and f == skip))
+            found += [os.path.relpath(os.path.join(top, f), path) for f in sorted(files)]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def folders_below(self, path: str) -> list[str]:
+        """Every folder inside path, at any depth, parents first (local; elsewhere none)."""
+        if not self.is_local:
+            return []
+        return [os.path.join(top, name) for top, names, _ in os.walk(path) for name in names]
+
+    def unchangeable(self, folders: list[str]) -> str | None:
+        """The first existing folder of folders whose entries this process cannot add or
+        remove (local; elsewhere the write itself reports it)."""
+        if not self.is_local:
+            return None
+        for folder in folders:
+            if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+                return folder
+        return None
+
     def list_names(self, folder: str) -> list[str]:
         if not self.fs.isdir(folder):
             return []
@@ -196,3 +240,9 @@ def _rename_exchange(a: str, b: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
         raise StoreError(f"cannot swap {a} and {b}: {os.strerror(errno)}")
+
+
+def _let_owner_change(folder: str) -> None:
+    """Give the folder's owner read, write and search on it (links are left alone)."""
+    if not os.path.islink(folder):
+        os.chmod(folder, os.stat(folder).st_mode | stat.S_IRWXU)
