@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from hygge.errors import SourceError
 from hygge.homes._files import FileHome, FileHomeConfig
+from hygge.plugin import Context
 
 
 class CsvHomeConfig(FileHomeConfig):
@@ -41,10 +42,15 @@ class CsvHome(FileHome):
     config: CsvHomeConfig
     suffixes = (".csv", ".tsv", ".txt")
 
+    def __init__(self, config: CsvHomeConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.headers_read: set[str] = set()  # files whose header has no name twice
+
     def scan(self, files: list[str]) -> pl.LazyFrame:
         if self.config.header:
-            for file in files:
+            for file in [file for file in files if file not in self.headers_read]:
                 self._refuse_repeated_names(file)
+                self.headers_read.add(file)
         schema = self._schema(files) if len(files) > 1 else None
         return self._unquote_names(pl.scan_csv(files, schema=schema, **self._options()), files)
 
