@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,9 +13,23 @@ from pathlib import Path
 HYGGE = [sys.executable, "-m", "hygge"]
 
 
-def run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def unprivileged() -> list[str]:
+    """The command prefix that makes file modes bind: as root (as the tests run here), root
+    without its capabilities, so a folder of mode 555 refuses it as it refuses any user."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        import pytest
+
+        pytest.skip("setpriv (util-linux) is needed to drop root's capabilities")
+    return ["setpriv", "--bounding-set=-all", "--"]
+
+
+def run(
+    root: Path, *args: str, env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*HYGGE, *args],
+        [*(prefix or []), *HYGGE, *args],
         cwd=root,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -23,9 +38,11 @@ def run(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
     )
 
 
-def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start(
+    root: Path, *args: str, env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> subprocess.Popen:
     return subprocess.Popen(
-        [*HYGGE, *args],
+        [*(prefix or []), *HYGGE, *args],
         cwd=root,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
@@ -35,11 +52,15 @@ def start(root: Path, *args: str, env: dict[str, str] | None = None) -> subproce
 
 
 def start_paused(
-    root: Path, marker: Path, *args: str, point: str = "after_batch"
+    root: Path,
+    marker: Path,
+    *args: str,
+    point: str = "after_batch",
+    prefix: list[str] | None = None,
 ) -> subprocess.Popen:
     """Start `hygge ARGS` and return once it is held at the failpoint (marker exists)."""
     env = {"HYGGE_FAILPOINT": f"{point}:pause", "HYGGE_FAILPOINT_FILE": str(marker)}
-    process = start(root, *args, env=env)
+    process = start(root, *args, env=env, prefix=prefix)
     wait_for(marker, process)
     return process
 

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import hygge
 from hygge.errors import StoreError
 from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.testing import HomeContract, StoreContract, sample
@@ -197,3 +198,24 @@ def test_window_bounds_compare_exactly_keeping_nanoseconds_zones_and_dates(
         rows = pl.concat(source.batches(Window(column, lower, upper), 10))
         assert rows[column].to_list() == values.slice(1, 2).to_list(), column
         assert source.high_mark(column) == Mark.max_of(values), column
+
+
+def test_an_empty_source_does_not_empty_a_table_holding_rows(
+    engine: Engine, project: EngineProject
+) -> None:
+    root, table = project("run_type: full_drop\n")
+    sample(3).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    sample(0).write_parquet(root / "data/x.parquet")
+
+    refused = hygge.run(root)
+
+    assert refused.exit_code == 1
+    error = refused.entities[0].error or ""
+    assert "data/x.parquet gave no rows" in error and "the 3 rows in" in error
+    assert_same_rows(engine.read(root, table), sample(3))
+    flow = root / "flows/x/flow.yml"
+    flow.write_text(flow.read_text() + "allow_empty: true\n")
+    allowed = hygge.run(root)
+    assert allowed.exit_code == 0, [r.error for r in allowed.entities]
+    assert_same_rows(engine.read(root, table), sample(0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import stat
 import uuid
 from functools import cache
 from pathlib import PurePosixPath
@@ -18,7 +19,7 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from hygge.errors import StoreError
+from hygge.errors import SourceError, StoreError
 
 GLOB_CHARS = "*?["
 
@@ -48,19 +49,28 @@ class FileSystem:
     def data_files(self, pattern: str, suffixes: tuple[str, ...]) -> list[str]:
         """The data files a path names: one file, a folder (recursively) or a glob; sorted.
 
-        Hidden or `_`-prefixed files and folders are skipped at any depth below the base.
+        Hidden or `_`-prefixed files and folders are skipped at any depth below the base. A
+        named pipe, socket or device among them is an error naming it: read, it would block
+        or never end; skipped, a source would silently read as empty.
         """
         if any(c in pattern for c in GLOB_CHARS):
-            base = glob_base(pattern)
-            found = [p for p in self.fs.glob(pattern) if self.fs.isfile(p)]
+            found = self.fs.glob(pattern, detail=True)
+            files = sorted(p for p in found if not _hidden_below(p, glob_base(pattern)))
         elif self.fs.isdir(pattern):
-            base = pattern
-            found = [p for p in self.fs.find(pattern) if p.endswith(suffixes)]
-        elif self.fs.isfile(pattern):
-            return [pattern]
+            found = self.fs.find(pattern, detail=True)
+            found = {p: info for p, info in found.items() if p.endswith(suffixes)}
+            files = sorted(p for p in found if not _hidden_below(p, pattern))
+        elif self.fs.exists(pattern):
+            found, files = {pattern: self.fs.info(pattern)}, [pattern]
         else:
             return []
-        return sorted(p for p in found if not _hidden_below(p, base))
+        for path in files:
+            if found[path]["type"] not in ("file", "directory"):
+                raise SourceError(
+                    f"home path {path} is {_kind(found[path])}, not a regular file",
+                    hint="point the home at regular files, or move it out of the folder",
+                )
+        return [path for path in files if found[path]["type"] == "file"]
 
     def size_and_mtime(self, path: str) -> tuple[int, int]:
         """A file's size and modification time (nanoseconds since the epoch)."""
@@ -85,6 +95,50 @@ class FileSystem:
     def remove_tree(self, path: str) -> None:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=True)
+
+    def remove_leftover(self, path: str) -> None:
+        """Remove a folder hygge left behind, making its folders writable first where they are
+        not (a destination made read-only ends up beside it once a full_drop swapped it out)."""
+        try:
+            self.remove_tree(path)
+        except PermissionError:
+            if not self.is_local:
+                raise
+            _let_owner_change(path)
+            for top, names, _ in os.walk(path):  # top-down: a folder opens before it is entered
+                for name in names:
+                    _let_owner_change(os.path.join(top, name))
+            self.remove_tree(path)
+
+    def some_files(self, path: str, limit: int, skip: str) -> list[str]:
+        """Up to limit files under path (relative, sorted by folder), not looking into `skip`;
+        a walk that stops early, as path may be large."""
+        found: list[str] = []
+        if not self.is_local:
+            found = [PurePosixPath(p).relative_to(path).as_posix() for p in self.fs.find(path)]
+            return [name for name in found if name.split("/")[0] != skip][:limit]
+        for top, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if not (top == path and f == skip))
+            found += [os.path.relpath(os.path.join(top, f), path) for f in sorted(files)]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def folders_below(self, path: str) -> list[str]:
+        """Every folder inside path, at any depth, parents first (local; elsewhere none)."""
+        if not self.is_local:
+            return []
+        return [os.path.join(top, name) for top, names, _ in os.walk(path) for name in names]
+
+    def unchangeable(self, folders: list[str]) -> str | None:
+        """The first existing folder of folders whose entries this process cannot add or
+        remove (local; elsewhere the write itself reports it)."""
+        if not self.is_local:
+            return None
+        for folder in folders:
+            if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+                return folder
+        return None
 
     def list_names(self, folder: str) -> list[str]:
         if not self.fs.isdir(folder):
@@ -147,6 +201,22 @@ def glob_base(pattern: str) -> str:
     return str(PurePosixPath(*fixed)) if fixed else "."
 
 
+def _kind(info: dict[str, Any]) -> str:
+    """What a path that is neither file nor folder is, for messages."""
+    mode = info.get("mode")
+    if isinstance(mode, int):
+        for test, kind in (
+            (stat.S_ISFIFO, "a named pipe"),
+            (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a device"),
+            (stat.S_ISBLK, "a device"),
+            (stat.S_ISLNK, "a broken link"),
+        ):
+            if test(mode):
+                return kind
+    return "not a file"
+
+
 def _hidden_below(path: str, base: str) -> bool:
     relative = PurePosixPath(path).relative_to(PurePosixPath(base.rstrip("/") or "/"))
     return any(is_hidden(part) for part in relative.parts)
@@ -170,3 +240,9 @@ def _rename_exchange(a: str, b: str) -> None:
     if result != 0:
         errno = ctypes.get_errno()
         raise StoreError(f"cannot swap {a} and {b}: {os.strerror(errno)}")
+
+
+def _let_owner_change(folder: str) -> None:
+    """Give the folder's owner read, write and search on it (links are left alone)."""
+    if not os.path.islink(folder):
+        os.chmod(folder, os.stat(folder).st_mode | stat.S_IRWXU)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hygge.errors import ConfigError, HyggeError, Interrupted, RetryableError
+from hygge.errors import ConfigError, EntityError, HyggeError, Interrupted, RetryableError
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
@@ -146,6 +146,8 @@ class EntityFlow:
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
+            if entity.run_type == "full_drop" and not counts.written:
+                self._refuse_emptying()
             state = read.next_state()
             failpoint("before_publish")
             load.publish(self._commit(state))
@@ -171,6 +173,21 @@ class EntityFlow:
         full_drop without a watermark commits none, so a switch to incremental does this.)"""
         appended = self.entity.run_type == "incremental" and self.backfill is None
         return appended and previous.mark is None and self.published_before and counts.written > 0
+
+    def _refuse_emptying(self) -> None:
+        """A full copy of nothing over a destination holding rows is most often an accident
+        (an empty folder, a glob matching nothing): it needs the entity's `allow_empty`."""
+        entity = self.entity
+        if entity.settings.allow_empty:
+            return
+        held = entity.store.row_count()
+        if held:
+            raise EntityError(
+                f"{entity.home.describe()} gave no rows, and a full_drop would replace the"
+                f" {held} rows in {entity.store.destination()} with none; nothing was changed",
+                hint="if the source is empty on purpose, set allow_empty: true on the entity"
+                f" (or --var flow.{entity.flow}.entities.{entity.name}.allow_empty=true)",
+            )
 
     def _commit(self, state: WindowState | None) -> Commit:
         mark = state.mark.encode() if state and state.mark else None

@@ -204,3 +204,11 @@ class Store(ABC):
     def last_commit(self) -> Commit | None:
         """The record of the newest published load; None when the store keeps none."""
         return None
+
+    def row_count(self) -> int | None:
+        """How many rows the destination holds now (None: there is none yet), read cheaply
+        (footers, count(*)). Asked before a full_drop of nothing would replace it."""
+        raise EntityError(
+            f"store type {self.config.type!r} cannot count the rows of {self.destination()}",
+            hint="set allow_empty: true to publish an empty copy anyway",
+        )

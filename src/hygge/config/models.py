@@ -78,6 +78,7 @@ class Settings(Strict):
     retry_delay: Annotated[float | None, Field(ge=0)] = None
     primary_key: list[str] | None = None
     watermark: Watermark | None = None
+    allow_empty: bool | None = None  # may a full_drop of no rows empty a destination?
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -86,13 +87,26 @@ class Settings(Strict):
 
 
 SETTING_KEYS = tuple(Settings.model_fields)
-BUILTIN_SETTINGS = Settings(run_type=None, batch_rows=100_000, retries=2, retry_delay=1.0)
+BUILTIN_SETTINGS = Settings(
+    run_type=None, batch_rows=100_000, retries=2, retry_delay=1.0, allow_empty=False
+)
 
 
 class ProjectOptions(Settings):
     concurrency: Annotated[int | None, Field(gt=0)] = None
     continue_on_error: bool = True
     exclusive: bool = False  # one coordinator per project at a time
+
+    @field_validator("allow_empty")
+    @classmethod
+    def _not_project_wide(cls, value: Any) -> Any:
+        """For every entity at once it would switch the guard off where nobody looked."""
+        if value is not None:
+            raise ValueError(
+                "allow_empty is set per flow (flow.yml or its defaults) or per entity,"
+                " not for the whole project"
+            )
+        return value
 
 
 class Connection(Strict):

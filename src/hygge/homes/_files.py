@@ -45,7 +45,11 @@ class FileHome(Home):
         problems = self.preflight()
         if problems:
             return problems
-        for file in self.fs.data_files(self.path, self.suffixes):
+        try:
+            files = self.fs.data_files(self.path, self.suffixes)
+        except SourceError as exc:
+            return [exc.message]
+        for file in files:
             try:
                 with self.fs.fs.open(file, "rb") as handle:
                     handle.read(1)
@@ -80,22 +84,26 @@ class FileHome(Home):
             if not self.fs.exists(glob_base(self.path)):
                 raise SourceError(f"home path {self.path} does not exist")
             return
-        try:
-            for scan in self.scans(files):
-                frame = self._restrict(scan, window)
+        for group in self.groups(files):
+            try:
+                frame = self._restrict(self.scan(group), window)
                 for batch in frame.collect_batches(chunk_size=batch_rows):
                     if batch.height:
                         yield batch
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc)) from exc
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SourceError(self._read_failure(exc, group)) from exc
 
     @abstractmethod
     def scan(self, files: list[str]) -> pl.LazyFrame:
         """A lazy scan of the files in this home's format."""
 
-    def scans(self, files: list[str]) -> Iterator[pl.LazyFrame]:
-        """The scans a read runs one after the other: all files at once by default."""
-        yield self.scan(files)
+    def groups(self, files: list[str]) -> Iterator[list[str]]:
+        """The files of each scan a read runs one after the other: all at once by default."""
+        yield files
+
+    def culprit(self, files: list[str], error: BaseException) -> str | None:
+        """Which file (and where in it) made a read fail, if the format can tell."""
+        return None
 
     def schema(self) -> pl.Schema:
         files = self.fs.data_files(self.path, self.suffixes)
@@ -104,7 +112,7 @@ class FileHome(Home):
         try:
             return self._columns(self.scan(files)).collect_schema()
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc)) from exc
+            raise SourceError(self._read_failure(exc, files)) from exc
 
     def high_mark(self, column: str) -> Mark | None:
         files = self.fs.data_files(self.path, self.suffixes)
@@ -113,7 +121,7 @@ class FileHome(Home):
         try:
             top = self._columns(self.scan(files)).select(pl.col(column).max()).collect()
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc)) from exc
+            raise SourceError(self._read_failure(exc, files)) from exc
         return Mark.max_of(top.to_series())
 
     def _columns(self, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -136,6 +144,8 @@ class FileHome(Home):
             return frame
         return frame.filter(pl.all_horizontal(bounds) | column.is_null())
 
-    def _read_failure(self, exc: BaseException) -> str:
+    def _read_failure(self, exc: BaseException, files: list[str]) -> str:
+        """The failure, naming the file (and line) where it can be found, else the path."""
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"cannot read {self.path}: {detail}"
+        where = self.culprit(files, exc) or (files[0] if len(files) == 1 else self.path)
+        return f"cannot read {where}: {detail}"

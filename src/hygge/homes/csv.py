@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -9,6 +10,7 @@ from pydantic import Field, field_validator
 
 from hygge.errors import SourceError
 from hygge.homes._files import FileHome, FileHomeConfig
+from hygge.plugin import Context
 
 
 class CsvHomeConfig(FileHomeConfig):
@@ -40,11 +42,68 @@ class CsvHome(FileHome):
     config: CsvHomeConfig
     suffixes = (".csv", ".tsv", ".txt")
 
-    def scan(self, files: list[str]) -> pl.LazyFrame:
-        schema = self._schema(files) if len(files) > 1 else None
-        return self._unquote_names(pl.scan_csv(files, schema=schema, **self._options()))
+    def __init__(self, config: CsvHomeConfig, context: Context) -> None:
+        super().__init__(config, context)
+        self.headers_read: set[str] = set()  # files whose header has no name twice
 
-    def _unquote_names(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+    def scan(self, files: list[str]) -> pl.LazyFrame:
+        if self.config.header:
+            for file in [file for file in files if file not in self.headers_read]:
+                self._refuse_repeated_names(file)
+                self.headers_read.add(file)
+        schema = self._schema(files) if len(files) > 1 else None
+        return self._unquote_names(pl.scan_csv(files, schema=schema, **self._options()), files)
+
+    def culprit(self, files: list[str], error: BaseException) -> str | None:
+        """The first row with more fields than the header (Polars names no file or line)."""
+        if "more fields" not in str(error):
+            return None
+        for file in files:
+            found = self._long_row(file)
+            if found is not None:
+                line, fields, width = found
+                return f"{file} line {line} ({fields} fields where the header has {width})"
+        return None
+
+    def _refuse_repeated_names(self, file: str) -> None:
+        """A name used twice in a header: Polars would rename the second to `x_duplicated_0`,
+        which no reader of the destination expects."""
+        options = self._options() | {"has_header": False, "infer_schema": False, "n_rows": 1}
+        del options["infer_schema_length"], options["null_values"], options["try_parse_dates"]
+        try:
+            header = pl.read_csv(file, **options)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SourceError(self._read_failure(exc, [file])) from exc
+        names = [name for name in (header.row(0) if header.height else ()) if name is not None]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise SourceError(
+                f"cannot read {file}: column {repeated[0]!r} appears more than once in its header",
+                hint="give every column of the file a name of its own",
+            )
+
+    def _long_row(self, file: str) -> tuple[int, int, int] | None:
+        """(line, fields, header fields) of the first row longer than the header, if any."""
+        c = self.config
+        errors = "replace" if c.encoding == "utf8-lossy" else "strict"
+        quoting = {"quotechar": c.quote_char} if c.quote_char else {"quoting": csv.QUOTE_NONE}
+        try:
+            with self.fs.fs.open(file, "rt", encoding="utf-8-sig", errors=errors, newline="") as f:
+                for _ in range(c.skip_rows):
+                    f.readline()
+                rows = csv.reader(f, delimiter=c.delimiter, **quoting)
+                width, start = None, c.skip_rows + 1
+                for row in rows:
+                    if width is None:
+                        width = len(row)
+                    elif len(row) > width:
+                        return start, len(row), width
+                    start = c.skip_rows + rows.line_num + 1
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return None
+        return None
+
+    def _unquote_names(self, frame: pl.LazyFrame, files: list[str]) -> pl.LazyFrame:
         """Polars keeps a quoted header's doubled quotes: `"a""b"` must name column `a"b`."""
         quote = self.config.quote_char
         if not (self.config.header and quote):
@@ -52,7 +111,7 @@ class CsvHome(FileHome):
         try:
             names = frame.collect_schema().names()
         except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc)) from exc
+            raise SourceError(self._read_failure(exc, files)) from exc
         doubled = {name: name.replace(quote * 2, quote) for name in names if quote * 2 in name}
         return frame.rename(doubled) if doubled else frame
 
@@ -81,7 +140,7 @@ class CsvHome(FileHome):
             try:
                 head = pl.read_csv(file, n_rows=self.config.infer_schema_rows, **self._options())
             except (pl.exceptions.PolarsError, OSError) as exc:
-                raise SourceError(self._read_failure(exc)) from exc
+                raise SourceError(self._read_failure(exc, [file])) from exc
             schemas.append(
                 {c.name: c.dtype if c.null_count() < head.height else None for c in head}
             )

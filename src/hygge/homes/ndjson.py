@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from typing import Annotated, Literal
 
@@ -43,6 +44,18 @@ class NdjsonHome(FileHome):
             files, schema=schema, infer_schema_length=self.config.infer_schema_rows
         )
 
+    def culprit(self, files: list[str], error: BaseException) -> str | None:
+        """The first line that is no JSON object (Polars names no file or line)."""
+        for file in files:
+            try:
+                with self.fs.fs.open(file, "rb") as handle:
+                    for number, line in enumerate(handle, 1):
+                        if line.strip() and not _is_object(line):
+                            return f"{file} line {number}"
+            except OSError:
+                return file
+        return None
+
     def _schema(self, files: list[str]) -> pl.Schema:
         """The types of several files, each inferred from its own first rows.
 
@@ -55,7 +68,7 @@ class NdjsonHome(FileHome):
                 scan = pl.scan_ndjson(file, infer_schema_length=self.config.infer_schema_rows)
                 schemas.append(dict(scan.collect_schema()))
             except (pl.exceptions.PolarsError, OSError) as exc:
-                raise SourceError(self._read_failure(exc)) from exc
+                raise SourceError(self._read_failure(exc, [file])) from exc
         return merge_schemas(schemas, untyped=pl.Null())
 
     def _has_values(self, file: str) -> bool:
@@ -67,3 +80,10 @@ class NdjsonHome(FileHome):
                 return bool(handle.read().strip())
         except OSError:
             return True  # let the read itself report what is wrong with the file
+
+
+def _is_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False

@@ -21,9 +21,18 @@ class ParquetHome(FileHome):
     def scan(self, files: list[str]) -> pl.LazyFrame:
         return pl.scan_parquet(files)
 
-    def scans(self, files: list[str]) -> Iterator[pl.LazyFrame]:
+    def groups(self, files: list[str]) -> Iterator[list[str]]:
         """One file at a time: a scan of many files reads row groups ahead across them, which
         doubled peak memory from one source file to ten (bench/file_to_file.py). Files whose
         columns differ fail at the store, as one scan of them all would fail here."""
         for file in files:
-            yield self.scan([file])
+            yield [file]
+
+    def culprit(self, files: list[str], error: BaseException) -> str | None:
+        """The first file whose footer cannot be read (truncated, or no parquet at all)."""
+        for file in files:
+            try:
+                pl.read_parquet_schema(file)
+            except (pl.exceptions.PolarsError, OSError):
+                return file
+        return None

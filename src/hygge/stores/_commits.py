@@ -10,6 +10,7 @@ away from it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ import polars as pl
 from hygge.filesystem import FileSystem
 from hygge.plugin import Commit
 
-RECORDS = "_hygge/commits"
+RECORDS_FOLDER = "_hygge"
+RECORDS = f"{RECORDS_FOLDER}/commits"
 KEEP = 20
 
 
@@ -52,9 +54,19 @@ def write_record(
         }
     )
     temporary = f"{target}/.{commit.run_id}.json.tmp"
-    with fs.open_write(temporary) as handle:
-        handle.write(text.encode())
-    fs.move(temporary, f"{target}/{commit.run_id}.json")
+    try:
+        with fs.open_write(temporary) as handle:
+            handle.write(text.encode())
+        fs.move(temporary, f"{target}/{commit.run_id}.json")
+    except OSError:
+        with contextlib.suppress(OSError):
+            fs.remove_tree(temporary)
+        raise
+
+
+def drop_record(fs: FileSystem, folder: str, run_id: str) -> None:
+    """Remove the record of a load whose publish was rolled back."""
+    fs.remove_tree(f"{folder}/{RECORDS}/{run_id}.json")
 
 
 def read_records(fs: FileSystem, folder: str) -> list[Record]:

@@ -4,12 +4,19 @@ A load writes into a hidden sibling folder `.<name>.hygge-<run_id>`. Publishing 
 full_drop swaps that folder (commit record included) with the destination in one
 rename. An incremental load first writes its commit record, naming its files, into the
 destination, then moves the files in; a crash in between is rolled forward by the next
-run's recover(). File names carry the run id and a sequence number, so no run ever
-overwrites another's file. Every batch is first held to the folder's columns (`_file_schema`).
+run's recover(), and a move that fails is rolled back (files out, record removed), so a
+record only ever stands for a publish that happened or will be finished. File names carry
+the run id and a sequence number, so no run ever overwrites another's file. Every batch is
+first held to the folder's columns (`_file_schema`).
+
+Before a load starts, the store refuses what it could not finish or should not do: a
+destination whose folders it cannot change, and a full_drop over a folder of files that
+hygge never published to (someone else's), unless `overwrite_foreign` says so.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -19,19 +26,29 @@ import polars as pl
 from pydantic import Field
 
 from hygge.config.models import RunType
-from hygge.errors import StoreError
+from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
-from hygge.stores._commits import last_commit, prune, read_records, write_record
+from hygge.stores._commits import (
+    RECORDS,
+    RECORDS_FOLDER,
+    drop_record,
+    last_commit,
+    prune,
+    read_records,
+    write_record,
+)
 from hygge.stores._file_schema import FolderSchema
 
 STAGING_MARK = ".hygge-"
+log = logging.getLogger(__name__)
 
 
 class FileStoreConfig(PluginConfig):
     path: str
     file_rows: Annotated[int, Field(gt=0)] = 1_000_000
+    overwrite_foreign: bool = False  # may a full_drop replace files hygge did not write?
 
 
 class FileWriter:
@@ -77,20 +94,44 @@ class FileStore(Store):
         return str(folder.parent / f".{folder.name}{STAGING_MARK}{run_id}")
 
     def recover(self) -> None:
-        """Finish incremental publishes that a crash interrupted, then drop all staging."""
+        """Finish the incremental publishes a crash (or a failed roll-back) left half-done,
+        then drop all staging. A publish that cannot be finished fails the entity, its
+        staging kept; other leftovers that cannot be removed are only warned about."""
         for record in read_records(self.fs, self.path):
             staging = self.staging_path(record.commit.run_id)
-            for name in record.files:
-                if self.fs.exists(f"{staging}/{name}"):
-                    self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
+            try:
+                for name in record.files:
+                    if self.fs.exists(f"{staging}/{name}"):
+                        self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot finish publishing run {record.commit.run_id} into {self.path}:"
+                    f" {exc.strerror or exc}",
+                    hint="let the user running hygge write there; the next run finishes it",
+                ) from exc
         folder = PurePosixPath(self.path)
         prefix = f".{folder.name}{STAGING_MARK}"
         for name in self.fs.list_names(str(folder.parent)):
             if name.startswith(prefix):
-                self.fs.remove_tree(str(folder.parent / name))
+                self.remove_leftover(str(folder.parent / name))
+
+    def remove_leftover(self, path: str) -> None:
+        try:
+            self.fs.remove_leftover(path)
+        except OSError as exc:
+            log.warning("cannot remove %s, left by an earlier run: %s", path, exc)
 
     def last_commit(self) -> Commit | None:
         return last_commit(self.fs, self.path)
+
+    def row_count(self) -> int | None:
+        if not self.fs.exists(self.path):
+            return None
+        try:
+            files = self.fs.data_files(self.path, (f".{self.extension}",))
+            return self.count_rows(files) if files else 0
+        except (pl.exceptions.PolarsError, OSError, SourceError) as exc:
+            raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
 
     def begin(self, run: LoadRun) -> Load:
         if run.run_type not in self.run_types:
@@ -98,11 +139,49 @@ class FileStore(Store):
                 f"{self.config.type} store cannot {run.run_type}",
                 hint=f"use one of: {', '.join(sorted(self.run_types))}",
             )
+        self._refuse_unchangeable(run.run_type)
+        if run.run_type == "full_drop":
+            self._refuse_foreign()
         return FileLoad(self, run)
+
+    def _refuse_unchangeable(self, run_type: RunType) -> None:
+        """A folder hygge cannot change would fail the publish half-way: a full_drop must
+        remove the whole old copy after swapping it out, an incremental load adds files and
+        a record. Found before a row is read, the destination stays as it is."""
+        if run_type == "full_drop":
+            folders = [self.path, *self.fs.folders_below(self.path)]
+        else:
+            folders = [self.path, f"{self.path}/{RECORDS_FOLDER}", f"{self.path}/{RECORDS}"]
+        folder = self.fs.unchangeable(folders)
+        if folder is not None:
+            raise StoreError(
+                f"cannot {run_type} into {self.path}: {folder} is not writable",
+                hint="let the user running hygge write there (e.g. chmod u+w), or point the"
+                " store at another folder",
+            )
+
+    def _refuse_foreign(self) -> None:
+        """A folder with files but no record of a hygge load holds someone else's files,
+        which a full_drop's swap would delete."""
+        if self.config.overwrite_foreign or read_records(self.fs, self.path):
+            return
+        names = self.fs.some_files(self.path, limit=4, skip=RECORDS_FOLDER)
+        if names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise StoreError(
+                f"store path {self.path} holds files hygge did not write ({shown});"
+                " a full_drop would delete them",
+                hint="point the store at a folder of its own, or set overwrite_foreign: true"
+                " on the store to replace them",
+            )
 
     @abstractmethod
     def open_writer(self, handle: IO[bytes]) -> FileWriter:
         """A writer for one new file of this store's format."""
+
+    @abstractmethod
+    def count_rows(self, files: list[str]) -> int:
+        """The rows in files of this store's format, read as cheaply as the format allows."""
 
 
 class FileLoad(Load):
@@ -115,6 +194,7 @@ class FileLoad(Load):
         self.staging = store.staging_path(run.run_id)
         self.files = 0
         self.writer: FileWriter | None = None
+        self.keep_staging = False  # a record names its files: the next run finishes the publish
         address = f"{store.context.flow}.{store.context.entity}"
         self.columns = FolderSchema.of(self.fs, store.path, run, address)
         try:
@@ -150,17 +230,26 @@ class FileLoad(Load):
                 failpoint("after_swap")
             else:
                 self._move_files_in(commit, files)
-            prune(self.fs, self.store.path)
         except OSError as exc:
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
         self.schema_changes = self.columns.changes()
-        self.fs.remove_tree(self.staging)
+        self._tidy()
 
     def abort(self) -> None:
         try:
             self._close_file()
         finally:
-            self.fs.remove_tree(self.staging)
+            if not self.keep_staging:
+                self.store.remove_leftover(self.staging)
+
+    def _tidy(self) -> None:
+        """After a publish: old records and the staging (a full_drop's old copy) go. Failing
+        that is no failure: the data is published, the next run's recover tries again."""
+        try:
+            prune(self.fs, self.store.path)
+        except OSError as exc:
+            log.warning("cannot prune the commit records of %s: %s", self.store.path, exc)
+        self.store.remove_leftover(self.staging)
 
     def _next_file(self) -> FileWriter:
         self.files += 1
@@ -174,8 +263,25 @@ class FileLoad(Load):
             writer.close()
 
     def _move_files_in(self, commit: Commit, files: list[str]) -> None:
-        """Record first, then move: the record makes a half-done move finishable."""
+        """Record first, then move: the record makes a move cut by a crash finishable. A move
+        that fails is rolled back; if even that fails, the staging stays for the next run."""
         write_record(self.fs, self.store.path, commit, files, self.columns.after)
-        for name in files:
-            self.fs.move(f"{self.staging}/{name}", f"{self.store.path}/{name}")
-            failpoint("mid_publish")
+        moved: list[str] = []
+        try:
+            for name in files:
+                self.fs.move(f"{self.staging}/{name}", f"{self.store.path}/{name}")
+                moved.append(name)
+                failpoint("mid_publish")
+        except OSError as exc:
+            try:
+                for name in reversed(moved):
+                    self.fs.move(f"{self.store.path}/{name}", f"{self.staging}/{name}")
+                drop_record(self.fs, self.store.path, commit.run_id)
+            except OSError:
+                self.keep_staging = True
+                raise StoreError(
+                    f"cannot publish to {self.store.path}: {exc}; it is half done, and"
+                    " the next run finishes it",
+                    hint="let the user running hygge write there",
+                ) from exc
+            raise

@@ -66,6 +66,7 @@ class SqlStore(Store):
     commit_columns: ClassVar[str] = ""  # the DDL of `_hygge_commits`' columns
     begin_sql: ClassVar[str] = "BEGIN"
     rollback_sql: ClassVar[str] = "ROLLBACK"
+    count_sql: ClassVar[str] = "count(*)"  # a row count that cannot overflow
 
     @property
     def qualified(self) -> str:
@@ -163,6 +164,14 @@ class SqlStore(Store):
             for name in self.tables(cur):
                 if self.is_own_stage(name):
                     cur.execute(f"DROP TABLE IF EXISTS {self.name(name)}")
+
+    def row_count(self) -> int | None:
+        with self.cursor() as cur:
+            if self.config.table not in self.tables(cur):
+                return None
+            cur.execute(f"SELECT {self.count_sql} FROM {self.table}")
+            rows = cur.fetchall()
+        return int(rows[0][0])
 
     def last_commit(self) -> Commit | None:
         with self.cursor() as cur:
@@ -347,3 +356,6 @@ class FileDatabaseStore(SqlStore):
 
     def last_commit(self) -> Commit | None:
         return super().last_commit() if Path(self.path).is_file() else None
+
+    def row_count(self) -> int | None:
+        return super().row_count() if Path(self.path).is_file() else None

@@ -54,6 +54,7 @@ class MsSqlStore(SqlStore):
     name_limit = 128
     begin_sql = "BEGIN TRANSACTION"
     rollback_sql = "IF @@TRANCOUNT > 0 ROLLBACK"
+    count_sql = "COUNT_BIG(*)"  # count(*) is an int here
 
     def name(self, table: str) -> str:
         """A table of this store's schema, quoted."""

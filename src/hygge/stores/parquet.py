@@ -124,3 +124,7 @@ class ParquetStore(FileStore):
 
     def open_writer(self, handle: IO[bytes]) -> FileWriter:
         return ParquetWriter(handle, self.config)
+
+    def count_rows(self, files: list[str]) -> int:
+        """From the files' footers alone."""
+        return sum(pl.scan_parquet(file).select(pl.len()).collect().item() for file in files)

@@ -282,6 +282,18 @@ class StoreContract:
             expected = pl.concat([sample(6, start=start) for start in (0, 200, 300)])
             assert_same_rows(self.read_back(store), expected)
 
+    def test_row_count_is_what_a_reader_sees(self, tmp_path: Path) -> None:
+        """The flow asks it before a full copy of nothing would replace the destination."""
+        store = self.make_store(tmp_path)
+        assert store.row_count() is None, "no destination yet: nothing to count"
+        self.load(store, "full_drop", sample(4), sample(8, start=4), run_id="run-1")
+        assert store.row_count() == 12
+        if "incremental" in store.run_types:
+            self.load(store, "incremental", sample(3, start=100), run_id="run-2")
+            assert store.row_count() == 15
+        self.load(store, "full_drop", sample(0), run_id="run-3")
+        assert store.row_count() == 0
+
     def test_an_empty_full_drop_publishes_an_empty_destination(self, tmp_path: Path) -> None:
         store = self.make_store(tmp_path)
         self.needs(store, "full_drop")

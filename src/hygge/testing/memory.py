@@ -144,6 +144,10 @@ class MemoryStore(Store):
         with _lock:
             return _commits.get(self.config.table)
 
+    def row_count(self) -> int | None:
+        table = get_table(self.config.table)
+        return None if table is None else table.height
+
 
 class MemoryLoad(Load):
     """Frames written wait under (table, run id); publish swaps or appends them in one step."""
