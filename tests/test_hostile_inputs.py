@@ -9,6 +9,7 @@ then changes some files (project or data) and runs `hygge go` with its arguments
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,12 @@ def _file_at(path: Path) -> None:
             child.unlink()
         path.rmdir()
     path.write_text("not a folder")
+
+
+def _pipe_at(path: Path) -> None:
+    """A named pipe where the data file was: reading it would wait for ever."""
+    path.unlink()
+    os.mkfifo(path)
 
 
 def _truncated_parquet(root: Path) -> None:
@@ -223,6 +230,43 @@ CASES: dict[str, Case] = {
         args=ONLY_ORDERS,
         exit_code=1,
         says=("orders.csv",),
+    ),
+    "empty csv file": Case({ORDERS: b""}, args=ONLY_ORDERS, exit_code=1, says=("orders.csv",)),
+    "csv with a header only": Case(
+        {ORDERS: "id,amount,note\n"}, args=ONLY_ORDERS, exit_code=1, says=("no rows", "allow_empty")
+    ),
+    "csv naming a column twice": Case(
+        {ORDERS: "id,amount,id\n1,2.5,3\n"},
+        args=ONLY_ORDERS,
+        exit_code=1,
+        says=("orders.csv", "'id'"),
+    ),
+    "ragged csv row names its line": Case(
+        {ORDERS: "id,amount,note\n1,2.5,x\n2,3.0,y,z\n"},
+        args=ONLY_ORDERS,
+        exit_code=1,
+        says=("orders.csv", "line 3"),
+    ),
+    "a named pipe as the source": Case(
+        args=ONLY_ORDERS,
+        exit_code=1,
+        says=("orders.csv",),
+        mutate=lambda root: _pipe_at(root / ORDERS),
+    ),
+    "a glob matching nothing": Case(
+        {FILES: _flow("data/{entity}.csv", "data/{entity}-*.csv")},
+        args=ONLY_ORDERS,
+        exit_code=1,
+        says=("no rows",),
+    ),
+    "a store folder of someone else's files": Case(
+        {
+            FILES: _flow('"lake/{entity}"', "lake/reports"),
+            "lake/reports/orders/Q3-figures.xlsx": b"numbers",
+        },
+        args=ONLY_ORDERS,
+        exit_code=1,
+        says=("Q3-figures.xlsx", "overwrite_foreign"),
     ),
     "binary garbage as csv": Case(
         {ORDERS: bytes(range(256)) * 4}, args=ONLY_ORDERS, exit_code=1, says=("orders.csv",)
