@@ -377,7 +377,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input(name: str, hostile: Path, hygge_cli) -> None:
     case = CASES[name]
-    before = snapshot(hostile)
     for relative, content in case.files.items():
         path = hostile / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -387,6 +386,7 @@ def test_hostile_input(name: str, hostile: Path, hygge_cli) -> None:
             path.write_text(textwrap.dedent(content), encoding="utf-8")
     if case.mutate is not None:
         case.mutate(hostile)
+    before = snapshot(hostile)
 
     result = hygge_cli("go", *case.args, cwd=hostile)
 
