@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import hygge
 from tests.conftest import data_files, read_lake
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -392,3 +393,28 @@ def test_a_start_not_of_the_column_type_names_the_setting(shop: Path, hygge_cli)
     orders = json.loads(result.stdout)["entities"][0]
     assert orders["error"].startswith("watermark.start 'soon' is not a valid value")
     assert "2026-01-31T00:00:00+00:00" in orders["hint"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_folder_whose_new_files_gain_a_column_loads_on(kind: str, make_project) -> None:
+    """Files landing over time differ in columns: one more, then one fewer and reordered."""
+    flow = f"home: {{type: {kind}, path: data/ev}}\nstore: {{type: parquet, path: lake}}\n"
+    root = make_project({"flows/ev/flow.yml": flow + "watermark: {column: ts}\n"})
+    (root / "data/ev").mkdir(parents=True)
+    files = [
+        pl.DataFrame({"id": [1, 2], "ts": [1, 2]}),
+        pl.DataFrame({"id": [3], "ts": [3], "extra": ["x"]}),
+        pl.DataFrame({"ts": [40], "id": [4]}),
+    ]
+    for number, frame in enumerate(files):
+        path = root / f"data/ev/{number}.{kind}"
+        frame.write_csv(path) if kind == "csv" else frame.write_parquet(path)
+        result = hygge.run(root)
+        assert result.exit_code == 0, [r.error for r in result.entities]
+        assert result.entities[0].rows == frame.height
+
+    lake = pl.read_parquet(sorted((root / "lake").glob("*.parquet"), reverse=True),
+                           missing_columns="insert")  # fmt: skip
+    assert sorted(lake.select("id", "ts", "extra").rows()) == [
+        (1, 1, None), (2, 2, None), (3, 3, "x"), (4, 40, None)
+    ]  # fmt: skip

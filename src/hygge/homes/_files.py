@@ -106,23 +106,27 @@ class FileHome(Home):
         return None
 
     def schema(self) -> pl.Schema:
-        files = self.fs.data_files(self.path, self.suffixes)
-        if not files:
-            return pl.Schema()
-        try:
-            return self._columns(self.scan(files)).collect_schema()
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc, files)) from exc
+        """The columns of all files, scan by scan as a read goes: files that gained or lost a
+        column since the others still make one schema (a later file's type wins)."""
+        merged: dict[str, pl.DataType] = {}
+        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+            try:
+                merged.update(self._columns(self.scan(group)).collect_schema())
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SourceError(self._read_failure(exc, group)) from exc
+        return pl.Schema(merged)
 
     def high_mark(self, column: str) -> Mark | None:
-        files = self.fs.data_files(self.path, self.suffixes)
-        if not files:
+        """The column's maximum over every scan of a read (each may lack other columns)."""
+        tops = []
+        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+            try:
+                tops.append(self._columns(self.scan(group)).select(pl.col(column).max()).collect())
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SourceError(self._read_failure(exc, group)) from exc
+        if not tops:
             return None
-        try:
-            top = self._columns(self.scan(files)).select(pl.col(column).max()).collect()
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise SourceError(self._read_failure(exc, files)) from exc
-        return Mark.max_of(top.to_series())
+        return Mark.max_of(pl.concat(tops, how="vertical_relaxed").to_series())
 
     def _columns(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         return frame.select(self.config.columns) if self.config.columns else frame

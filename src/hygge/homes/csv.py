@@ -51,8 +51,13 @@ class CsvHome(FileHome):
             for file in [file for file in files if file not in self.headers_read]:
                 self._refuse_repeated_names(file)
                 self.headers_read.add(file)
-        schema = self._schema(files) if len(files) > 1 else None
-        return self._unquote_names(pl.scan_csv(files, schema=schema, **self._options()), files)
+        if len(files) == 1:
+            return self._unquote_names(pl.scan_csv(files, **self._options()), files)
+        # Files of a folder may differ in columns (the source gained or lost one): each is
+        # read by name into the columns of them all, a column a file lacks as nulls.
+        schema = self._schema(files)
+        frame = pl.scan_csv(files, schema=schema, missing_columns="insert", **self._options())
+        return self._unquote_names(frame, files)
 
     def culprit(self, files: list[str], error: BaseException) -> str | None:
         """The first row with more fields than the header (Polars names no file or line)."""
