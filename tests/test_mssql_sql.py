@@ -13,6 +13,7 @@ import pytest
 from hygge.errors import StoreError
 from hygge.stores import _mssql_sql as sql
 from hygge.stores._sql import column_types
+from hygge.stores.mssql import MsSqlStoreConfig
 
 # (Polars type, SQL Server column, Polars type read back)
 TYPES: list[tuple[pl.DataType, str, pl.DataType]] = [
@@ -159,3 +160,13 @@ def test_commit_record_binds_its_values() -> None:
         "IF SCHEMA_ID(%s) IS NULL EXEC('CREATE SCHEMA [s1]')",
         ("s1",),
     )
+
+
+def test_a_store_table_may_name_its_schema() -> None:
+    """`table: sales.orders` writes [sales].[orders] (with no `schema`, or the same one)."""
+    url = "mssql://app:pw@db:1433/shop"
+    for extra in ({}, {"schema": "sales"}):
+        config = MsSqlStoreConfig.model_validate({"url": url, "table": "sales.orders", **extra})
+        assert (config.schema_name, config.table) == ("sales", "orders")
+    with pytest.raises(ValueError, match="names schema 'sales', but schema is 'dbo'"):
+        MsSqlStoreConfig.model_validate({"url": url, "table": "sales.orders", "schema": "dbo"})

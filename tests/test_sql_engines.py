@@ -149,6 +149,33 @@ def test_a_row_changed_twice_between_merges_arrives_once_in_its_newest_version(
     assert sorted(loaded.select("id", "name").rows()) == [(1, "new"), (2, "b3"), (3, "c")]
 
 
+def test_a_store_table_may_name_its_schema_but_not_contradict_schema(
+    engine: Engine, project: EngineProject, hygge_cli
+) -> None:
+    """`table: raw.orders`, as a home's may be; SQLite's one schema is `main`."""
+    schema = engine.other_schema or "main"
+    name = "t_" + os.urandom(6).hex()
+    root, _ = project("run_type: full_drop\n", table=f"{schema}.{name}")
+    sample(3).write_parquet(root / "data/x.parquet")
+    run_ok(root)
+    assert_same_rows(engine.read(root, name, engine.other_schema), sample(3))
+
+    flow_file = root / "flows/x/flow.yml"
+    spelled = f'"{schema}.{name}"'
+    flow_file.write_text(flow_file.read_text().replace(spelled, spelled + ", schema: other"))
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 2, result.output
+    assert "flows/x/flow.yml:2: key 'store'" in result.stderr
+    assert f"table '{schema}.{name}' names schema '{schema}', but schema is 'other'" in (
+        result.stderr
+    )
+    if engine.other_schema is None:
+        flow_file.write_text(flow_file.read_text().replace(f"{spelled}, schema: other", '"raw.t"'))
+        result = hygge_cli("go", cwd=root)
+        assert result.exit_code == 2, result.output
+        assert "a SQLite file has one schema, 'main'" in result.stderr
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "sqlite", "postgres"], indirect=True)
 def test_new_columns_are_added_and_a_narrower_destination_type_is_refused(
     engine: Engine, tmp_path: Path

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from hygge.config.models import RunType
 from hygge.errors import EntityError, StoreError
@@ -43,12 +43,38 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _table_name(value: str) -> str:
+    """A plain name; `schema.table` was split before (one dot only: the database is the
+    connection's)."""
+    if "." in value:
+        raise ValueError(f"{value!r} is not a table name: write table or schema.table")
+    return _identifier(value)
+
+
 class SqlStoreConfig(PluginConfig):
+    """`table` is a name, or `schema.table` as a home's may be: then a `schema` given too
+    must say the same."""
+
     table: str
     schema_name: str = Field(alias="schema")
 
-    _table = field_validator("table")(_identifier)
+    _table = field_validator("table")(_table_name)
     _schema = field_validator("schema_name")(_identifier)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_in_table(cls, data: Any) -> Any:
+        table = data.get("table") if isinstance(data, dict) else None
+        if not isinstance(table, str) or table.count(".") != 1:
+            return data
+        schema, name = table.split(".")
+        given = data.get("schema")
+        if given is not None and given != schema:
+            raise ValueError(
+                f"table {table!r} names schema {schema!r}, but schema is {given!r}:"
+                " name the schema in one place"
+            )
+        return {**data, "schema": schema, "table": name}
 
 
 class SqlStore(Store):
