@@ -181,7 +181,7 @@ connections:
 
 @pytest.mark.parametrize(
     ("store_path", "message"),
-    [("data/orders.csv", "is a file, not a folder"), ("lake", None)],
+    [("data/readme.txt", "is a file, not a folder"), ("lake", None)],
 )
 def test_paths_are_checked_before_anything_runs(
     store_path, message, make_project, hygge_cli
@@ -194,6 +194,7 @@ def test_paths_are_checked_before_anything_runs(
     root = make_project({"flows/sales/flow.yml": flow})
     (root / "data").mkdir()
     (root / "data/orders.csv").write_text("id\n1\n")
+    (root / "data/readme.txt").write_text("not a folder")  # orders.csv is a home: not a store
 
     result = hygge_cli("go", cwd=root)
 

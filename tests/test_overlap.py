@@ -218,13 +218,17 @@ def test_eight_processes_on_random_selections(project: Path) -> None:
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
-def test_two_projects_cannot_write_one_folder_at_once(tmp_path: Path) -> None:
-    shared = tmp_path / "shared-lake" / "orders"
+@pytest.mark.parametrize("spelling", ["shared-lake", "alias", "one/../shared-lake"])
+def test_two_projects_cannot_write_one_folder_at_once(spelling: str, tmp_path: Path) -> None:
+    """Also when the second spells the folder through a symlink or `..`."""
+    (tmp_path / "shared-lake").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "shared-lake")
     roots = []
     for name in ("one", "two"):
         root = tmp_path / name
         (root / "flows/orders").mkdir(parents=True)
         (root / "hygge.yml").write_text(f"name: {name}\n")
+        shared = tmp_path / ("shared-lake" if name == "one" else spelling) / "orders"
         flow = f"home: {{type: parquet, path: data}}\nstore: {{type: parquet, path: {shared}}}\n"
         (root / "flows/orders/flow.yml").write_text(flow + "batch_rows: 10\n")
         (root / "data").mkdir()

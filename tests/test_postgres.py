@@ -4,6 +4,7 @@ does: tests/test_sql_engines.py)."""
 from __future__ import annotations
 
 import os
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 from time import monotonic, sleep
@@ -21,6 +22,7 @@ from hygge.testing.contracts import assert_same_rows
 from tests import proc
 from tests.conftest import EngineProject, ProjectMaker, run_ok
 from tests.engines import Postgres, over_precision, table_of
+from tests.pg import PASSWORD
 
 
 @pytest.fixture
@@ -354,3 +356,71 @@ def test_a_pool_of_one_for_home_and_store_is_refused_before_anything_runs(
     assert "x.e0" in output and "'db'" in output and "pool_size 1" in output
     assert "pool_size: 2" in output  # the hint
     assert engine.read(root, tables[0]) is None
+
+
+def two_names(url: str) -> str:
+    """hygge.yml with two connections to the one test database, spelled two ways."""
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    return f"""\
+        name: test
+        connections:
+          one: {{type: postgres, url: "${{PG_URL}}"}}
+          two: {{type: postgres, host: 127.0.0.1, port: {port}, database: hygge, user: hygge,
+                 password: "${{PG_PASSWORD}}"}}
+        """
+
+
+def writes(connection: str, table: str) -> str:
+    return (
+        f"home: {{type: parquet, path: data/{connection}.parquet}}\n"
+        f"store: {{type: postgres, connection: {connection}, table: {table}}}\n"
+        "run_type: full_drop\nbatch_rows: 10\n"
+    )
+
+
+def test_two_connection_names_for_one_table_are_one_destination(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch, hygge_cli
+) -> None:
+    monkeypatch.setenv("PG_URL", engine.url)
+    monkeypatch.setenv("PG_PASSWORD", PASSWORD)
+    table = "t_" + os.urandom(6).hex()
+    flows = {"flows/one/flow.yml": writes("one", table)}
+    flows["flows/two/flow.yml"] = writes("two", f"public.{table}")
+    root = make_project({"hygge.yml": two_names(engine.url), **flows})
+    (root / "data").mkdir()
+    for number, name in enumerate(("one", "two")):
+        sample(3 + number).write_parquet(root / f"data/{name}.parquet")
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert "one.one and two.two write the same destination" in result.stderr
+    assert f"postgres one#public.{table} and postgres two#public.{table}" in result.stderr
+    assert PASSWORD not in result.output
+    assert engine.read(root, table) is None
+
+
+def test_a_table_written_through_another_connection_name_is_locked_across_processes(
+    engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PG_URL", engine.url)
+    monkeypatch.setenv("PG_PASSWORD", PASSWORD)
+    table = table_of(tmp_path)
+    roots = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        (root / "flows/orders").mkdir(parents=True)
+        (root / "hygge.yml").write_text(textwrap.dedent(two_names(engine.url)))
+        (root / "flows/orders/flow.yml").write_text(writes(name, table))
+        (root / "data").mkdir()
+        sample(50).write_parquet(root / f"data/{name}.parquet")
+        roots.append(root)
+    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+
+    other = proc.run(roots[1], "go")
+    (tmp_path / "paused").unlink()
+
+    assert proc.finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    assert f"held by pid {held.pid}" in other.stdout
+    assert_same_rows(engine.read(tmp_path, table), sample(50))

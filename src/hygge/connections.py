@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import model_validator
 
@@ -49,6 +50,19 @@ class DatabaseConfig(PluginConfig):
 def where(config: DatabaseConfig) -> str:
     """The database for messages: the connection's name, or the URL without its password."""
     return config.connection or redact(config.url or "")
+
+
+def server_target(config: DatabaseConfig, port: int, database: str | None = None) -> str:
+    """The database a config reaches, as an identity for locks and conflict checks:
+    `type://host:port/database` with the host in lower case and the engine's `port` when the
+    URL gives none, whatever the connection is called; never a user or password. `database`
+    replaces the URL's (None: the URL's)."""
+    parts = urlsplit(config.url or "")
+    host = parts.netloc.rpartition("@")[2].lower() or "localhost"
+    if not re.search(r":\d+$", host):
+        host += f":{port}"
+    name = unquote(parts.path.lstrip("/")) if database is None else database
+    return f"{config.type}://{host}/{name}"
 
 
 def pool_key(connection: str | None, url: str) -> str:

@@ -161,7 +161,7 @@ class Coordinator:
                 return
             if not pools.reserve(entity.pool_needs):
                 continue  # its pools are busy: it starts when a running entity ends
-            claim = entity_claim(self.plan.project.root, entity.address, entity.store.destination())
+            claim = entity_claim(self.plan.project.root, entity.address, entity.store.target())
             try:
                 holder = claim.try_take(self.holder)
             except LockFolderUnusable as exc:  # e.g. another user's lock file: this entity only

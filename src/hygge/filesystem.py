@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import posixpath
 import stat
 import uuid
 from functools import cache
@@ -189,6 +190,17 @@ class FileSystem:
         except OSError as exc:
             return f"cannot write in {existing}: {exc.strerror or exc}"
         return None
+
+
+def real_path(path: str) -> str:
+    """What a local path really is: absolute, with `..` and symlinks resolved (so aliases of
+    one folder or file compare equal); a URL keeps its scheme and has `.` and `..` folded."""
+    scheme, sep, rest = path.partition("://")
+    if not sep:
+        return os.path.realpath(path)
+    if scheme == "file":
+        return os.path.realpath(rest)
+    return f"{scheme}://{posixpath.normpath(rest)}"
 
 
 def glob_base(pattern: str) -> str:

@@ -165,8 +165,9 @@ class Claim:
             lock.release()
 
 
-def entity_claim(root: Path, address: str, destination: str) -> Claim:
-    return Claim((entity_lock(root, address), destination_lock(destination)))
+def entity_claim(root: Path, address: str, target: str) -> Claim:
+    """The entity's lock, then its destination's, keyed by the store's `target()`."""
+    return Claim((entity_lock(root, address), destination_lock(target)))
 
 
 def held_locks(root: Path) -> list[tuple[str, Holder]]:
@@ -194,9 +195,10 @@ def project_lock(root: Path) -> FileLock:
     return FileLock(root / LOCK_DIR / "_project.lock")
 
 
-def destination_lock(destination: str) -> FileLock:
-    """One lock per destination on this machine, whatever project writes it."""
-    digest = hashlib.sha256(destination.encode()).hexdigest()[:32]
+def destination_lock(target: str) -> FileLock:
+    """One lock per destination on this machine, whatever project or connection name writes
+    it: `target` is the store's identity of what it writes (`Store.target()`)."""
+    digest = hashlib.sha256(target.encode()).hexdigest()[:32]
     return FileLock(_machine_lock_dir() / f"{digest}.lock")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,12 +18,12 @@ from hygge.config.layers import (
     var_error,
 )
 from hygge.config.models import RunType, Settings
-from hygge.config.overrides import parse_vars
+from hygge.config.overrides import Var, parse_vars
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.connections import with_connection_url
-from hygge.errors import ConfigError, UsageError
+from hygge.errors import ConfigError, HyggeError, UsageError
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
 from hygge.registry import home_class, store_class
@@ -92,7 +93,9 @@ def make_plan(
         _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed), pools)
         for address, suffix in picked.items()
     )
-    _reject_shared_destinations(entities)
+    others = _unselected(project, by_address, picked, parsed, pools)
+    _reject_shared_destinations(entities, others)
+    _reject_stores_over_homes(entities, others)
     options = project.spec.options
     return Plan(
         project=project,
@@ -103,25 +106,65 @@ def make_plan(
     )
 
 
-def _reject_shared_destinations(entities: tuple[PlannedEntity, ...]) -> None:
+def _unselected(
+    project: Project,
+    by_address: dict[tuple[str, str], tuple[FlowDef, EntityDef]],
+    picked: Mapping[tuple[str, str], RunType | None],
+    variables: tuple[Var, ...],
+    pools: Pools,
+) -> tuple[PlannedEntity, ...]:
+    """The project's other entities, as far as they plan: a selection run alone must not
+    write what another entity writes or reads either (an entity that does not plan is
+    reported when it is selected)."""
+    cli = CommandLine(variables=variables)
+    others = []
+    for address, (flow, entity) in by_address.items():
+        if address not in picked:
+            with contextlib.suppress(HyggeError):
+                others.append(_plan_entity(project, flow, entity, cli, pools))
+    return tuple(others)
+
+
+def _reject_shared_destinations(
+    selected: tuple[PlannedEntity, ...], others: tuple[PlannedEntity, ...]
+) -> None:
     """Two entities writing one folder or table (or one inside the other) would clobber
-    each other; refuse before anything runs."""
-    seen: list[tuple[str, PlannedEntity]] = []
-    for entity in entities:
-        mine = entity.store.destination().rstrip("/")
-        for other_path, other in seen:
-            if _overlap(mine, other_path):
+    each other; refuse before anything runs. Compared by target, so two connection names
+    for one database, or two spellings of one path, are one destination."""
+    for index, entity in enumerate(selected):
+        for other in (*selected[:index], *others):
+            mine, theirs = entity.store.target(), other.store.target()
+            if _overlap(mine, theirs):
+                shown = (other.store.destination(), entity.store.destination())
+                same = f", both {mine}" if mine == theirs and shown[0] != shown[1] else ""
                 raise ConfigError(
                     f"{other.address} and {entity.address} write the same destination"
-                    f" ({other_path} and {mine})",
+                    f" ({shown[0]} and {shown[1]}{same})",
                     hint="give each entity its own store path or table, e.g. with {entity}",
                 )
-        seen.append((mine, entity))
+
+
+def _reject_stores_over_homes(
+    selected: tuple[PlannedEntity, ...], others: tuple[PlannedEntity, ...]
+) -> None:
+    """A store that is, holds or lies inside what a home reads would replace that source
+    (a full_drop swaps the whole folder) or read its own output back; refuse it."""
+    for writer in selected:
+        for reader in (*selected, *others):
+            origin = reader.home.origin()
+            if origin is not None and _overlap(writer.store.target(), origin):
+                raise ConfigError(
+                    f"the store of {writer.address} ({writer.store.destination()}) overlaps"
+                    f" the home of {reader.address} ({reader.home.describe()})",
+                    hint="a store must not be, hold or lie inside a file, folder or table a"
+                    " home reads: give the store a path or table of its own",
+                )
 
 
 def _overlap(a: str, b: str) -> bool:
-    """The same destination, or one folder inside the other."""
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+    """The same target, or one inside the other (a folder holding a folder or a database
+    file, a database file holding a table)."""
+    return a == b or a.startswith((b + "/", b + "#")) or b.startswith((a + "/", a + "#"))
 
 
 def _default_concurrency(entities: int) -> int:

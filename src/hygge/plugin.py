@@ -101,6 +101,11 @@ class Home(ABC):
     def describe(self) -> str:
         """Short text naming the source, e.g. its path or table."""
 
+    def origin(self) -> str | None:
+        """What this home reads, as an identity of the form of `Store.target()`, so a plan can
+        refuse a store that would write over it; None when the home cannot tell."""
+        return None
+
     def preflight(self) -> list[str]:
         """Cheap config-level problems found before anything runs (no connections opened)."""
         return []
@@ -181,6 +186,15 @@ class Store(ABC):
     @abstractmethod
     def destination(self) -> str:
         """Where the data lands (folder, table), for plans and summaries."""
+
+    def target(self) -> str:
+        """What this store writes, as an identity: two configs reaching one folder or table
+        give one target, which locks and the plan's conflict check key on. A local path is
+        absolute with `..` and symlinks resolved (`hygge.filesystem.real_path`), a table
+        `engine://host:port/database#schema.table` with names in the case its engine tells
+        apart. Never a user or password: lock files are keyed by it. By default the
+        destination (a plugin that knows better overrides this)."""
+        return self.destination()
 
     def preflight(self) -> list[str]:
         """Cheap config-level problems found before anything runs (no connections opened)."""

@@ -9,7 +9,7 @@ from typing import ClassVar
 import polars as pl
 
 from hygge.errors import SourceError
-from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base
+from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, real_path
 from hygge.plugin import Context, Home, PluginConfig, Window
 from hygge.watermark import Mark
 
@@ -34,9 +34,13 @@ class FileHome(Home):
     def describe(self) -> str:
         return self.path
 
+    def origin(self) -> str:
+        """The file or folder read (a glob's fixed folder), as it really is."""
+        return real_path(glob_base(self.path) if _is_glob(self.path) else self.path)
+
     def preflight(self) -> list[str]:
         """Cheap checks made before a run starts: the path must exist."""
-        anchor = glob_base(self.path) if any(c in self.path for c in GLOB_CHARS) else self.path
+        anchor = glob_base(self.path) if _is_glob(self.path) else self.path
         if not self.fs.exists(anchor):
             return [f"home path {self.path} does not exist"]
         return []
@@ -153,3 +157,7 @@ class FileHome(Home):
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = self.culprit(files, exc) or (files[0] if len(files) == 1 else self.path)
         return f"cannot read {where}: {detail}"
+
+
+def _is_glob(path: str) -> bool:
+    return any(char in path for char in GLOB_CHARS)

@@ -25,6 +25,7 @@ from pydantic import field_validator, model_validator
 
 from hygge.connections import DatabaseConfig, pool_key, pool_need, where
 from hygge.errors import ConfigError, EntityError, SourceError
+from hygge.filesystem import real_path
 from hygge.homes._arrow import to_frame
 from hygge.homes._partition import Partition, Range, check_partition, condition, read
 from hygge.plugin import Context, Home, PluginConfig, Window
@@ -274,6 +275,15 @@ class FileDatabaseHome(SqlHome):
 
     def describe(self) -> str:
         return f"{self.path}#{self.source()}"
+
+    def origin(self) -> str:
+        """The file, then the table as the file stores name it (`main` when unqualified, no
+        case); a query may read any table of the file, so it is the whole file."""
+        table, file = self.config.table, real_path(self.path)
+        if table is None or table.count(".") > 1:
+            return file
+        qualified = table if "." in table else f"main.{table}"
+        return f"{file}#{qualified.lower()}"
 
     def preflight(self) -> list[str]:
         if not Path(self.path).is_file():

@@ -28,7 +28,7 @@ from pydantic import Field
 from hygge.config.models import RunType
 from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
-from hygge.filesystem import FileSystem
+from hygge.filesystem import FileSystem, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
 from hygge.stores._commits import (
     RECORDS,
@@ -75,10 +75,16 @@ class FileStore(Store):
 
     def __init__(self, config: FileStoreConfig, context: Context) -> None:
         super().__init__(config, context)
-        self.path = context.resolve(config.path).rstrip("/")
+        self.written = context.resolve(config.path).rstrip("/")
+        # Work where the folder really is: the publish's swap of a symlink (or of a folder
+        # reached through one) would replace the link and leave its data behind.
+        self.path = real_path(self.written)
         self.fs = FileSystem(self.path)
 
     def destination(self) -> str:
+        return self.written
+
+    def target(self) -> str:
         return self.path
 
     def preflight(self) -> list[str]:

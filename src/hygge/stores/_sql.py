@@ -29,6 +29,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hygge.config.models import RunType
 from hygge.errors import EntityError, StoreError
+from hygge.filesystem import real_path
 from hygge.plugin import Commit, Context, PluginConfig, Store
 
 STAGE_PREFIX = "_hygge_stage#"
@@ -93,6 +94,7 @@ class SqlStore(Store):
     begin_sql: ClassVar[str] = "BEGIN"
     rollback_sql: ClassVar[str] = "ROLLBACK"
     count_sql: ClassVar[str] = "count(*)"  # a row count that cannot overflow
+    folds_names: ClassVar[bool] = True  # the engine takes `Orders` and `orders` for one table
 
     @property
     def qualified(self) -> str:
@@ -103,6 +105,16 @@ class SqlStore(Store):
     def table(self) -> str:
         """The destination, quoted."""
         return self.name(self.config.table)
+
+    def target(self) -> str:
+        """The database, then `#schema.table` in the case the engine tells apart."""
+        name = self.qualified.lower() if self.folds_names else self.qualified
+        return f"{self.database_target()}#{name}"
+
+    @abstractmethod
+    def database_target(self) -> str:
+        """The database written, as an identity (see `Store.target`): a file's real path, or
+        `engine://host:port/database` (never a user or password)."""
 
     @abstractmethod
     def name(self, table: str) -> str:
@@ -342,6 +354,9 @@ class FileDatabaseStore(SqlStore):
     def __init__(self, config: FileDatabaseStoreConfig, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
+
+    def database_target(self) -> str:
+        return real_path(self.path)
 
     @abstractmethod
     def open(self) -> Any:

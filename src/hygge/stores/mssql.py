@@ -22,7 +22,7 @@ import polars as pl
 import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
-from hygge.connections import pool_need, where
+from hygge.connections import pool_need, server_target, where
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.mssql import MsSqlConfig, connect, execute
@@ -62,6 +62,10 @@ class MsSqlStore(SqlStore):
 
     def destination(self) -> str:
         return f"mssql {where(self.config)}#{self.qualified}"
+
+    def database_target(self) -> str:
+        """SQL Server's default collations compare names, database names too, without case."""
+        return server_target(self.config, 1433).lower()
 
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)

@@ -40,7 +40,7 @@ import polars as pl
 import pymysql  # the driver: a missing one is reported early
 from pydantic import Field
 
-from hygge.connections import pool_need, where
+from hygge.connections import pool_need, server_target, where
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.mysql import MySqlConfig, connect, quote
@@ -93,6 +93,11 @@ class MySqlStore(SqlStore):
 
     def destination(self) -> str:
         return f"mysql {where(self.config)}#{self.qualified}"
+
+    def database_target(self) -> str:
+        """The server only: `qualified` names the database. Whether MySQL tells `Orders`
+        from `orders` depends on the server (lower_case_table_names): taken as one, to be safe."""
+        return server_target(self.config, 3306, database="")
 
     def stage_name(self, run_id: str) -> str:
         """A long run id is digested, not cut: the name needs room for `#old` (full_drop)."""

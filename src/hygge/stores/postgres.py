@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
-from hygge.connections import pool_need, where
+from hygge.connections import pool_need, server_target, where
 from hygge.errors import StoreError
 from hygge.homes._sql import quote
 from hygge.pg import PgConfig, connect
@@ -48,6 +48,7 @@ class PostgresStore(SqlStore):
     config: PostgresStoreConfig
     identifier_limit = 63
     name_limit = 63  # PostgreSQL cuts longer names
+    folds_names = False  # names go in quoted, so PostgreSQL keeps their case
     commit_columns = (
         "run_id text NOT NULL, destination text NOT NULL, published_at timestamptz NOT NULL,"
         " watermark text, state bytea"
@@ -65,6 +66,9 @@ class PostgresStore(SqlStore):
 
     def destination(self) -> str:
         return f"postgres {where(self.config)}#{self.qualified}"
+
+    def database_target(self) -> str:
+        return server_target(self.config, 5432)
 
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)

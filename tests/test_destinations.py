@@ -1,0 +1,265 @@
+"""Where entities read and write: a flow's paths made each entity's own, the same
+destination reached by two spellings, and stores that would write over a home.
+
+Runs go through the CLI (`hygge go`), so the exit status and messages are the user's."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import ProjectMaker, read_lake
+from tests.test_contracts import store
+
+
+def ids(root: Path, relative: str, values: list[int]) -> None:
+    """Write a parquet file of `id` values under the project."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame({"id": values}).write_parquet(path)
+
+
+def lake_ids(folder: Path) -> list[int]:
+    return sorted(read_lake(folder)["id"].to_list())
+
+
+# One destination reached by two spellings.
+
+
+def test_two_spellings_of_one_sqlite_file_are_one_destination(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flows = {
+        f"flows/{name}/flow.yml": f"home: {{type: parquet, path: data/{name}.parquet}}\n"
+        f"store: {{type: sqlite, path: {path}, table: orders}}\n"
+        for name, path in (("one", "wh.db"), ("two", "./sub/../wh.db"))
+    }
+    root = make_project(flows)
+    ids(root, "data/one.parquet", [1])
+    ids(root, "data/two.parquet", [2])
+
+    for selection in ([], ["--flow", "two"]):  # also when only one of them is selected
+        result = hygge_cli("go", *selection, cwd=root)
+
+        assert result.exit_code == 2, result.output
+        assert "one.one and two.two write the same destination" in result.stderr
+        assert f"both {root / 'wh.db'}#main.orders" in result.stderr
+    assert not (root / "wh.db").exists()
+
+
+def test_a_folder_and_a_symlink_to_it_are_one_destination(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flows = {
+        f"flows/{name}/flow.yml": f"home: {{type: parquet, path: data/{name}.parquet}}\n"
+        f"store: {{type: parquet, path: {path}}}\n"
+        for name, path in (("one", "lake/orders"), ("two", "alias/orders"))
+    }
+    root = make_project(flows)
+    (root / "lake").mkdir()
+    (root / "alias").symlink_to(root / "lake")
+    ids(root, "data/one.parquet", [1])
+    ids(root, "data/two.parquet", [2])
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert "one.one and two.two write the same destination" in result.stderr
+    assert not (root / "lake/orders").exists()
+
+
+def test_a_store_folder_that_is_a_symlink_stays_one_and_keeps_its_data(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    """The publish swaps the folder the link points to, never the link itself."""
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/orders/flow.yml": flow})
+    (root / "big").mkdir()
+    (root / "lake").symlink_to(root / "big")
+    for number, values in enumerate(([1, 2], [3], [4, 5, 6])):
+        ids(root, "data/x.parquet", values)
+
+        result = hygge_cli("go", cwd=root)
+
+        assert result.exit_code == 0, (number, result.output)
+        assert (root / "lake").is_symlink()
+        assert lake_ids(root / "big") == values
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == [".hygge"]
+
+
+# Stores that would write over a home.
+
+
+@pytest.mark.parametrize(
+    ("home", "store", "source"),
+    [
+        ('"data/{entity}"', "data", "data/orders/x.parquet"),  # the store holds the home
+        ("data/orders/x.parquet", "data", "data/orders/x.parquet"),
+        ("data", "data/lake", "data/x.parquet"),  # the home would read the store's files back
+    ],
+)
+def test_a_store_overlapping_a_home_is_refused_and_the_source_kept(
+    home: str, store: str, source: str, make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = f"home: {{type: parquet, path: {home}}}\nstore: {{type: parquet, path: {store}}}\n"
+    root = make_project({"flows/orders/flow.yml": flow})
+    ids(root, source, [1, 2, 3])
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert f"the store of orders.orders ({root / store}) overlaps the home of orders.orders" in (
+        result.stderr
+    )
+    assert pl.read_parquet(root / source)["id"].to_list() == [1, 2, 3]
+
+
+def test_a_store_over_another_entitys_home_is_refused(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = """\
+        home: {type: parquet, path: "in/{entity}"}
+        store: {type: parquet, path: lake}
+        entities: [a, {name: b, home: {path: b}, store: {path: in}}]
+        """
+    root = make_project({"flows/f/flow.yml": flow})
+    ids(root, "in/a/x.parquet", [1])
+    ids(root, "b/x.parquet", [2])
+
+    for selection in ([], ["--entity", "f.b"]):  # also when the reader is not selected
+        result = hygge_cli("go", *selection, cwd=root)
+
+        assert result.exit_code == 2, result.output
+        assert f"the store of f.b ({root / 'in'}) overlaps the home of f.a" in result.stderr
+    assert pl.read_parquet(root / "in/a/x.parquet")["id"].to_list() == [1]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb"])
+@pytest.mark.parametrize(
+    ("home", "table"),
+    [("table: main.orders", "ORDERS"), ('query: "SELECT * FROM orders"', "orders_copy")],
+)
+def test_a_database_store_on_the_table_or_file_its_home_reads_is_refused(
+    kind: str, home: str, table: str, make_project: ProjectMaker, hygge_cli
+) -> None:
+    """`ORDERS` is `main.orders` to both engines; a query may read any table of its file."""
+    flow = f"""\
+        home: {{type: {kind}, path: app.db, {home}}}
+        store: {{type: {kind}, path: ./app.db, table: {table}}}
+        """
+    root = make_project({"flows/orders/flow.yml": flow})
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert f"the store of orders.orders ({kind}://{root}/app.db#" in result.stderr
+    assert "overlaps the home of orders.orders" in result.stderr
+
+
+def test_another_table_of_the_home_database_file_is_a_destination_of_its_own(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = """\
+        home: {type: sqlite, path: app.db, table: orders}
+        store: {type: sqlite, path: app.db, table: orders_copy}
+        """
+    root = make_project({"flows/orders/flow.yml": flow})
+    with closing(sqlite3.connect(root / "app.db")) as con, con:
+        con.execute("CREATE TABLE orders (id INTEGER)")
+        con.execute("INSERT INTO orders VALUES (1)")
+
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    with closing(sqlite3.connect(root / "app.db")) as con:
+        assert con.execute("SELECT id FROM orders_copy").fetchall() == [(1,)]
+
+
+# What a store writes, as an identity (`Store.target()`): locks and the plan key on it.
+
+PG = "postgresql://a:pw1@db.example/shop"
+SAME_TARGET = [
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@db.example:5432/shop", "table": "orders"},
+        {"url": "postgresql://b:pw2@DB.Example/shop", "table": "public.orders"},
+        id="postgres: user, host case, default port, schema.table",
+    ),
+    pytest.param(
+        "mysql",
+        {"url": "mysql://a:pw1@db/shop", "table": "Orders"},
+        {"url": "mysql://b:pw2@db:3306/other", "table": "shop.orders"},
+        id="mysql: user, default port, database by schema, case",
+    ),
+    pytest.param(
+        "mssql",
+        {"url": "mssql://a:pw1@db/Shop", "table": "Orders"},
+        {"url": "mssql://b:pw2@DB:1433/shop", "table": "DBO.orders"},
+        id="mssql: user, default port, case of every name",
+    ),
+    pytest.param(
+        "sqlite",
+        {"path": "wh.db", "table": "Orders"},
+        {"path": "./sub/../wh.db", "table": "main.orders"},
+        id="sqlite: path spelling, main, case",
+    ),
+    pytest.param(
+        "duckdb",
+        {"path": "wh.duckdb", "table": "orders"},
+        {"path": "link.duckdb", "table": "MAIN.ORDERS"},
+        id="duckdb: symlinked file, case",
+    ),
+    pytest.param("parquet", {"path": "lake/a"}, {"path": "alias/a/"}, id="parquet: symlink"),
+]
+OTHER_TARGET = [
+    pytest.param(
+        "postgres",
+        {"url": PG, "table": "orders"},
+        {"url": PG, "table": "Orders"},
+        id="postgres: quoted names keep their case",
+    ),
+    pytest.param(
+        "postgres",
+        {"url": PG, "table": "orders"},
+        {"url": PG.replace("example/", "example:5433/"), "table": "orders"},
+        id="postgres: another port",
+    ),
+    pytest.param(
+        "mysql",
+        {"url": "mysql://a:pw1@db/shop", "table": "orders"},
+        {"url": "mysql://a:pw1@db/shop", "table": "orders", "schema": "other"},
+        id="mysql: another database",
+    ),
+    pytest.param(
+        "sqlite",
+        {"path": "wh.db", "table": "orders"},
+        {"path": "sub/wh.db", "table": "orders"},
+        id="sqlite: another file",
+    ),
+]
+
+
+def targets(tmp_path: Path, kind: str, *configs: dict[str, str]) -> list[str]:
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "lake")
+    (tmp_path / "link.duckdb").symlink_to(tmp_path / "wh.duckdb")
+    return [store(kind, tmp_path, **config).target() for config in configs]
+
+
+@pytest.mark.parametrize(("kind", "one", "two"), SAME_TARGET)
+def test_two_configs_of_one_destination_have_one_target_without_a_password(
+    kind: str, one: dict[str, str], two: dict[str, str], tmp_path: Path
+) -> None:
+    first, second = targets(tmp_path, kind, one, two)
+    assert first == second
+    assert "pw" not in first and "@" not in first
+
+
+@pytest.mark.parametrize(("kind", "one", "two"), OTHER_TARGET)
+def test_configs_of_two_destinations_have_two_targets(
+    kind: str, one: dict[str, str], two: dict[str, str], tmp_path: Path
+) -> None:
+    first, second = targets(tmp_path, kind, one, two)
+    assert first != second
