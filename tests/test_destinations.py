@@ -27,6 +27,97 @@ def lake_ids(folder: Path) -> list[int]:
     return sorted(read_lake(folder)["id"].to_list())
 
 
+# A flow's paths made each entity's own (README "File homes", "File stores").
+
+
+def test_a_folder_home_of_a_flow_of_entities_is_read_one_sub_folder_per_entity(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/f/flow.yml": flow + "entities: [a, b]\n"})
+    ids(root, "data/a/x.parquet", [1, 2, 3])
+    ids(root, "data/b/x.parquet", [4])
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert lake_ids(root / "lake/a") == [1, 2, 3]
+    assert lake_ids(root / "lake/b") == [4]
+
+
+def test_one_declared_entity_reads_and_writes_its_sub_folders_as_it_will_beside_a_second(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    """`entities: [a]` already means data/a and lake/a, so adding b later moves nothing; a
+    flow declaring no entities (one named like the flow) reads and writes the paths as given."""
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    alone = flow.replace("lake", "out")
+    root = make_project({"flows/f/flow.yml": flow + "entities: [a]\n", "flows/g/flow.yml": alone})
+    ids(root, "data/a/x.parquet", [1, 2])
+    ids(root, "data/b/x.parquet", [3])
+
+    assert hygge_cli("go", "--flow", "f", cwd=root).exit_code == 0
+    assert lake_ids(root / "lake/a") == [1, 2]
+    (root / "flows/f/flow.yml").write_text(flow + "entities: [a, b]\n")
+    assert hygge_cli("go", "--flow", "f", cwd=root).exit_code == 0
+    assert (lake_ids(root / "lake/a"), lake_ids(root / "lake/b")) == ([1, 2], [3])
+
+    assert hygge_cli("go", "--flow", "g", cwd=root).exit_code == 0
+    assert lake_ids(root / "out") == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("home", "key", "example"),
+    [
+        ("{type: parquet, path: data/all.parquet}", "home.path", '"data/{entity}.parquet"'),
+        ('{type: parquet, path: "data/*.parquet"}', "home.path", '"data/{entity}.parquet"'),
+        ("{type: sqlite, path: app.db, table: orders}", "home.table", '"{entity}"'),
+        ("{type: sqlite, path: app.db, table: main.orders}", "home.table", '"main.{entity}"'),
+        ('{type: sqlite, path: app.db, query: "SELECT * FROM orders"}', "home.query", "{entity}"),
+    ],
+)
+def test_one_file_glob_table_or_query_for_several_entities_is_refused(
+    home: str, key: str, example: str, make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = f"home: {home}\nstore: {{type: parquet, path: lake}}\nentities: [a, b]\n"
+    root = make_project({"flows/f/flow.yml": flow})
+    ids(root, "data/all.parquet", [1, 2, 3])
+    with closing(sqlite3.connect(root / "app.db")) as con, con:
+        con.execute("CREATE TABLE orders (id INTEGER)")
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert f"flows/f/flow.yml:1: {key} " in result.stderr
+    assert "every entity of flow f (a, b) would read the same rows" in result.stderr
+    assert example in result.stderr
+    assert not (root / "lake").exists()
+
+
+def test_a_file_or_query_is_the_entitys_own_when_one_entity_or_the_entity_gives_it(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = """\
+        home: {type: sqlite, path: app.db, query: "SELECT * FROM nothing"}
+        store: {type: parquet, path: lake}
+        entities:
+          - {name: a, home: {query: "SELECT * FROM orders WHERE id < 3"}}
+          - {name: b, home: {query: "SELECT * FROM orders WHERE id >= 3"}}
+        """
+    one = "home: {type: parquet, path: data/all.parquet}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/f/flow.yml": flow, "flows/g/flow.yml": one + "entities: [c]\n"})
+    ids(root, "data/all.parquet", [7])
+    with closing(sqlite3.connect(root / "app.db")) as con, con:
+        con.execute("CREATE TABLE orders (id INTEGER)")
+        con.executemany("INSERT INTO orders VALUES (?)", [(1,), (2,), (3,)])
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert (lake_ids(root / "lake/a"), lake_ids(root / "lake/b")) == ([1, 2], [3])
+    assert lake_ids(root / "lake/c") == [7]
+
+
 # One destination reached by two spellings.
 
 

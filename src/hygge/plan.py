@@ -19,6 +19,7 @@ from hygge.config.layers import (
 )
 from hygge.config.models import RunType, Settings
 from hygge.config.overrides import Var, parse_vars
+from hygge.config.per_entity import per_entity
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
@@ -248,7 +249,7 @@ def _plugin(
     cli: CommandLine,
     project: Project,
 ) -> Any:
-    section, path_from_flow = resolve_section(family, flow, entity, cli.variables)
+    section, shared = resolve_section(family, flow, entity, cli.variables)
     override: dict[str, Any] = getattr(entity.spec, family)
     doc, at = (entity.doc, (*entity.at, family)) if override else (flow.doc, (family,))
     set_by = _set_by(family, flow, entity, cli, doc, at)
@@ -259,8 +260,7 @@ def _plugin(
         cls = home_class(kind) if family == "home" else store_class(kind)
     except ConfigError as exc:
         raise ConfigError(f"{set_by('type')}: {exc.message}", hint=exc.hint) from None
-    if getattr(cls, "folder_per_entity", False) and flow.declares_entities and path_from_flow:
-        section = _one_folder_per_entity(section)
+    section = per_entity(cls, family, section, shared, flow, context.root)
     section = _fill_placeholders(section, flow, entity)
     if isinstance(section.get("connection"), str):
         project.check_connection(section["connection"])
@@ -315,14 +315,6 @@ def _fill_placeholders(section: dict[str, Any], flow: FlowDef, entity: EntityDef
         else value
         for key, value in section.items()
     }
-
-
-def _one_folder_per_entity(section: dict[str, Any]) -> dict[str, Any]:
-    """A multi-entity flow whose store path has no {entity} gets the entity name appended."""
-    path = section.get("path")
-    if not isinstance(path, str) or "{entity}" in path:
-        return section
-    return {**section, "path": path.rstrip("/") + "/{entity}"}
 
 
 def _check_run_type(

@@ -92,6 +92,11 @@ class Home(ABC):
     """A source of one entity's rows."""
 
     Config: ClassVar[type[PluginConfig]]
+    # A flow-level `path` naming a folder holds one sub-folder per entity (as for stores).
+    folder_per_entity: ClassVar[bool] = False
+    # The keys naming what is read: in the flow.yml of a flow with several entities each
+    # must hold {entity} (or be the entity's own), else every entity would read one source.
+    entity_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, context: Context) -> None:
         self.config = config

@@ -64,18 +64,16 @@ def resolve_settings(
 
 def resolve_section(
     family: str, flow: FlowDef, entity: EntityDef, variables: tuple[Var, ...]
-) -> tuple[dict[str, Any], bool]:
-    """The effective home/store mapping, and whether its path came from the flow."""
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """The effective home/store mapping, and its keys whose value is flow.yml's (shared by
+    every entity of the flow)."""
     base: dict[str, Any] = getattr(flow.spec, family)
-    layers: list[Layer] = [("flow", base), ("entity", getattr(entity.spec, family))]
+    layers: list[Layer] = [("entity", getattr(entity.spec, family))]
     layers += [(s, v.get(family, {})) for s, v in _var_layers(flow, entity, variables, False)]
-    section: dict[str, Any] = {}
-    path_from_flow = True
-    for source, layer in layers:
+    section: dict[str, Any] = dict(base)
+    for _, layer in layers:
         section = merge(section, layer)
-        if "path" in layer and source != "flow":
-            path_from_flow = False
-    return section, path_from_flow
+    return section, frozenset(base) - {key for _, layer in layers for key in layer}
 
 
 def applied_vars(flow: FlowDef, entity: EntityDef, variables: Sequence[Var]) -> list[Var]:

@@ -25,6 +25,8 @@ class FileHome(Home):
 
     config: FileHomeConfig
     suffixes: ClassVar[tuple[str, ...]]
+    folder_per_entity = True
+    entity_keys = ("path",)
 
     def __init__(self, config: FileHomeConfig, context: Context) -> None:
         super().__init__(config, context)

@@ -80,6 +80,7 @@ class SqlHome(Home):
 
     config: SqlHomeConfig
     everything: ClassVar[str] = "TRUE"  # the predicate that keeps every row
+    entity_keys = ("table", "query")
 
     def source(self) -> str:
         """The table, or 'query', for messages."""
