@@ -27,11 +27,11 @@ run_type: full_drop
 entities: [orders]
 """
 EVENTS_FLOW = """\
-home: {type: parquet, path: "data/events"}
+home: {type: parquet}
 store: {type: parquet, path: lake/clicks}
 watermark: {column: ts}
-entities: [clicks]
-"""
+entities: [{name: clicks, home: {path: data/events}}]
+"""  # (a home path in flow.yml would be the folder of one sub-folder per entity)
 ORDERS_CSV = "id,amount,note\n1,2.5,first\n2,3.0,second\n3,4.25,third\n"
 
 
@@ -174,10 +174,10 @@ CASES: dict[str, Case] = {
         says=("orders-nope.csv", "does not exist"),
     ),
     "store path is a file": Case(
-        {FILES: _flow("lake/{entity}", "data/orders.csv/{entity}")}, says=("is a file",)
+        {FILES: _flow("lake/{entity}", "hygge.yml/{entity}")}, says=("is a file",)
     ),
     "watermark and new_files_only": Case(
-        {EVENTS: _flow('"data/events"}', '"data/events", new_files_only: true}', EVENTS_FLOW)},
+        {EVENTS: _flow("data/events}", "data/events, new_files_only: true}", EVENTS_FLOW)},
         says=("new_files_only", "watermark"),
     ),
     # --- command line: exit 2 --------------------------------------------------------------
