@@ -66,6 +66,22 @@ def test_one_declared_entity_reads_and_writes_its_sub_folders_as_it_will_beside_
     assert lake_ids(root / "out") == [1, 2, 3]
 
 
+def test_a_missing_entity_folder_says_why_the_entity_name_was_appended(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/f/flow.yml": flow + "entities: [a]\n"})
+    ids(root, "data/x.parquet", [1])
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert f"home path {root}/data/a does not exist (in a flow that declares entities" in (
+        result.stderr
+    )
+    assert f"to read {root}/data itself, give the entity its own home.path" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("home", "key", "example"),
     [

@@ -44,8 +44,18 @@ class FileHome(Home):
         """Cheap checks made before a run starts: the path must exist."""
         anchor = glob_base(self.path) if _is_glob(self.path) else self.path
         if not self.fs.exists(anchor):
-            return [f"home path {self.path} does not exist"]
+            return [f"home path {self.path} does not exist{self._why_missing()}"]
         return []
+
+    def _why_missing(self) -> str:
+        """A missing `<folder>/<entity>` is most likely a flow.yml folder made per entity."""
+        folder, _, name = self.path.rstrip("/").rpartition("/")
+        if name != self.context.entity or not self.fs.exists(folder):
+            return ""
+        return (
+            f" (in a flow that declares entities, a home folder written in flow.yml holds one"
+            f" sub-folder per entity; to read {folder} itself, give the entity its own home.path)"
+        )
 
     def check(self) -> list[str]:
         problems = self.preflight()
