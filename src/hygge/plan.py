@@ -132,9 +132,10 @@ def _reject_shared_destinations(
     """Two entities writing one folder or table (or one inside the other) would clobber
     each other; refuse before anything runs. Compared by target, so two connection names
     for one database, or two spellings of one path, are one destination."""
-    for index, entity in enumerate(selected):
-        for other in (*selected[:index], *others):
-            mine, theirs = entity.store.target(), other.store.target()
+    written = [(e, e.store.target()) for e in (*selected, *others)]  # each asked once
+    chosen = len(selected)
+    for index, (entity, mine) in enumerate(written[:chosen]):
+        for other, theirs in (*written[:index], *written[chosen:]):
             if _overlap(mine, theirs):
                 shown = (other.store.destination(), entity.store.destination())
                 same = f", both {mine}" if mine == theirs and shown[0] != shown[1] else ""
@@ -150,10 +151,11 @@ def _reject_stores_over_homes(
 ) -> None:
     """A store that is, holds or lies inside what a home reads would replace that source
     (a full_drop swaps the whole folder) or read its own output back; refuse it."""
+    origins = [(reader, reader.home.origin()) for reader in (*selected, *others)]
     for writer in selected:
-        for reader in (*selected, *others):
-            origin = reader.home.origin()
-            if origin is not None and _overlap(writer.store.target(), origin):
+        target = writer.store.target()
+        for reader, origin in origins:
+            if origin is not None and _overlap(target, origin):
                 raise ConfigError(
                     f"the store of {writer.address} ({writer.store.destination()}) overlaps"
                     f" the home of {reader.address} ({reader.home.describe()})",
