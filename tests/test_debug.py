@@ -4,6 +4,7 @@ primary-key and partition columns, missing tables, table names an engine cannot 
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,7 +119,12 @@ def pg_project(make_project: ProjectMaker, postgres_url: str, monkeypatch) -> tu
 
 
 def pg_flow(root: Path, source: str, entities: str) -> None:
-    home = f"home: {{type: postgres, connection: db, table: {source}}}\n"
+    """Each entity reads a view of `source` of its own (several entities reading one table
+    is refused as a mistake)."""
+    with dbapi.connect(os.environ["PG_URL"], autocommit=True) as con, con.cursor() as cur:
+        for name in re.findall(r"name: (\w+)", entities):
+            cur.execute(f"CREATE VIEW {source}_{name} AS SELECT * FROM {source}")
+    home = f'home: {{type: postgres, connection: db, table: "{source}_{{entity}}"}}\n'
     store = 'store: {type: parquet, path: "lake/{entity}"}\n'
     (root / "flows/pg").mkdir(parents=True)
     (root / "flows/pg/flow.yml").write_text(home + store + "entities:\n" + entities)

@@ -124,6 +124,9 @@ def test_another_users_lock_file_fails_its_entity_only(tmp_path: Path) -> None:
     root = write_project(tmp_path / "project")
     flow = FLOW.replace("lake/x", '"lake/{entity}"') + "entities: [a, b]\n"
     (root / "flows/f/flow.yml").write_text(flow)
+    for name in "ab":  # the home folder `data` holds one sub-folder per entity
+        (root / "data" / name).mkdir()
+        pl.DataFrame({"id": [1, 2, 3]}).write_parquet(root / f"data/{name}/x.parquet")
     machine = tmp_path / "machine-locks"
     locks = root / ".hygge/locks"
     locks.mkdir(parents=True)
