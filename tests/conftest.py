@@ -93,6 +93,16 @@ def data_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith(("_", ".")))
 
 
+def lake_snapshot(root: Path) -> dict[str, bytes]:
+    """Every data file a reader of root/lake could see, by relative path, with its bytes."""
+    lake = root / "lake"
+    return {
+        str(path.relative_to(lake)): path.read_bytes()
+        for path in sorted(lake.rglob("*"))
+        if path.is_file() and "_hygge" not in path.parts
+    }
+
+
 def read_lake(folder: Path) -> pl.DataFrame:
     """Everything a reader of a parquet destination folder would see."""
     return pl.read_parquet(sorted(folder.glob("*.parquet")))

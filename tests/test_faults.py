@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from tests import proc
-from tests.conftest import read_lake
+from tests.conftest import lake_snapshot, read_lake
 
 FLOW = """\
 home: {type: parquet, path: data/orders.parquet}
@@ -38,15 +38,6 @@ def write_orders(root: Path, ids: range, text_bytes: int = 8) -> pl.DataFrame:
         frame = pl.concat([old, frame.filter(pl.col("id") > old["id"].max())])
     frame.write_parquet(path)
     return frame
-
-
-def lake_files(root: Path) -> dict[str, bytes]:
-    lake = root / "lake"
-    return {
-        str(p.relative_to(lake)): p.read_bytes()
-        for p in sorted(lake.rglob("*"))
-        if p.is_file() and "_hygge" not in p.parts
-    }
 
 
 @contextlib.contextmanager
@@ -82,7 +73,7 @@ def test_a_full_disk_fails_the_entity_and_keeps_the_old_snapshot(
     with small_disk(orders / "lake", "2m"):
         write_orders(orders, range(100))
         assert proc.run(orders, "go").returncode == 0
-        before = lake_files(orders)
+        before = lake_snapshot(orders)
         big = write_orders(orders, range(100, 40_100), text_bytes=64)  # ~5 MB of parquet
 
         flag = "-i" if run_type == "incremental" else "-d"
@@ -92,7 +83,7 @@ def test_a_full_disk_fails_the_entity_and_keeps_the_old_snapshot(
         assert "orders.orders" in failed.stdout
         assert "No space left on device" in failed.stdout
         assert "Traceback" not in failed.stdout + failed.stderr
-        assert lake_files(orders) == before
+        assert lake_snapshot(orders) == before
         assert [p.name for p in (orders / "lake").iterdir()] == ["orders"]  # no staging left
         big.head(110).write_parquet(orders / "data/orders.parquet")  # room again
         assert proc.run(orders, "go", flag).returncode == 0
@@ -117,7 +108,7 @@ def test_a_deleted_journal_costs_no_row_and_duplicates_none(orders: Path) -> Non
 def test_a_damaged_journal_stops_the_run_and_says_how_to_go_on(orders: Path) -> None:
     write_orders(orders, range(10))
     assert proc.run(orders, "go").returncode == 0
-    before = lake_files(orders)
+    before = lake_snapshot(orders)
     journal = orders / ".hygge/journal.db"
     journal.write_bytes(b"not a database, and not the journal either" * 100)
     write_orders(orders, range(12))
@@ -128,7 +119,7 @@ def test_a_damaged_journal_stops_the_run_and_says_how_to_go_on(orders: Path) -> 
     assert damaged.returncode == 1, output
     assert str(journal) in output and "move it aside" in output
     assert "Traceback" not in output
-    assert lake_files(orders) == before
+    assert lake_snapshot(orders) == before
     journal.rename(journal.with_name("journal.db.damaged"))
     assert proc.run(orders, "go").returncode == 0
     assert sorted(read_lake(orders / "lake/orders")["id"].to_list()) == list(range(12))
@@ -170,7 +161,7 @@ def test_a_source_server_that_dies_mid_read_publishes_nothing(
     monkeypatch.setenv("SRC_URL", private_postgres)
     small_batches = ("--var", "flow.orders.batch_rows=1000")
     assert proc.run(root, "go", *small_batches).returncode == 0
-    before = lake_files(root)
+    before = lake_snapshot(root)
     with adbc.connect(private_postgres) as conn, conn.cursor() as cursor:
         cursor.execute("INSERT INTO orders SELECT g, md5(g::text)"
                        " FROM generate_series(1001, 500000) g")  # fmt: skip
@@ -190,4 +181,4 @@ def test_a_source_server_that_dies_mid_read_publishes_nothing(
         assert "orders.orders" in out and "failed" in out
         assert "the server may be down" in out  # retried as transient, then given up
         assert "OSError" not in out  # the driver's error, told as such
-        assert lake_files(root) == before
+        assert lake_snapshot(root) == before

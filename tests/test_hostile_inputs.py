@@ -19,6 +19,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from tests.conftest import lake_snapshot
+
 HYGGE_YML = "name: hostile\n"
 FILES_FLOW = """\
 home: {type: csv, path: "data/{entity}.csv"}
@@ -364,16 +366,6 @@ def hostile(make_project, hygge_cli) -> Path:
     return root
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file a reader of the lake could see, by relative path."""
-    lake = root / "lake"
-    return {
-        str(path.relative_to(lake)): path.read_bytes()
-        for path in sorted(lake.rglob("*"))
-        if path.is_file() and "_hygge" not in path.parts
-    }
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input(name: str, hostile: Path, hygge_cli) -> None:
     case = CASES[name]
@@ -386,7 +378,7 @@ def test_hostile_input(name: str, hostile: Path, hygge_cli) -> None:
             path.write_text(textwrap.dedent(content), encoding="utf-8")
     if case.mutate is not None:
         case.mutate(hostile)
-    before = snapshot(hostile)
+    before = lake_snapshot(hostile)
 
     result = hygge_cli("go", *case.args, cwd=hostile)
 
@@ -395,7 +387,7 @@ def test_hostile_input(name: str, hostile: Path, hygge_cli) -> None:
     for fragment in case.says:
         assert fragment in output, f"{fragment!r} not in:\n{output}"
     assert "Traceback" not in output
-    assert snapshot(hostile) == before
+    assert lake_snapshot(hostile) == before
 
 
 def test_the_table_is_large_enough() -> None:

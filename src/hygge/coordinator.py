@@ -21,7 +21,7 @@ from hygge.locks import (
     project_lock,
 )
 from hygge.plan import Plan, PlannedEntity
-from hygge.results import EntityResult, RunResult
+from hygge.results import EntityResult, RunResult, Status
 from hygge.signals import main_thread_only
 from hygge.window import Backfill
 
@@ -229,25 +229,16 @@ class Coordinator:
             claim.release()
 
     def _held(self, entity: PlannedEntity, holder: str) -> EntityResult:
-        return EntityResult(
-            address=entity.address,
-            status="skipped",
-            run_type=entity.run_type,
-            destination=entity.store.destination(),
-            error=f"skipped: held by {holder}",
+        return _unrun(
+            entity,
+            "skipped",
+            f"skipped: held by {holder}",
             hint="it runs there now; pass --wait SECONDS to wait for it",
             locked_by=holder,
         )
 
     def _unlockable(self, entity: PlannedEntity, error: LockFolderUnusable) -> EntityResult:
-        return EntityResult(
-            address=entity.address,
-            status="failed",
-            run_type=entity.run_type,
-            destination=entity.store.destination(),
-            error=error.message,
-            hint=error.hint,
-        )
+        return _unrun(entity, "failed", error.message, hint=error.hint)
 
     def _not_started(self, entity: PlannedEntity, interrupted: bool) -> EntityResult:
         reason = (
@@ -255,13 +246,26 @@ class Coordinator:
             if interrupted
             else ("not started: an earlier entity failed and options.continue_on_error is false")
         )
-        return EntityResult(
-            address=entity.address,
-            status="skipped",
-            run_type=entity.run_type,
-            destination=entity.store.destination(),
-            error=reason,
-        )
+        return _unrun(entity, "skipped", reason)
+
+
+def _unrun(
+    entity: PlannedEntity,
+    status: Status,
+    error: str,
+    hint: str | None = None,
+    locked_by: str | None = None,
+) -> EntityResult:
+    """The result of an entity that did not run, and why."""
+    return EntityResult(
+        address=entity.address,
+        status=status,
+        run_type=entity.run_type,
+        destination=entity.store.destination(),
+        error=error,
+        hint=hint,
+        locked_by=locked_by,
+    )
 
 
 def _run_status(results: dict[str, EntityResult], interrupted: bool) -> str:
