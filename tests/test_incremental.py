@@ -146,6 +146,9 @@ def test_history_reset_and_set(shop: Path, hygge_cli) -> None:
     assert (orders["status"], orders["rows_written"]) == ("success", 100)
     assert orders["watermark_after"].startswith("2026-03-01 00:00:00")
 
+    suffixed = hygge_cli("journal", "reset", "--entity", "shop.orders:d", cwd=shop)
+    assert suffixed.exit_code == 2 and "--entity shop.orders" in suffixed.output
+    assert hygge_cli("history", "--entity", "shop.orders:i", cwd=shop).exit_code == 2
     reset = hygge_cli("journal", "reset", "--entity", "shop.orders", "--reason", "replay", cwd=shop)
     assert reset.exit_code == 0, reset.output
     assert go(hygge_cli, shop)["shop.orders"]["rows"] == 100  # read from the start again

@@ -110,17 +110,29 @@ def _journal(project: Project) -> Journal:
 
 
 def _planned(project: Project, entity: str) -> PlannedEntity:
-    plan = make_plan(project, Selection.parse((), (entity,)))
+    plan = make_plan(project, _one_entity(entity))
     if len(plan.entities) != 1:
         raise UsageError(f"--entity {entity!r} must name exactly one entity")
     return plan.entities[0]
 
 
 def _address(project: Project, entity: str) -> tuple[str, str]:
-    picked = Selection.parse((), (entity,)).pick(_all_addresses(project))
+    picked = _one_entity(entity).pick(_all_addresses(project))
     if len(picked) != 1:
         raise UsageError(f"--entity {entity!r} must name exactly one entity")
     return next(iter(picked))
+
+
+def _one_entity(entity: str) -> Selection:
+    """An entity's address: a run type suffix (`:d`) chooses how `go` runs, so here it
+    would be silently meaningless."""
+    if ":" in entity:
+        address = entity.partition(":")[0]
+        raise UsageError(
+            f"--entity {entity!r}: a run type suffix means nothing here",
+            hint=f"name the entity alone: --entity {address}",
+        )
+    return Selection.parse((), (entity,))
 
 
 def _all_addresses(project: Project) -> list[tuple[str, str]]:
