@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import ProjectMaker, read_lake
-from tests.test_contracts import store
+from tests.test_contracts import home, store
 
 
 def ids(root: Path, relative: str, values: list[int]) -> None:
@@ -370,3 +370,39 @@ def test_configs_of_two_destinations_have_two_targets(
 ) -> None:
     first, second = targets(tmp_path, kind, one, two)
     assert first != second
+
+
+# What a server home reads (`Home.origin()`), named as the store that would write it.
+
+READ_AND_WRITTEN = [
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@db.example/shop", "table": "orders"},
+        {"url": "postgresql://b:pw2@DB.example:5432/shop", "table": "public.orders"},
+        id="postgres: public by default",
+    ),
+    pytest.param(
+        "mysql",
+        {"url": "mysql://a:pw1@db/shop", "table": "Orders"},
+        {"url": "mysql://b:pw2@db:3306/other", "table": "shop.orders"},
+        id="mysql: the URL's database, any case",
+    ),
+    pytest.param(
+        "mssql",
+        {"url": "mssql://a:pw1@db/Shop", "table": "orders"},
+        {"url": "mssql://b:pw2@DB:1433/shop", "table": "DBO.Orders"},
+        id="mssql: dbo by default, any case",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "read", "written"), READ_AND_WRITTEN)
+def test_a_server_table_a_home_reads_is_the_target_of_a_store_writing_it(
+    kind: str, read: dict[str, str], written: dict[str, str], tmp_path: Path
+) -> None:
+    origin = home(kind, tmp_path, **read).origin()
+    assert origin == store(kind, tmp_path, **written).target()
+    assert origin is not None and "pw" not in origin
+    other = {**written, "table": "invoices"}
+    assert origin != store(kind, tmp_path, **other).target()
+    assert home(kind, tmp_path, url=read["url"], query="SELECT 1 {window}").origin() is None

@@ -400,6 +400,26 @@ def test_two_connection_names_for_one_table_are_one_destination(
     assert engine.read(root, table) is None
 
 
+def test_a_store_over_the_table_its_home_reads_is_refused(
+    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch, hygge_cli
+) -> None:
+    monkeypatch.setenv("PG_URL", engine.url)
+    monkeypatch.setenv("PG_PASSWORD", PASSWORD)
+    table = "t_" + os.urandom(6).hex()
+    flow = (
+        f"home: {{type: postgres, connection: one, table: {table}}}\n"
+        f"store: {{type: postgres, connection: two, table: public.{table}}}\n"
+    )
+    root = make_project({"hygge.yml": two_names(engine.url), "flows/f/flow.yml": flow})
+    engine.create(root, table, sample(3))
+
+    result = hygge_cli("go", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert "the store of f.f" in result.stderr and "overlaps the home of f.f" in result.stderr
+    assert_same_rows(engine.read(root, table), sample(3))
+
+
 def test_a_table_written_through_another_connection_name_is_locked_across_processes(
     engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -239,6 +239,21 @@ class ServerHome(SqlHome):
     config: ServerHomeConfig
     trivial: ClassVar[str] = "SELECT 1"  # the cheapest query the server answers
 
+    def origin(self) -> str | None:
+        """The table read, named as its engine's store names what it writes (`Store.target`),
+        so a store writing it is refused. A query may read any table: it tells nothing."""
+        table, home = self.config.table, self.table_home()
+        if table is None or table.count(".") > 1 or home is None:
+            return None
+        database, schema, folds = home
+        qualified = table if "." in table else f"{schema}.{table}"
+        return f"{database}#{qualified.lower() if folds else qualified}"
+
+    def table_home(self) -> tuple[str, str, bool] | None:
+        """Where an unqualified table lives: the database as `Store.database_target` gives
+        it, the schema, and whether the engine compares names without case (None: unknown)."""
+        return None
+
     def describe(self) -> str:
         return f"{self.config.type} {where(self.config)}#{self.source()}"
 

@@ -24,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 from pymssql import _mssql
 
+from hygge.connections import server_target
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mssql import MsSqlConfig, connect, execute
@@ -45,6 +46,9 @@ class MsSqlHome(ServerHome):
     config: MsSqlHomeConfig
     trivial = "SELECT 1 AS one"
     everything = _EVERYTHING
+
+    def table_home(self) -> tuple[str, str, bool] | None:
+        return server_target(self.config, 1433).lower(), "dbo", True
 
     def quote_name(self, identifier: str) -> str:
         return quote(identifier)

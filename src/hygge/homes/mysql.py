@@ -22,6 +22,7 @@ import pyarrow as pa
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE, FLAG
 
+from hygge.connections import server_target
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mysql import MySqlConfig, connect, quote
@@ -57,6 +58,10 @@ class MySqlHomeConfig(ServerHomeConfig, MySqlConfig):
 class MySqlHome(ServerHome):
     Config = MySqlHomeConfig
     config: MySqlHomeConfig
+
+    def table_home(self) -> tuple[str, str, bool] | None:
+        """A MySQL schema is a database: an unqualified table is the URL's database's."""
+        return server_target(self.config, 3306, database=""), self.config.database(), True
 
     def quote_name(self, identifier: str) -> str:
         return quote(identifier)

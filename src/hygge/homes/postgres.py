@@ -18,7 +18,7 @@ import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is
 import polars as pl
 import pyarrow as pa
 
-from hygge.connections import where
+from hygge.connections import server_target, where
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig, quote_table
 from hygge.pg import PgConfig, connect, mapped
@@ -41,6 +41,9 @@ class PostgresHome(ServerHome):
     def __init__(self, config: PostgresHomeConfig, context: Context) -> None:
         super().__init__(config, context)
         self._nullable: dict[str, bool] = {}
+
+    def table_home(self) -> tuple[str, str, bool] | None:
+        return server_target(self.config, 5432), "public", False
 
     def may_hold_nulls(self, column: str) -> bool:
         """From the table's catalog, learnt with the column's bounds (or asked once here).
