@@ -49,9 +49,12 @@ def test_each_file_is_read_once_and_changed_files_again(landing: Path, hygge_cli
 
     assert go(hygge_cli, landing)["rows"] == 0
     drop(landing, "2026/c.csv", [4, 5])
-    assert go(hygge_cli, landing)["rows"] == 2
-    drop(landing, "b.csv", [3, 6])  # the file changed: read again, whole
-    assert go(hygge_cli, landing)["rows"] == 2
+    new_file = go(hygge_cli, landing)
+    assert new_file["rows"] == 2 and not new_file["warnings"]
+    drop(landing, "b.csv", [3, 6])  # the file changed: read again, whole, and said so
+    changed = go(hygge_cli, landing)
+    assert changed["rows"] == 2
+    assert any("b.csv" in w and "twice" in w for w in changed["warnings"]), changed
     (landing / "landing/a.csv").unlink()
     assert go(hygge_cli, landing)["rows"] == 0
 

@@ -156,7 +156,7 @@ class EntityFlow:
             load.abort()
             raise
         failpoint("after_publish")
-        warnings = []
+        warnings = list(read.notes)
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")

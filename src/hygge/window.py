@@ -251,6 +251,7 @@ class ReadPlan:
     tracker: WindowTracker | None = None
     listing: WindowState | None = None  # new-files-only: the files seen, committed whole
     commits: bool = True  # False for a backfill: it moves no watermark
+    notes: tuple[str, ...] = ()  # what the run summary should say about this read
 
     def admit(self, frame: pl.DataFrame) -> pl.DataFrame:
         return self.tracker.admit(frame) if self.tracker else frame
@@ -274,7 +275,9 @@ def plan_read(
     if home.new_files_only:
         listing = home.listing()
         seen = None if fresh else previous.recent
-        return ReadPlan(Window(files=_unseen(listing, seen)), listing=_listing_state(listing))
+        files = _unseen(listing, seen)
+        notes = _rereads(files, seen) if run_type == "incremental" else ()
+        return ReadPlan(Window(files=files), listing=_listing_state(listing), notes=notes)
     window = plan_window(home, settings, run_type, previous, backfill)
     if window.column is None or settings.watermark is None:
         return ReadPlan(window)
@@ -289,6 +292,23 @@ def _unseen(listing: pl.DataFrame, seen: pl.DataFrame | None) -> tuple[str, ...]
     if seen is not None and set(listing.columns) <= set(seen.columns):
         listing = listing.join(seen.select(listing.columns), on=listing.columns, how="anti")
     return tuple(listing["path"].to_list())
+
+
+def _rereads(files: tuple[str, ...], seen: pl.DataFrame | None) -> tuple[str, ...]:
+    """A note on files read before that changed since: read again whole and appended, the
+    rows of their earlier version are in the destination twice (merge would update them)."""
+    if seen is None or "path" not in seen.columns:
+        return ()
+    changed = sorted(set(files) & set(seen["path"].to_list()))
+    if not changed:
+        return ()
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    return (
+        f"{changed[0]}{more} changed since an earlier run read it and was read again whole:"
+        " the rows of its earlier version were appended before, so the destination holds"
+        " them twice (write files under a hidden name and rename them when complete, or"
+        " merge on a primary_key)",
+    )
 
 
 def _listing_state(listing: pl.DataFrame) -> WindowState:
