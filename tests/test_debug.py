@@ -175,3 +175,32 @@ def test_a_postgres_table_name_longer_than_63_is_refused(pg_project, hygge_cli) 
     message = f"table '{long}' is 64 characters; a postgres name has at most 63"
     assert checked.exit_code == 1 and message in checked.stdout
     assert ran.exit_code == 2 and message in ran.stderr
+
+
+def test_debug_checks_the_committed_watermark_against_the_config(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    """A watermark the journal holds on another column, or of another type than the column
+    has now, stops `go`; `debug` says so first."""
+    flow = "home: {type: parquet, path: data/x.parquet}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/x/flow.yml": flow + "watermark: {column: ts}\n"})
+    (root / "data").mkdir()
+    pl.DataFrame({"id": [1, 2], "ts": [1, 2]}).write_parquet(root / "data/x.parquet")
+    assert hygge_cli("debug", cwd=root).exit_code == 0  # no journal yet: nothing to compare
+    assert not (root / ".hygge/journal.db").exists()
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    assert hygge_cli("debug", cwd=root).exit_code == 0
+
+    (root / "flows/x/flow.yml").write_text(flow + "watermark: {column: id}\n")
+    moved = hygge_cli("debug", cwd=root)
+    assert moved.exit_code == 1, moved.output
+    assert (
+        "the committed watermark of x.x is on 'ts', but the config now names 'id'" in moved.stdout
+    )
+
+    (root / "flows/x/flow.yml").write_text(flow + "watermark: {column: ts}\n")
+    stamps = [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)]
+    pl.DataFrame({"id": [1, 2], "ts": stamps}).write_parquet(root / "data/x.parquet")
+    retyped = hygge_cli("debug", cwd=root)
+    assert retyped.exit_code == 1, retyped.output
+    assert "watermark of 'ts' is a int" in retyped.stdout

@@ -29,6 +29,7 @@ from hygge.coordinator import Coordinator
 from hygge.drivers import connection_problems
 from hygge.entity_checks import entity_problems
 from hygge.errors import EntityError, HyggeError, UsageError
+from hygge.journal import WatermarkRecord, journal_path, open_journal
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.redact import RedactingFilter, redact, redact_argv
@@ -225,13 +226,25 @@ def debug(project_dir: Path | None) -> None:
         found = connection_problems(name, connection)
         problems += len(found)
         _report(console, found, f"connection {name}")
+    stored = _committed_watermarks(plan)
     for entity in plan.entities:
-        found = entity_problems(entity)
+        found = entity_problems(entity, stored.get((entity.flow, entity.name)))
         problems += len(found)
         route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
         _report(console, found, f"{entity.address}: {route}")
     console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
     sys.exit(1 if problems else 0)
+
+
+def _committed_watermarks(plan: Plan) -> dict[tuple[str, str], WatermarkRecord]:
+    """The journal's watermarks of the plan's entities by (flow, entity); none when there is
+    no journal yet (debug creates none)."""
+    where = plan.project.spec.journal.path
+    if not journal_path(plan.project.root, where).exists():
+        return {}
+    with open_journal(plan.project.root, where) as journal:
+        marks = {(e.flow, e.name): journal.watermark(e.flow, e.name) for e in plan.entities}
+    return {address: mark for address, mark in marks.items() if mark is not None}
 
 
 def _report(console: Console, problems: list[str], what: str) -> None:

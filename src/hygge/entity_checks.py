@@ -16,23 +16,29 @@ import polars as pl
 
 from hygge.config.models import Watermark
 from hygge.errors import HyggeError
+from hygge.flow import watermark_moved
+from hygge.journal import WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.watermark import Kind, Mark, kind_of, mark_from_user
 
 _UNMATCHABLE = (pl.List, pl.Array, pl.Struct, pl.Object, pl.Null)
 
 
-def entity_problems(entity: PlannedEntity) -> list[str]:
-    """Everything that would stop this entity's run and can be found now; empty when fine."""
+def entity_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None) -> list[str]:
+    """Everything that would stop this entity's run and can be found now; empty when fine.
+    `stored` is the journal's committed watermark of the entity, if any."""
     home, store = entity.home, entity.store
     home_problems = home.preflight() or home.check()
     store_problems = store.preflight() or store.check()
     if home_problems:
         return home_problems + store_problems
-    return store_problems + column_problems(entity)
+    moved = watermark_moved(entity, stored) if entity.run_type != "full_drop" else None
+    if moved is not None:
+        return [*store_problems, moved.message]
+    return store_problems + column_problems(entity, stored)
 
 
-def column_problems(entity: PlannedEntity) -> list[str]:
+def column_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None) -> list[str]:
     """The watermark and primary-key columns against the home's schema."""
     watermark = None if entity.home.new_files_only else entity.settings.watermark
     keys = entity.settings.primary_key or []
@@ -43,13 +49,15 @@ def column_problems(entity: PlannedEntity) -> list[str]:
     except HyggeError as exc:
         return [exc.message]
     where = entity.home.describe()
-    problems = _watermark_problems(watermark, schema, where) if watermark else []
+    problems = _watermark_problems(watermark, schema, where, stored) if watermark else []
     if schema:  # no columns yet (no data files): an empty read does not match keys
         problems += [p for key in keys if (p := _key_problem(key, schema, where))]
     return problems
 
 
-def _watermark_problems(watermark: Watermark, schema: pl.Schema, where: str) -> list[str]:
+def _watermark_problems(
+    watermark: Watermark, schema: pl.Schema, where: str, stored: WatermarkRecord | None
+) -> list[str]:
     column = watermark.column
     dtype = schema.get(column)
     if dtype is None:
@@ -60,6 +68,9 @@ def _watermark_problems(watermark: Watermark, schema: pl.Schema, where: str) -> 
     except HyggeError as exc:
         return [exc.message]
     problems = []
+    if stored is not None and stored.value and stored.column == column:
+        committed = Mark.decode(stored.value)  # the journal's, checked as a run checks it
+        problems.append(_problem(lambda: committed.check_fits(dtype, column)))
     if watermark.start is not None:
         problems.append(_problem(lambda: mark_from_user(watermark.start, dtype, column)))
     lookback = _problem(lambda: _any_mark(kind, dtype).minus(watermark.lookback))

@@ -108,23 +108,13 @@ class EntityFlow:
         return WindowState.decode(stored.value, stored.state)
 
     def _refuse_another_column(self, stored: WatermarkRecord | None) -> None:
-        """A watermark committed on another column (the config changed since) bounds nothing
-        here: reading on from it would skip or repeat rows. A full copy or a backfill does not
-        read from it, so only they may go on (a full copy then commits the new column)."""
-        entity, watermark = self.entity, self.entity.settings.watermark
-        wanted = watermark.column if watermark else None
-        if entity.home.new_files_only:
-            wanted = "(new files)"
-        if stored is None or wanted is None or stored.column in ("", wanted):
+        """A full copy or a backfill does not read from the committed watermark, so only they
+        may go on when it is on another column (a full copy then commits the new column)."""
+        if self.entity.run_type == "full_drop" or self.backfill is not None:
             return
-        if entity.run_type == "full_drop" or self.backfill is not None:
-            return
-        raise ConfigError(
-            f"the committed watermark of {entity.address} is on {stored.column!r}, but the"
-            f" config now names {wanted!r}",
-            hint=f"run it once with --entity {entity.address}:d to copy everything, or"
-            f" `hygge journal reset --entity {entity.address}` (then watermark.start applies)",
-        )
+        moved = watermark_moved(self.entity, stored)
+        if moved is not None:
+            raise moved
 
     def _attempt(self, previous: WindowState) -> _Outcome:
         entity = self.entity
@@ -274,6 +264,21 @@ class EntityFlow:
             commit=commit,
             schema_changes=outcome.schema_changes,
         )
+
+
+def watermark_moved(entity: PlannedEntity, stored: WatermarkRecord | None) -> ConfigError | None:
+    """A watermark committed on another column (the config changed since) bounds nothing:
+    reading on from it would skip or repeat rows. The error to stop an incremental run with."""
+    watermark = entity.settings.watermark
+    wanted = "(new files)" if entity.home.new_files_only else watermark and watermark.column
+    if stored is None or not wanted or stored.column in ("", wanted):
+        return None
+    return ConfigError(
+        f"the committed watermark of {entity.address} is on {stored.column!r}, but the"
+        f" config now names {wanted!r}",
+        hint=f"run it once with --entity {entity.address}:d to copy everything, or"
+        f" `hygge journal reset --entity {entity.address}` (then watermark.start applies)",
+    )
 
 
 def _newer(published: Commit, stored: WatermarkRecord | None) -> bool:
