@@ -266,3 +266,54 @@ def test_a_full_drop_load_stages_copies_and_publishes_in_one_transaction(
     aborted = writer.begin(LoadRun("run-2", "full_drop"))
     aborted.abort()
     assert said[-1] == f"DROP TABLE IF EXISTS {aborted.stage}"
+
+
+class _Repeating(_Server):
+    """A stand-in whose stage holds key 7 twice, for as many of its repeat checks as given."""
+
+    def __init__(self, answers: list[list[tuple[Any, ...]]]) -> None:
+        super().__init__([])
+        self.answers = answers
+
+    def cursor(self) -> _Cursor:
+        server, cursor = self, _Cursor(self)
+        plain = cursor.execute
+
+        def execute(sql: str, params: tuple[Any, ...] = ()) -> None:
+            plain(sql, params)
+            if "HAVING COUNT(*) > 1" in sql:
+                cursor.rows = server.answers.pop(0)
+
+        cursor.execute = execute  # type: ignore[method-assign]
+        return cursor
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_merge_keeps_one_row_per_key_in_the_stage_before_publishing(
+    ordered: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest version wins (a SELECT ... INTO the stage's copy, then back), or, when the
+    versions cannot be ordered, the load fails naming the key before anything is merged."""
+    import pymssql
+
+    writer = store("mssql", tmp_path, url=FAKE, table="orders")
+    server = _Repeating([[(7,)], [] if ordered else [(7,)]])
+    monkeypatch.setattr(pymssql, "connect", server.connect)
+    load = writer.begin(LoadRun("run-1", "merge", ("id",), "version"))
+    load.write(pl.DataFrame({"id": [7, 7], "version": [1, 2]}))
+
+    if ordered:
+        load.publish()
+    else:
+        with pytest.raises(StoreError, match="id=7"):
+            load.publish()
+
+    said = server.said
+    checks = [n for n, s in enumerate(said) if "HAVING COUNT(*) > 1" in s]
+    assert said[checks[0]].startswith("SELECT TOP (3) [id] FROM") and len(checks) == 2
+    copy = f"[dbo].[{writer.stage_name('run-1')}#one]"
+    newest = next(s for s in said if f" INTO {copy} FROM" in s)
+    assert "MAX([version]) OVER (PARTITION BY [id])" in newest
+    assert checks[0] < said.index(newest) < said.index(f"DROP TABLE {copy}") < checks[1]
+    published = [s for s in said if "sp_rename" in s]  # no destination yet: the stage moves in
+    assert bool(published) == ordered

@@ -32,43 +32,51 @@ def one_row_per_key(
     keys: Sequence[str],
     version: str | None,
     quote: Callable[[str], str],
+    tsql: bool = False,
 ) -> None:
-    """Leave the stage (quoted name) with one row per key; `copy` is a scratch table name."""
-    if not _repeated(cur, stage, keys, quote):
+    """Leave the stage (quoted name) with one row per key; `copy` is a scratch table name.
+    `tsql`: SQL Server's forms (`TOP`, `SELECT ... INTO`) where the others say `LIMIT`,
+    `CREATE TABLE ... AS`."""
+    if not _repeated(cur, stage, keys, quote, tsql):
         return
     columns = ", ".join(map(quote, names))
-    cur.execute(f"CREATE TABLE {copy} AS {_newest(stage, columns, keys, version, names, quote)}")
+    into = f" INTO {copy}" if tsql else ""
+    newest = _newest(stage, columns, into, keys, version, names, quote)
+    cur.execute(newest if tsql else f"CREATE TABLE {copy} AS {newest}")
     cur.execute(f"DELETE FROM {stage}")
     cur.execute(f"INSERT INTO {stage} ({columns}) SELECT {columns} FROM {copy}")
     cur.execute(f"DROP TABLE {copy}")
-    still = _repeated(cur, stage, keys, quote)
+    still = _repeated(cur, stage, keys, quote, tsql)
     if still:
         raise _ambiguous(still, keys, version)
 
 
 def _repeated(
-    cur: Any, stage: str, keys: Sequence[str], quote: Callable[[str], str]
+    cur: Any, stage: str, keys: Sequence[str], quote: Callable[[str], str], tsql: bool
 ) -> list[tuple[Any, ...]]:
     """A few key values that the stage holds more than once."""
     listed = ", ".join(map(quote, keys))
-    cur.execute(f"SELECT {listed} FROM {stage} GROUP BY {listed} HAVING COUNT(*) > 1 LIMIT {SHOWN}")
+    top, limit = (f"TOP ({SHOWN}) ", "") if tsql else ("", f" LIMIT {SHOWN}")
+    cur.execute(f"SELECT {top}{listed} FROM {stage} GROUP BY {listed} HAVING COUNT(*) > 1{limit}")
     return [tuple(row) for row in cur.fetchall()]
 
 
 def _newest(
     stage: str,
     columns: str,
+    into: str,
     keys: Sequence[str],
     version: str | None,
     names: Sequence[str],
     quote: Callable[[str], str],
 ) -> str:
-    """The stage's rows that no version of their key outranks, each distinct row once."""
+    """The stage's rows that no version of their key outranks, each distinct row once
+    (`into`: T-SQL's ` INTO table`, or nothing)."""
     if version is None or version not in names:
-        return f"SELECT DISTINCT {columns} FROM {stage}"
+        return f"SELECT DISTINCT {columns}{into} FROM {stage}"
     listed, newest, ranked = ", ".join(map(quote, keys)), quote(NEWEST), quote(version)
     return (
-        f"SELECT DISTINCT {columns} FROM (SELECT {columns}, MAX({ranked}) OVER"
+        f"SELECT DISTINCT {columns}{into} FROM (SELECT {columns}, MAX({ranked}) OVER"
         f" (PARTITION BY {listed}) AS {newest} FROM {stage}) AS versions"
         f" WHERE {ranked} = {newest}"
     )

@@ -29,6 +29,7 @@ from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores import _mssql_sql as sql
+from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
     SqlStore,
     SqlStoreConfig,
@@ -155,6 +156,8 @@ class MsSqlLoad(StagedLoad):
         if self.run.run_type == "merge" and self.staged and missing:
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
         with store.transaction() as cur:
+            if self.run.run_type == "merge" and self.staged:
+                self._one_row_per_key(cur)
             held = store.columns(cur, store.config.table)
             added = []
             if self.run.run_type != "full_drop" and held and self.staged:
@@ -172,6 +175,12 @@ class MsSqlLoad(StagedLoad):
             failpoint("sql_before_commit")
         self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         self.close()
+
+    def _one_row_per_key(self, cur: Any) -> None:
+        """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""
+        run, copy = self.run, self.store.name(f"{self.stage_name}#one")
+        names = list(self.types)
+        one_row_per_key(cur, self.stage, copy, names, run.primary_key, run.version, sql.quote, True)
 
     def cursor(self) -> contextlib.AbstractContextManager[Any]:
         return self.store.cursor()
