@@ -1,9 +1,10 @@
 """Benchmark: parquet -> parquet with hygge, against Polars' own scan -> sink in the same run.
 
-Why: DESIGN §2 promises that hygge moves data close to the speed of the engine underneath
-it and in memory that does not grow with the table. Absolute numbers depend on the machine,
-so every hygge run is compared with `pl.scan_parquet(src).sink_parquet(dst)` measured on the
-same data, on the same machine, seconds apart. Each measurement runs in a fresh child process
+Why: docs/architecture.md (Testing and benchmarks) promises that hygge moves data close to
+the speed of the engine underneath it and in memory that does not grow with the table.
+Absolute numbers depend on the machine, so every hygge run is compared with
+`pl.scan_parquet(src).sink_parquet(dst)` measured on the same data, on the same machine,
+seconds apart. Each measurement runs in a fresh child process
 so its peak RSS is its own; hygge runs as `hygge go --project P --json` would.
 
     python bench/file_to_file.py                    # 1M and 10M rows

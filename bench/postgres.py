@@ -1,9 +1,10 @@
 """Benchmark: PostgreSQL <-> parquet with hygge, against the raw ADBC driver in the same run.
 
-Why: DESIGN §2 promises that hygge moves data close to the speed of the engine underneath it,
-in memory that does not grow with the table, and that an incremental run costs what its new
-rows cost. Against a throwaway PostgreSQL 15 server (started as `tests/pg.py` starts the test
-server), for each table size it measures, every run in a fresh child process:
+Why: docs/architecture.md (Testing and benchmarks) promises that hygge moves data close to
+the speed of the engine underneath it, in memory that does not grow with the table, and that
+an incremental run costs what its new rows cost. Against a throwaway PostgreSQL 15 server
+(started as `tests/pg.py` starts the test server), for each table size it measures, every
+run in a fresh child process:
 
 1. read:  postgres table -> parquet; hygge (postgres home -> parquet store, full_drop) against
           ADBC `fetch_record_batch()` streamed into a `pq.ParquetWriter`;

@@ -1,7 +1,7 @@
 """The `hygge` command: thin Click commands over the library.
 
 `HyggeCommandGroup.invoke` is the one place that turns a HyggeError into a message
-and an exit status (DESIGN §6).
+and an exit status (docs/architecture.md, Exit codes).
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """DESIGN §6: 130 interrupted, 1 any failure, 75 only lock skips, else 0."""
+        """130 interrupted, 1 any failure, 75 only lock skips, else 0 (docs/architecture.md,
+        Exit codes)."""
         if self.interrupted:
             return 130
         if self.count("failed"):

@@ -30,7 +30,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def parse_run_type(value: Any) -> Any:
-    """Accept the aliases of DESIGN §6 wherever a run type is written."""
+    """Accept the aliases (docs/architecture.md, Run types) wherever a run type is written."""
     if isinstance(value, str):
         return RUN_TYPE_ALIASES.get(value.strip().lower(), value)
     return value

@@ -1,7 +1,8 @@
 """The journal: the project's durable record of runs, entity runs and watermarks.
 
-`open_journal(root)` opens the project's journal; callers use only the `Journal` API, so the
-PostgreSQL backend (DESIGN §7) can replace the SQLite one without changing them.
+`open_journal(root)` opens the project's journal; callers use only the `Journal` API, so a
+PostgreSQL backend (docs/architecture.md, Where state lives) can replace the SQLite one
+without changing them.
 """
 
 from __future__ import annotations

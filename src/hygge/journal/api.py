@@ -1,7 +1,8 @@
 """The journal API: the project's durable record of runs, entity runs and watermarks.
 
 Callers only see `Journal` and the frozen records below; the SQLite backend implements it
-today and a PostgreSQL backend will implement the same API later (DESIGN §7).
+today and a PostgreSQL backend will implement the same API later (docs/architecture.md,
+Where state lives).
 
 Watermark values are opaque text (the caller encodes typed values, e.g. as JSON) and the state
 is an opaque blob (e.g. Arrow IPC of the boundary keys); the journal never interprets either.

@@ -3,9 +3,10 @@
 - WAL mode: readers never block the writer and the writer never blocks readers.
 - `synchronous=FULL`: in WAL mode NORMAL survives a crash of the process but a power loss or an
   OS crash may roll back the last commits. The journal is written after the data is published
-  (DESIGN §2), so a watermark commit the caller saw succeed must not vanish: the next incremental
-  run would re-read what the store already holds. FULL costs one fsync of the WAL per commit, and
-  the journal commits only a few times per entity run.
+  (docs/architecture.md, The exactly-once protocol), so a watermark commit the caller saw
+  succeed must not vanish: the next incremental run would re-read what the store already
+  holds. FULL costs one fsync of the WAL per commit, and the journal commits only a few times
+  per entity run.
 - Every write is one short transaction begun with `BEGIN IMMEDIATE`: it takes the write lock up
   front, waiting up to the busy timeout (30 s) for other processes, instead of failing with
   SQLITE_BUSY when a read upgrades to a write mid-transaction.
