@@ -28,6 +28,7 @@ import pyarrow as pa
 import pytest
 
 from hygge.homes.postgres import exact, exact_schema
+from hygge.mysql import quote
 from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.stores.duckdb import DuckDbStore
 from hygge.stores.mysql import MySqlStore
@@ -402,7 +403,7 @@ class MySql(ServerEngine):
         """bigint, longtext and datetime(6) columns; DATETIME holds no zone, so a zoned column
         goes in as naive UTC."""
         declared = {pl.Int64: "bigint", pl.String: "longtext", pl.Datetime: "datetime(6)"}
-        columns = [f"{name} {declared[type(t)]}" for name, t in frame.schema.items()]
+        columns = [f"{quote(name)} {declared[type(t)]}" for name, t in frame.schema.items()]
         zoned = [name for name, t in frame.schema.items() if getattr(t, "time_zone", None)]
         frame = frame.with_columns(
             pl.col(zoned).dt.convert_time_zone("UTC").dt.replace_time_zone(None)

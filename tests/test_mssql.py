@@ -77,6 +77,22 @@ def test_the_window_is_bracket_quoted_and_its_values_quoted_by_the_driver() -> N
         render("a = \0?", [])
 
 
+@pytest.mark.parametrize(
+    ("name", "quoted"),
+    [('we"ird', '[we"ird]'), ("back`tick", "[back`tick]"), ("br]acket", "[br]]acket]"),
+     ("with space", "[with space]"), ("Ünïcødé", "[Ünïcødé]"), ('"TRUE"', '["TRUE"]')],
+)  # fmt: skip
+def test_a_window_on_an_odd_column_name_quotes_it_in_brackets_alone(name: str, quoted: str) -> None:
+    window = Window(name, Mark("int", 5), Mark("int", 9))
+    text, params = make_home(table="dbo.orders").predicate(window)
+    assert (text, params) == (f"({quoted} >= \0? AND {quoted} <= \0?) OR {quoted} IS NULL", [5, 9])
+    reader = make_home(query="SELECT * FROM v WHERE {window}")
+    text, params = reader.predicate(Window(name, Mark("int", 5)))
+    assert render(reader.relation(text), params) == (
+        f"SELECT * FROM v WHERE (({quoted} >= 5) OR {quoted} IS NULL)"
+    )
+
+
 def test_a_query_keeps_its_percent_signs_and_needs_its_window() -> None:
     reader = make_home(query="SELECT * FROM t WHERE name LIKE '%same%' AND {window}")
     text, params = reader.predicate(Window("id", Mark("int", 1)))

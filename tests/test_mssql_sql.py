@@ -170,3 +170,32 @@ def test_a_store_table_may_name_its_schema() -> None:
         assert (config.schema_name, config.table) == ("sales", "orders")
     with pytest.raises(ValueError, match="names schema 'sales', but schema is 'dbo'"):
         MsSqlStoreConfig.model_validate({"url": url, "table": "sales.orders", "schema": "dbo"})
+
+
+# Names holding each engine's quote character, a space and non-ASCII letters, bracket-quoted.
+ODD = {
+    'we"ird': '[we"ird]',
+    "back`tick": "[back`tick]",
+    "br]acket": "[br]]acket]",
+    "with space": "[with space]",
+    "Ünïcødé": "[Ünïcødé]",
+}
+
+
+def test_odd_column_names_are_bracket_quoted_in_ddl_inserts_and_merge_keys() -> None:
+    staged = dict.fromkeys(ODD, "bigint")
+    listed = ", ".join(ODD.values())
+    assert sql.create_table("[dbo].[t]", staged) == (
+        f"CREATE TABLE [dbo].[t] ({', '.join(f'{q} bigint NULL' for q in ODD.values())})"
+    )
+    added = sql.publish("dbo", "t", "s1", "incremental", staged, {"back`tick": "bigint"})
+    assert [s for s, _ in added[:-2]] == [
+        f"ALTER TABLE [dbo].[t] ADD {q} bigint NULL" for n, q in ODD.items() if n != "back`tick"
+    ]
+    assert added[-2] == (f"INSERT INTO [dbo].[t] ({listed}) SELECT {listed} FROM [dbo].[s1]", ())
+    merged = sql.publish("dbo", "t", "s1", "merge", staged, staged, ("br]acket", 'we"ird'))
+    assert merged[0][0] == (
+        "DELETE d FROM [dbo].[t] AS d INNER JOIN [dbo].[s1] AS s"
+        " ON (d.[br]]acket] = s.[br]]acket] OR (d.[br]]acket] IS NULL AND s.[br]]acket] IS NULL))"
+        ' AND (d.[we"ird] = s.[we"ird] OR (d.[we"ird] IS NULL AND s.[we"ird] IS NULL))'
+    )

@@ -2,9 +2,11 @@
 
 A SQL home reads `table` (optionally `schema.table`) or runs `query`. The read window is
 pushed down as a predicate whose values are bound parameters, never spliced into the text:
-`(col >= ? AND col <= ?) OR col IS NULL`. A table home gets it as its WHERE clause; a query
-places it itself with the `{window}` placeholder (`TRUE` when the read has no window), so the
-predicate lands where the watermark column is visible, before any join or aggregate.
+`(col >= ? AND col <= ?) OR col IS NULL`, its names quoted by the engine's own `quote_name`
+(backticks, [brackets]) as the SQL is built, never patched as text after. A table home gets
+it as its WHERE clause; a query places it itself with the `{window}` placeholder (the
+engine's `everything`, e.g. `TRUE`, when the read has no window), so the predicate lands
+where the watermark column is visible, before any join or aggregate.
 
 A driver's home implements `stream()` (run SQL with parameters, yield Arrow record batches of
 at most batch_rows rows) and may override `bind()` where a Mark needs a cast in SQL to keep
@@ -155,12 +157,13 @@ class SqlHome(Home):
         return query.replace(WINDOW, f"({predicate})")
 
     def predicate(self, window: Window) -> tuple[str, list[Any]]:
-        """The window as SQL with placeholders, and the values to bind to them (a partition
-        Range adds its own bounds after the window's, in text and parameter order)."""
-        text: str = "TRUE"
+        """The window as SQL in this engine's dialect (names by `quote_name`, no window:
+        `everything`) with placeholders, and the values to bind to them (a partition Range
+        adds its own bounds after the window's, in text and parameter order)."""
+        text: str = self.everything
         params: list[Any] = []
         if window.column is not None and (window.lower is not None or window.upper is not None):
-            column = quote(window.column)
+            column = self.quote_name(window.column)
             bounds = []
             for operator, mark in ((">=", window.lower), ("<=", window.upper)):
                 if mark is not None:
@@ -182,7 +185,8 @@ class SqlHome(Home):
 
     def quote_name(self, identifier: str) -> str:
         """A column name, or part of a table's, quoted for this engine's SQL (standard double
-        quotes here)."""
+        quotes here). Every name the shared SQL holds goes through it, so an engine quoting
+        otherwise overrides this alone and no SQL is patched as text afterwards."""
         return quote(identifier)
 
     def connection_limit(self) -> int | None:

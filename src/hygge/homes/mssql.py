@@ -15,7 +15,6 @@ by hygge. A zoned Mark is compared in UTC (a datetimeoffset compares by its inst
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any, Literal
@@ -28,13 +27,12 @@ from hygge.connections import server_target
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mssql import MsSqlConfig, connect, execute
-from hygge.plugin import Home, Window
+from hygge.plugin import Home
 from hygge.stores._mssql_sql import polars_type, quote
 from hygge.watermark import Mark
 
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in SQL text
 _EVERYTHING = "1=1"
-_ANSI = re.compile(r'"((?:[^"]|"")*)"|\bTRUE\b')  # what the shared predicate writes
 
 
 class MsSqlHomeConfig(ServerHomeConfig, MsSqlConfig):
@@ -66,11 +64,6 @@ class MsSqlHome(ServerHome):
         if getattr(value, "tzinfo", None) is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return _SLOT, value
-
-    def predicate(self, window: Window) -> tuple[str, list[Any]]:
-        """The shared predicate in T-SQL: its "quoted" names in [brackets], TRUE as `1=1`."""
-        text, params = super().predicate(window)
-        return _ANSI.sub(_tsql, text), params
 
     def preflight(self) -> list[str]:
         if getattr(self.config, "partition", None) is not None:
@@ -118,11 +111,6 @@ class MsSqlHome(ServerHome):
         finally:
             cursor.close()
         return [(str(name), str(kind)) for name, kind in rows]
-
-
-def _tsql(match: re.Match[str]) -> str:
-    name = match[1]
-    return _EVERYTHING if name is None else quote(name.replace('""', '"'))
 
 
 def render(sql: str, params: list[Any]) -> str:

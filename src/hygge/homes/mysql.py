@@ -26,7 +26,6 @@ from hygge.connections import server_target
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig
 from hygge.mysql import MySqlConfig, connect, quote
-from hygge.plugin import Window
 from hygge.watermark import Mark
 
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in SQL text
@@ -71,13 +70,6 @@ class MySqlHome(ServerHome):
         if getattr(value, "tzinfo", None) is not None:  # stored in UTC, compared naive
             value = value.astimezone(UTC).replace(tzinfo=None)
         return _SLOT, value
-
-    def predicate(self, window: Window) -> tuple[str, list[Any]]:
-        """The shared predicate with backtick-quoted column (the base quotes with `"`)."""
-        text, params = super().predicate(window)
-        if window.column is not None:
-            text = text.replace(f'"{window.column}"', quote(window.column))
-        return text, params
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with connect(self.config, self.context, SourceError) as con:

@@ -73,8 +73,8 @@ class SqliteHome(FileDatabaseHome):
             dtype = self._schema(con).get(column)
             if dtype is None:
                 raise SourceError(f"{self.describe()} has no column {column!r}")
-            name = quote(column)
-            sql = f"SELECT max({name}) FROM ({self.relation('TRUE')}) AS hygge_source"
+            name = self.quote_name(column)
+            sql = f"SELECT max({name}) FROM ({self.relation(self.everything)}) AS hygge_source"
             rows = self._run(con, sql, []).fetchall()
         return Mark.max_of(self._frame(rows, pl.Schema({column: dtype})).to_series())
 
