@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -244,3 +245,22 @@ def test_cli_partition_with_query_is_a_config_error(make_project: Any) -> None:
     result = proc.run(root, "go")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "partition" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mssql"])
+def test_a_home_without_partitioned_reads_refuses_the_key_naming_file_and_line(
+    make_project: Any, kind: str
+) -> None:
+    """SQLite's home once accepted `partition:` and read on one connection all the same."""
+    where = "path: s.db" if kind == "sqlite" else "url: 'mssql://u@db.invalid/shop'"
+    flow = (
+        "store: {type: parquet, path: out}\n"
+        f"home: {{type: {kind}, {where}, table: t, partition: {{column: id, count: 4}}}}\n"
+    )
+    root = make_project({"flows/x/flow.yml": flow})
+    sqlite3.connect(root / "s.db").execute("CREATE TABLE t (id INTEGER)").connection.close()
+    result = proc.run(root, "go")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "flows/x/flow.yml:2: unknown key 'home.partition'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (root / "out").exists()

@@ -135,10 +135,10 @@ class _Failed:
     error: BaseException
 
 
-def read(home: SqlHome, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+def read(
+    home: SqlHome, window: Window, batch_rows: int, partition: Partition
+) -> Generator[pl.DataFrame]:
     """The window's rows read range by range on parallel threads, yielded as they arrive."""
-    partition = home.config.partition
-    assert partition is not None
     todo: queue.SimpleQueue[Range] = queue.SimpleQueue()
     work = ranges(home, window, partition)
     for bounds in work:

@@ -57,7 +57,6 @@ def pool_limit(context: Context, connection: str | None, url: str) -> int:
 class SqlHomeConfig(PluginConfig):
     table: str | None = None
     query: str | None = None
-    partition: Partition | None = None
 
     @field_validator("table")
     @classmethod
@@ -72,6 +71,17 @@ class SqlHomeConfig(PluginConfig):
     def _one_source(self) -> SqlHomeConfig:
         if (self.table is None) == (self.query is None):
             raise ValueError("give exactly one of 'table' or 'query'")
+        return self
+
+
+class PartitionedHomeConfig(SqlHomeConfig):
+    """The config of a home that can read a table in parallel ranges; a home whose config
+    lacks `partition` refuses the key where it is written, as any unknown key."""
+
+    partition: Partition | None = None
+
+    @model_validator(mode="after")
+    def _partition_needs_table(self) -> PartitionedHomeConfig:
         if self.partition is not None and self.table is None:
             raise ValueError("'partition' needs 'table': a query cannot be split into ranges")
         return self
@@ -103,8 +113,9 @@ class SqlHome(Home):
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         self._require_window(window.column)
-        if self.config.partition is not None:
-            yield from read(self, window, batch_rows)
+        partition = self.partition()
+        if partition is not None:
+            yield from read(self, window, batch_rows, partition)
             return
         predicate, params = self.predicate(window)
         for batch in self.stream(self.relation(predicate), params, batch_rows):
@@ -178,6 +189,11 @@ class SqlHome(Home):
             text, params = f"({text}) AND {narrower}", params + more
         return text, params
 
+    def partition(self) -> Partition | None:
+        """How the table is split into parallel reads; None: one read."""
+        config = self.config
+        return config.partition if isinstance(config, PartitionedHomeConfig) else None
+
     def may_hold_nulls(self, column: str) -> bool:
         """False when the source declares column NOT NULL, so the window can leave out its
         `OR column IS NULL`; an engine whose planner gains from that says so."""
@@ -209,9 +225,9 @@ class SqlHome(Home):
     def probe_source(self) -> None:
         """Read the source's columns (no rows): a missing or misnamed table, or a partition
         column that is absent or cannot be split, raises here."""
-        schema = self.schema()
-        if self.config.partition is not None:
-            check_partition(self, self.config.partition, schema)
+        schema, partition = self.schema(), self.partition()
+        if partition is not None:
+            check_partition(self, partition, schema)
 
     def _fetch(self, sql: str, params: list[Any]) -> pl.DataFrame:
         return to_frame(self.fetch(sql, params))
@@ -270,7 +286,7 @@ class ServerHome(SqlHome):
 
     def pool_needs(self) -> Mapping[str, int]:
         """One connection, or one per partition thread (see `connection_limit`)."""
-        partition = self.config.partition
+        partition = self.partition()
         threads = min(partition.count, self.connection_limit() or 1) if partition else 1
         return pool_need(self.config, threads)
 

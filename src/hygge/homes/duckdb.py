@@ -20,11 +20,11 @@ import duckdb
 import pyarrow as pa
 
 from hygge.errors import EntityError, RetryableError, SourceError
-from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome
+from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, PartitionedHomeConfig
 from hygge.watermark import Mark
 
 
-class DuckDbHomeConfig(FileDatabaseConfig):
+class DuckDbHomeConfig(FileDatabaseConfig, PartitionedHomeConfig):
     type: Literal["duckdb"] = "duckdb"
 
 

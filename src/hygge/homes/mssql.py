@@ -65,11 +65,6 @@ class MsSqlHome(ServerHome):
             value = value.astimezone(UTC).replace(tzinfo=None)
         return _SLOT, value
 
-    def preflight(self) -> list[str]:
-        if getattr(self.config, "partition", None) is not None:
-            return [f"{self.describe()}: 'partition' is not supported by the mssql home yet"]
-        return []
-
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with self._result(sql, params) as (cursor, schema):
             while rows := cursor.fetchmany(batch_rows):

@@ -24,7 +24,7 @@ from pymysql.constants import FIELD_TYPE, FLAG
 
 from hygge.connections import server_target
 from hygge.errors import SourceError
-from hygge.homes._sql import ServerHome, ServerHomeConfig
+from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig
 from hygge.mysql import MySqlConfig, connect, quote
 from hygge.watermark import Mark
 
@@ -50,7 +50,7 @@ _FIXED = {
 }
 
 
-class MySqlHomeConfig(ServerHomeConfig, MySqlConfig):
+class MySqlHomeConfig(ServerHomeConfig, PartitionedHomeConfig, MySqlConfig):
     type: Literal["mysql"] = "mysql"
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from hygge.connections import server_target, where
 from hygge.errors import SourceError
-from hygge.homes._sql import ServerHome, ServerHomeConfig, quote_table
+from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig, quote_table
 from hygge.pg import PgConfig, connect, mapped
 from hygge.plugin import Context, Window
 from hygge.watermark import Mark
@@ -30,7 +30,7 @@ _NOT_NULL = "hygge_not_null"  # column_bounds' extra answer
 _SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in a PostgreSQL identifier
 
 
-class PostgresHomeConfig(ServerHomeConfig, PgConfig):
+class PostgresHomeConfig(ServerHomeConfig, PartitionedHomeConfig, PgConfig):
     type: Literal["postgres"] = "postgres"
 
 
