@@ -15,12 +15,15 @@ import polars as pl
 import pytest
 
 import hygge
+from hygge.plugin import Window
 from hygge.testing.contracts import assert_same_rows
+from hygge.watermark import Mark
 from tests.conftest import EngineProject, run_ok
 from tests.engines import ENGINES, Engine, engine_named
 
 KEY, STAMP = "back`tick", 'we"ird'
 ODD = [KEY, STAMP, "br]acket", "with space", "Ünïcødé"]
+ADDED = 'added "`] cöl'  # a column only the second run brings
 
 
 @pytest.fixture(params=list(ENGINES))
@@ -72,17 +75,40 @@ def test_a_window_on_an_oddly_named_column_reads_each_row_once(
     assert_same_rows(loaded, rows(engine, range(0, 5)))
 
 
-@pytest.mark.parametrize("run_type", ["full_drop", "merge"])
-def test_a_store_writes_oddly_named_columns_and_merges_on_them(
+SETTINGS = {
+    "full_drop": "",
+    "incremental": "watermark: {column: 'we\"ird'}\n",
+    "merge": "primary_key: ['back`tick']\n",
+}
+
+
+@pytest.mark.parametrize("run_type", list(SETTINGS))
+def test_a_store_writes_adds_and_merges_on_oddly_named_columns(
     engine: Engine, project: EngineProject, run_type: str
 ) -> None:
-    key = "primary_key: ['back`tick']\n" if run_type == "merge" else ""
-    extra = f"run_type: {run_type}\n{key}"
-    root, table = project(extra)
-    rows(engine, range(0, 3)).write_parquet(root / "data/x.parquet")
+    """The second run brings a column of an odd name too, which the store adds."""
+    root, table = project(f"run_type: {run_type}\n{SETTINGS[run_type]}")
+    first = rows(engine, range(0, 3))
+    first.write_parquet(root / "data/x.parquet")
     run_ok(root)
-    changed = rows(engine, range(2, 5), note=" changed")
-    changed.write_parquet(root / "data/x.parquet")
+    new = rows(engine, range(3, 5)).with_columns(pl.lit("new").alias(ADDED))
+    changed = rows(engine, range(2, 5), note=" changed").with_columns(pl.lit("new").alias(ADDED))
+    second = pl.concat([first, new], how="diagonal") if run_type == "incremental" else changed
+    second.write_parquet(root / "data/x.parquet")
     run_ok(root)
-    kept = rows(engine, range(0, 2)) if run_type == "merge" else changed.clear()
-    assert_same_rows(engine.read(root, table), pl.concat([kept, changed]))
+    expected = pl.concat([first.head(2), second], how="diagonal") if run_type == "merge" else second
+    assert_same_rows(engine.read(root, table), expected)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "mysql"], indirect=True)
+def test_a_partitioned_read_keeps_the_window_on_an_oddly_named_column(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Each range's predicate is the window's and the range's, both in the engine's quoting."""
+    table = "p_" + os.urandom(6).hex()
+    frame = rows(engine, range(0, 8)).with_columns(part=pl.col(KEY) % 3)
+    engine.fill(tmp_path, table, frame)
+    source = engine.home(tmp_path, table=table, partition={"column": "part", "count": 2})
+    lower, upper = (Mark.max_of(frame[STAMP].slice(n, 1)) for n in (2, 6))
+    read = pl.concat(source.batches(Window(STAMP, lower, upper), 2))
+    assert_same_rows(read, frame.slice(2, 5))
