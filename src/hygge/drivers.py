@@ -21,6 +21,7 @@ from hygge.connections import DatabaseConfig, borrowed, connection_url, where
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context
 from hygge.redact import redact
+from hygge.registry import plugin_kinds
 
 BUSY = "the server may be down, restarting or busy"
 
@@ -123,12 +124,25 @@ class Driver:
         return errors(message, hint=verdict.hint)
 
 
-_MODULES = {"postgres": "hygge.pg", "mysql": "hygge.mysql", "mssql": "hygge.mssql"}
+_MODULES = {  # a connection type (the URL schemes its driver takes) -> its driver module
+    "postgres": "hygge.pg",
+    "postgresql": "hygge.pg",
+    "mysql": "hygge.mysql",
+    "mariadb": "hygge.mysql",
+    "mssql": "hygge.mssql",
+    "sqlserver": "hygge.mssql",
+}
+
+
+def connection_types() -> list[str]:
+    """The types a hygge.yml connection may have: those with a driver here, and the types of
+    installed plugins, which may reach servers of their own."""
+    return sorted({*_MODULES, *plugin_kinds()})
 
 
 def connection_problems(name: str, connection: Connection) -> list[str]:
-    """Why the named connection cannot be used now ([] when its server answers); a type
-    without a driver here is checked through the plugins that use it."""
+    """Why the named connection cannot be used now ([] when its server answers); a plugin's
+    type is checked through the entities that use it."""
     module = _MODULES.get(connection.type)
     if module is None:
         return []
