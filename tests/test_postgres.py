@@ -243,6 +243,7 @@ def test_a_wrong_password_fails_the_entity_and_never_shows_the_password(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "password authentication failed" in output
+    assert "adbc_driver_manager" in output  # -v shows the driver's error, the cause, masked
     assert canary not in output
     for path in (root / ".hygge").rglob("*"):
         if path.is_file():

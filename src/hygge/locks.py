@@ -203,10 +203,10 @@ def _ready_folder(folder: Path, hint: str) -> Path:
     """folder, created if missing; LockFolderUnusable if it cannot hold new lock files."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    except FileExistsError as exc:
         raise LockFolderUnusable(
             f"lock folder {folder} exists but is not a folder", hint=hint
-        ) from None
+        ) from exc
     except OSError as exc:
         raise LockFolderUnusable(
             f"lock folder {folder} cannot be created: {exc.strerror}", hint=hint
