@@ -104,6 +104,10 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["hygge.yml:5", "'connections.pg.url'", "written into the file", "${PG_PASSWORD}"],
     ),
+    "misspelt connection type": (
+        {"hygge.yml": "name: t\nconnections:\n  pg:\n    type: postgress\n"},
+        ["hygge.yml:4", "'connections.pg.type'", "'postgress'", "did you mean 'postgres'"],
+    ),
     "incremental without a watermark": (
         {"flows/sales/flow.yml": GOOD_FLOW + "run_type: incremental\n"},
         ["sales.orders", "needs a watermark"],

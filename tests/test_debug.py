@@ -204,3 +204,31 @@ def test_debug_checks_the_committed_watermark_against_the_config(
     retyped = hygge_cli("debug", cwd=root)
     assert retyped.exit_code == 1, retyped.output
     assert "watermark of 'ts' is a int" in retyped.stdout
+
+
+def test_debug_refuses_a_misspelt_connection_type(make_project: ProjectMaker, hygge_cli) -> None:
+    """It used to report the connection as fine: no driver was looked up for the type."""
+    project = "name: t\nconnections:\n  warehouse:\n    type: postgress\n    host: db\n"
+    root = make_project({"hygge.yml": project, "flows/f/flow.yml": FILE_FLOW})
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 2, result.output
+    assert "hygge.yml:4: key 'connections.warehouse.type'" in result.stderr
+    assert "unknown connection type 'postgress'" in result.stderr
+    assert "did you mean 'postgres'?" in result.stderr
+    assert "ok  connection" not in result.stdout
+
+
+def test_debug_checks_a_connection_typed_by_a_url_scheme_alias(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    """`type: mariadb` builds a mariadb:// URL the MySQL driver takes; debug checks it too."""
+    project = "name: t\nconnections:\n  shop: {type: mariadb, host: 127.0.0.1, port: 1}\n"
+    root = make_project({"hygge.yml": project, "flows/f/flow.yml": FILE_FLOW})
+    write_sources(root, ["fine", "absent", "flagged", "badstart", "nested"])
+
+    result = hygge_cli("debug", cwd=root)
+
+    assert result.exit_code == 1, result.output
+    assert "problem  connection shop" in result.stdout

@@ -21,11 +21,10 @@ from typing import Any, cast
 
 import pytest
 
-from hygge.errors import HyggeError
+from hygge.errors import HyggeError, JournalError
 from hygge.journal import (
     EntityRunRecord,
     Journal,
-    JournalError,
     WatermarkCommit,
     journal_path,
     open_journal,

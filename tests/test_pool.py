@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from hygge.config.project import load_project
-from hygge.errors import ConfigError
+from hygge.errors import ConfigError, PoolTimeout
 from hygge.plan import make_plan
-from hygge.pool import Pool, Pools, PoolTimeout
+from hygge.pool import Pool, Pools
 from tests.conftest import ProjectMaker
 
 

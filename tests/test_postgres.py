@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 
 import hygge
-from hygge.errors import EntityError, SourceError, StoreError
+from hygge.errors import EntityError, RetryableError, SourceError, StoreError
+from hygge.pg import mapped
 from hygge.plugin import LoadRun, Window
 from hygge.stores.postgres import PostgresStore
 from hygge.testing import sample
@@ -243,12 +244,37 @@ def test_a_wrong_password_fails_the_entity_and_never_shows_the_password(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "password authentication failed" in output
+    assert "adbc_driver_manager" in output  # -v shows the driver's error, the cause, masked
     assert canary not in output
     for path in (root / ".hygge").rglob("*"):
         if path.is_file():
             assert canary.encode() not in path.read_bytes(), path
     history = proc.run(root, "history", "--json", env={"PG_PASSWORD": canary})
     assert canary not in history.stdout + history.stderr
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "retried"),
+    [("40001", True), ("40P01", True), ("55P03", True), ("57P03", True), ("42P01", False)],
+)
+def test_a_server_error_is_judged_by_its_sqlstate_not_its_text(
+    postgres_url: str, sqlstate: str, retried: bool
+) -> None:
+    """A serialization failure, deadlock, lock timeout or a server starting up is retried,
+    whatever its text says; a missing table is not."""
+    raise_it = f"RAISE EXCEPTION 'no telling text' USING ERRCODE = '{sqlstate}'"
+    with (
+        dbapi.connect(postgres_url, autocommit=True) as con,
+        con.cursor() as cur,
+        pytest.raises(dbapi.Error) as raised,
+    ):
+        cur.execute(f"DO $$ BEGIN {raise_it}; END $$")
+
+    error = mapped(raised.value, "db", SourceError)
+
+    assert isinstance(error, RetryableError) is retried
+    assert isinstance(error, SourceError) is not retried
+    assert "postgres db: " in error.message and "no telling text" in error.message
 
 
 def test_json_uuid_and_interval_columns_arrive_as_text_and_durations(

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hygge.watermark import Mark, WatermarkError, mark_from_user
+from hygge.errors import WatermarkError
+from hygge.watermark import Mark, mark_from_user
 from hygge.window import WindowState, WindowTracker
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

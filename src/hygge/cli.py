@@ -28,7 +28,7 @@ from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.drivers import connection_problems
 from hygge.entity_checks import entity_problems
-from hygge.errors import EntityError, HyggeError, UsageError
+from hygge.errors import EntityError, ExitCode, HyggeError, UsageError
 from hygge.journal import WatermarkRecord, journal_path, open_journal
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
@@ -46,8 +46,6 @@ from hygge.selection import Selection
 from hygge.signals import graceful_signals
 from hygge.window import Backfill
 
-EXIT_INTERRUPTED = 130
-
 
 class HyggeCommandGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
@@ -61,12 +59,12 @@ class HyggeCommandGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             make_console(stderr=True).print("interrupted")
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(ExitCode.INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception:  # a bug: its traceback, which may quote a secret, masked
             sys.stderr.write(redact(traceback.format_exc()))
-            ctx.exit(1)
+            ctx.exit(ExitCode.FAILED)
 
 
 @click.group(cls=HyggeCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -233,7 +231,7 @@ def debug(project_dir: Path | None) -> None:
         route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
         _report(console, found, f"{entity.address}: {route}")
     console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
-    sys.exit(1 if problems else 0)
+    sys.exit(ExitCode.FAILED if problems else ExitCode.OK)
 
 
 def _committed_watermarks(plan: Plan) -> dict[tuple[str, str], WatermarkRecord]:

@@ -134,4 +134,4 @@ def borrowed(
     except Exception as exc:
         if not type(exc).__module__.startswith(driver):
             raise
-        raise mapped(exc) from None
+        raise mapped(exc) from exc  # its traceback, shown by -v, passes through redact

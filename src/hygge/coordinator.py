@@ -10,12 +10,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Protocol
 
+from hygge.errors import LockFolderUnusable
 from hygge.flow import EntityFlow
 from hygge.journal import open_journal
 from hygge.locks import (
     Claim,
     Holder,
-    LockFolderUnusable,
     check_lock_folders,
     entity_claim,
     project_lock,

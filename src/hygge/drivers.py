@@ -21,8 +21,10 @@ from hygge.connections import DatabaseConfig, borrowed, connection_url, where
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context
 from hygge.redact import redact
+from hygge.registry import plugin_kinds
 
 BUSY = "the server may be down, restarting or busy"
+Code = int | str | None  # a driver's error number, PostgreSQL's SQLSTATE, or none given
 
 
 class Verdict(NamedTuple):
@@ -42,7 +44,7 @@ def select_one(connection: Any) -> None:
         cursor.fetchall()
 
 
-def coded(exc: BaseException) -> tuple[int | None, str]:
+def coded(exc: BaseException) -> tuple[Code, str]:
     """A DB-API error's code and text, from its `(code, message)` args (bytes decoded)."""
     args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     code = args[0] if args and isinstance(args[0], int) else None
@@ -52,9 +54,10 @@ def coded(exc: BaseException) -> tuple[int | None, str]:
     return code, str(text)
 
 
-def uncoded(exc: BaseException) -> tuple[int | None, str]:
-    """An error whose text is all there is to go by: no code."""
-    return None, str(exc)
+def sqlstate(exc: BaseException) -> tuple[Code, str]:
+    """An ADBC error's SQLSTATE (None when the client raised it, e.g. a refused connection)
+    and its text."""
+    return getattr(exc, "sqlstate", None), str(exc)
 
 
 def _close(connection: Any) -> None:
@@ -68,9 +71,9 @@ class Driver:
     engine: str  # names the database in messages
     package: str  # errors raised by modules of this package are the driver's
     open: Callable[[str], Any]  # a new connection to a URL
-    judge: Callable[[int | None, str], Verdict]  # an error's code and detail -> Verdict
+    judge: Callable[[Code, str], Verdict]  # an error's code and detail -> Verdict
     probe: Callable[[Any], None] = select_one  # raises when a pooled connection is broken
-    parse: Callable[[BaseException], tuple[int | None, str]] = coded
+    parse: Callable[[BaseException], tuple[Code, str]] = coded
 
     def connect(
         self, config: DatabaseConfig, context: Context, errors: type[EntityError]
@@ -123,12 +126,25 @@ class Driver:
         return errors(message, hint=verdict.hint)
 
 
-_MODULES = {"postgres": "hygge.pg", "mysql": "hygge.mysql", "mssql": "hygge.mssql"}
+_MODULES = {  # a connection type (the URL schemes its driver takes) -> its driver module
+    "postgres": "hygge.pg",
+    "postgresql": "hygge.pg",
+    "mysql": "hygge.mysql",
+    "mariadb": "hygge.mysql",
+    "mssql": "hygge.mssql",
+    "sqlserver": "hygge.mssql",
+}
+
+
+def connection_types() -> list[str]:
+    """The types a hygge.yml connection may have: those with a driver here, and the types of
+    installed plugins, which may reach servers of their own."""
+    return sorted({*_MODULES, *plugin_kinds()})
 
 
 def connection_problems(name: str, connection: Connection) -> list[str]:
-    """Why the named connection cannot be used now ([] when its server answers); a type
-    without a driver here is checked through the plugins that use it."""
+    """Why the named connection cannot be used now ([] when its server answers); a plugin's
+    type is checked through the entities that use it."""
     module = _MODULES.get(connection.type)
     if module is None:
         return []

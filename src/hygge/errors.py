@@ -1,4 +1,21 @@
-"""The whole error tree: every failure a user can see is one of these.
+"""The whole error tree, and the exit statuses, of hygge: every failure a user can see is one
+of these classes.
+
+    HyggeError                    exit 1
+    ├── UsageError                exit 2: bad command line or config, nothing ran
+    │   ├── ConfigError
+    │   ├── SelectionError
+    │   └── MissingDriverError
+    ├── EntityError               exit 1: one entity failed, the others go on
+    │   ├── SourceError
+    │   ├── StoreError
+    │   ├── WatermarkError
+    │   └── RetryableError        retried with backoff
+    │       └── PoolTimeout
+    ├── JournalError              exit 1
+    ├── LockingUnsupported        exit 2
+    ├── LockFolderUnusable        exit 2
+    └── Interrupted               exit 130
 
 The CLI turns a HyggeError into its message (plus hint) and its exit code; anything else
 is a bug and shows a traceback.
@@ -6,11 +23,24 @@ is a bug and shows a traceback.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a `hygge` process exits with (a failpoint's simulated crash has its own status)."""
+
+    OK = 0
+    FAILED = 1  # an entity failed, or a check found problems
+    USAGE = 2  # bad command line or config: nothing ran
+    HELD = 75  # nothing failed, but entities another run holds were skipped (EX_TEMPFAIL)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
+
 
 class HyggeError(Exception):
     """Base of every hygge error. `hint` says what to do about it."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -24,7 +54,7 @@ class HyggeError(Exception):
 class UsageError(HyggeError):
     """Bad command line or config: nothing ran (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):
@@ -51,11 +81,40 @@ class StoreError(EntityError):
     """The store could not be written or published."""
 
 
+class WatermarkError(EntityError):
+    """The watermark column and a stored or configured value do not fit together."""
+
+
 class RetryableError(EntityError):
     """A transient failure (network, lock timeout): the flow retries it with backoff."""
+
+
+class PoolTimeout(RetryableError):
+    """Every connection of a pool stayed busy for the whole acquire timeout."""
+
+
+class JournalError(HyggeError):
+    """The journal could not be opened, read or written (exit 1).
+
+    The message names the database (the SQLite file), so a user knows which file to look at.
+    Calling the API wrongly (an unknown status, a negative limit) is a bug and raises
+    ValueError instead.
+    """
+
+
+class LockingUnsupported(HyggeError):
+    """The filesystem cannot hold kernel locks (some network mounts)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class LockFolderUnusable(HyggeError):
+    """A lock folder or file cannot be created or written: nothing may run unprotected."""
+
+    exit_code = ExitCode.USAGE
 
 
 class Interrupted(HyggeError):
     """The run was cancelled (Ctrl-C)."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED

@@ -21,24 +21,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hygge.errors import HyggeError
+from hygge.errors import LockFolderUnusable, LockingUnsupported
 
 LOCK_DIR = ".hygge/locks"
 _open_fds: set[int] = set()
 _EFFECTIVE_IDS = os.access in os.supports_effective_ids  # check as the process opens files
 _fds_guard = threading.Lock()
-
-
-class LockingUnsupported(HyggeError):
-    """The filesystem cannot hold kernel locks (some network mounts)."""
-
-    exit_code = 2
-
-
-class LockFolderUnusable(HyggeError):
-    """A lock folder or file cannot be created or written: nothing may run unprotected."""
-
-    exit_code = 2
 
 
 _PROJECT_HINT = (
@@ -215,10 +203,10 @@ def _ready_folder(folder: Path, hint: str) -> Path:
     """folder, created if missing; LockFolderUnusable if it cannot hold new lock files."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
+    except FileExistsError as exc:
         raise LockFolderUnusable(
             f"lock folder {folder} exists but is not a folder", hint=hint
-        ) from None
+        ) from exc
     except OSError as exc:
         raise LockFolderUnusable(
             f"lock folder {folder} cannot be created: {exc.strerror}", hint=hint

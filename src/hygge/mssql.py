@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from hygge.connections import DatabaseConfig
-from hygge.drivers import BUSY, FINAL, Driver, Verdict
+from hygge.drivers import BUSY, FINAL, Code, Driver, Verdict
 
 Connection = Any  # pymssql.Connection (the driver is an optional extra)
 
@@ -63,10 +63,10 @@ def _open(url: str) -> Connection:
     )
 
 
-def _judge(code: int | None, detail: str) -> Verdict:
+def _judge(code: Code, detail: str) -> Verdict:
     if code in _LOGIN_FAILED or "login failed" in detail.lower():
         return Verdict(hint="check the user and password of the connection")
-    if code in _TRANSIENT or (code is not None and 20002 <= code <= 20047):
+    if code in _TRANSIENT or (isinstance(code, int) and 20002 <= code <= 20047):
         return Verdict(retry=True, hint=BUSY)
     return FINAL
 

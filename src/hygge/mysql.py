@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from hygge.connections import DatabaseConfig
-from hygge.drivers import BUSY, FINAL, Driver, Verdict
+from hygge.drivers import BUSY, FINAL, Code, Driver, Verdict
 
 Connection = Any  # pymysql.connections.Connection (the driver is an optional extra)
 
@@ -70,7 +70,7 @@ def _open(url: str) -> Connection:
     )
 
 
-def _judge(code: int | None, detail: str) -> Verdict:
+def _judge(code: Code, detail: str) -> Verdict:
     return Verdict(retry=True, hint=BUSY) if code in _TRANSIENT else FINAL
 
 

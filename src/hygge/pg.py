@@ -15,10 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from hygge.connections import DatabaseConfig
-from hygge.drivers import FINAL, Driver, Verdict, uncoded
+from hygge.drivers import BUSY, FINAL, Code, Driver, Verdict, sqlstate
 
 Connection = Any  # adbc_driver_manager.dbapi.Connection (the driver is an optional extra)
 
+# SQLSTATEs another attempt may not meet: a lost connection (class 08), a server shutting down
+# or starting, too many clients, a serialization failure or deadlock, a lock timeout
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01", "55P03")
+# libpq's own errors carry no SQLSTATE: their text tells a dropped or refused connection
 _TRANSIENT = ("could not connect", "connection refused", "server closed", "connection reset",
               "terminating connection", "timeout expired", "no connection")  # fmt: skip
 # libpq's complaints about a URL it cannot parse, most often a password with `@ : / %` or spaces
@@ -35,8 +39,10 @@ def _open(url: str) -> Connection:
     return dbapi.connect(url, autocommit=True)
 
 
-def _judge(code: int | None, detail: str) -> Verdict:
-    """ADBC errors carry no code this can rely on: the message tells a dropped connection."""
+def _judge(code: Code, detail: str) -> Verdict:
+    """The server's SQLSTATE when it gave one, else the text of libpq's own error."""
+    if isinstance(code, str):
+        return Verdict(retry=True, hint=BUSY) if code.startswith(_TRANSIENT_STATES) else FINAL
     lowered = detail.lower()
     if any(m in lowered for m in _MALFORMED):
         return Verdict(
@@ -48,6 +54,6 @@ def _judge(code: int | None, detail: str) -> Verdict:
     return FINAL
 
 
-DRIVER = Driver("postgres", "adbc_driver", _open, _judge, parse=uncoded)
+DRIVER = Driver("postgres", "adbc_driver", _open, _judge, parse=sqlstate)
 connect = DRIVER.connect
 mapped = DRIVER.mapped

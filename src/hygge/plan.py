@@ -273,6 +273,7 @@ def _plugin(
     try:
         config = cls.Config.model_validate(section)
     except ValidationError as exc:
+        # pydantic's error quotes the input, which may hold an expanded secret
         raise _plugin_error(exc, cls.Config, flow, entity, family, cli) from None
     return cls(config, context)
 

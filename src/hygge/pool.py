@@ -28,15 +28,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from hygge.errors import RetryableError
+from hygge.errors import PoolTimeout
 
 C = TypeVar("C")
 DEFAULT_SIZE = 4  # a connection's pool_size, and the size of an inline url's pool
 DEFAULT_TIMEOUT = 30.0  # seconds; a connection's acquire_timeout
-
-
-class PoolTimeout(RetryableError):
-    """Every connection of a pool stayed busy for the whole acquire timeout."""
 
 
 class Pool(Generic[C]):

@@ -85,5 +85,10 @@ def _load(family: Family, kind: str) -> type:
         ) from exc
 
 
+def plugin_kinds() -> set[str]:
+    """The home and store types installed plugins bring."""
+    return {*_entry_points("home"), *_entry_points("store")}
+
+
 def _entry_points(family: Family) -> dict:  # type: ignore[type-arg]
     return {ep.name: ep for ep in entry_points(group=f"hygge.{family}s")}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hygge.errors import ExitCode
+
 Status = Literal["success", "failed", "skipped", "interrupted"]
 
 
@@ -54,13 +56,13 @@ class RunResult:
         return sum(r.rows for r in self.entities)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """130 interrupted, 1 any failure, 75 only lock skips, else 0 (docs/architecture.md,
         Exit codes)."""
         if self.interrupted:
-            return 130
+            return ExitCode.INTERRUPTED
         if self.count("failed"):
-            return 1
+            return ExitCode.FAILED
         if any(r.locked_by for r in self.entities):
-            return 75
-        return 0
+            return ExitCode.HELD
+        return ExitCode.OK

@@ -14,7 +14,12 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
-EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+from hygge.errors import ExitCode
+
+EXIT_CODES: dict[int, ExitCode] = {
+    signal.SIGINT: ExitCode.INTERRUPTED,
+    signal.SIGTERM: ExitCode.TERMINATED,
+}
 
 
 class SignalState:
@@ -22,12 +27,12 @@ class SignalState:
         self.received: int | None = None
 
     @property
-    def exit_code(self) -> int:
-        return EXIT_CODES.get(self.received or signal.SIGINT, 130)
+    def exit_code(self) -> ExitCode:
+        return EXIT_CODES.get(self.received or signal.SIGINT, ExitCode.INTERRUPTED)
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None:
-            os._exit(EXIT_CODES.get(signum, 130))
+            os._exit(EXIT_CODES.get(signum, ExitCode.INTERRUPTED))
         self.received = signum
         raise KeyboardInterrupt
 

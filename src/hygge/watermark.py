@@ -15,16 +15,12 @@ from typing import Any, Literal
 
 import polars as pl
 
-from hygge.errors import EntityError
+from hygge.errors import WatermarkError
 
 Kind = Literal["int", "date", "datetime", "string", "decimal"]
 _UNIT_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class WatermarkError(EntityError):
-    """The watermark column and a stored or configured value do not fit together."""
 
 
 def parse_duration(text: str) -> timedelta:

@@ -30,9 +30,9 @@ from typing import Any
 import polars as pl
 
 from hygge.config.models import Settings
-from hygge.errors import SourceError, UsageError
+from hygge.errors import SourceError, UsageError, WatermarkError
 from hygge.plugin import Home, Window
-from hygge.watermark import Mark, WatermarkError, mark_from_user
+from hygge.watermark import Mark, mark_from_user
 
 
 @dataclass(frozen=True)

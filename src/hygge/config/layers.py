@@ -59,6 +59,7 @@ def resolve_settings(
     except ValidationError as exc:
         mine = applied_vars(flow, entity, cli.variables)
         blamed = var_error(exc, Settings, mine, ())
+        # pydantic's error quotes the input, which may hold an expanded secret
         raise blamed or _settings_error(exc, flow, entity, provenance) from None
 
 

@@ -114,7 +114,7 @@ def _value(text: str, raw: str) -> Any:
         raise UsageError(
             f"--var {text!r}: the value is not valid YAML ({problem})",
             hint="quote it, e.g. --var 'flow.F.KEY=\"a: b\"', or write a list as [a, b]",
-        ) from None
+        ) from None  # the YAML error quotes the value, which may be a secret
 
 
 def _close(word: str, choices: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from hygge.config.models import NAME_PATTERN, EntityFile, FlowFile, ProjectFile
 from hygge.config.validation import validate
 from hygge.config.variables import Expanded, expand
 from hygge.config.yamlfile import KeyPath, YamlDoc, load_yaml
+from hygge.drivers import connection_types
 from hygge.errors import ConfigError
 
 PROJECT_FILE = "hygge.yml"
@@ -86,6 +88,7 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
     doc = load_yaml(root / PROJECT_FILE)
     expanded = expand(doc, env)
     spec = _validated(ProjectFile, expanded, doc)
+    _check_connection_types(spec, doc)
     unresolved: dict[str, ConfigError] = {}
     for at, error in expanded.unset:
         name = _connection_of(at)
@@ -102,6 +105,20 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
         )
     flows = tuple(_load_flow(folder, env) for folder in _flow_folders(flows_dir))
     return Project(root=root, spec=spec, doc=doc, flows=flows, unresolved=unresolved)
+
+
+def _check_connection_types(spec: ProjectFile, doc: YamlDoc) -> None:
+    """A misspelt type would build a URL no driver takes, and `hygge debug` would skip it."""
+    known = connection_types()
+    for name, connection in spec.connections.items():
+        if connection.type not in known:
+            close = difflib.get_close_matches(connection.type, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"{doc.where(('connections', name, 'type'))}: key 'connections.{name}.type':"
+                f" unknown connection type {connection.type!r}",
+                hint=f"{hint}known connection types: {', '.join(known)}",
+            )
 
 
 def _connection_of(at: KeyPath) -> str | None:

@@ -18,6 +18,7 @@ def validate(model: type[M], data: Any, doc: YamlDoc, at: KeyPath = (), what: st
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        # pydantic's error quotes the input, which may hold an expanded secret
         raise located_error(exc, model, doc, at, what) from None
 
 

@@ -104,7 +104,7 @@ class PostgresHome(ServerHome):
             except StopIteration:
                 return
             except OSError as exc:
-                raise mapped(exc, where(self.config), SourceError) from None
+                raise mapped(exc, where(self.config), SourceError) from exc
             yield batch
 
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:

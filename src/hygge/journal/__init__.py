@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hygge.errors import JournalError
 from hygge.journal.api import (
     AuditRecord,
     EntityRunRecord,
     Journal,
-    JournalError,
     RunRecord,
     WatermarkCommit,
     WatermarkRecord,
@@ -24,7 +24,6 @@ __all__ = [
     "AuditRecord",
     "EntityRunRecord",
     "Journal",
-    "JournalError",
     "RunRecord",
     "SqliteJournal",
     "WatermarkCommit",

@@ -18,20 +18,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from hygge.errors import HyggeError
 from hygge.results import SchemaChange
 
 RUN_STATUSES = frozenset({"running", "success", "failed", "interrupted"})
 ENTITY_STATUSES = frozenset({"running", "success", "failed", "skipped", "interrupted"})
-
-
-class JournalError(HyggeError):
-    """The journal could not be opened, read or written (exit 1).
-
-    The message names the database (the SQLite file), so a user knows which file to look at.
-    Calling the API wrongly (an unknown status, a negative limit) is a bug and raises
-    ValueError instead.
-    """
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hygge.errors import JournalError
 from hygge.journal.api import (
     ENTITY_STATUSES,
     RUN_STATUSES,
     AuditRecord,
     EntityRunRecord,
     Journal,
-    JournalError,
     RunRecord,
     WatermarkCommit,
     WatermarkRecord,

@@ -158,9 +158,9 @@ def conformed(frame: pl.DataFrame, schema: pa.Schema, staged: dict[str, str]) ->
         else:
             try:
                 columns.append(column.cast(field.type))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise StoreError(
                     f"column {name!r} is {column.type} in a batch but {field.type} in the"
                     " load's first batch, and its values do not convert without loss"
-                ) from None
+                ) from exc
     return pa.Table.from_arrays(columns, schema=schema)
