@@ -50,6 +50,11 @@ def test_import_hygge_loads_no_optional_driver() -> None:
     assert json.loads(out.stdout) == []
 
 
+def test_the_package_says_it_is_typed() -> None:
+    """Plugins type-check against hygge's bases: the PEP 561 marker ships in the package."""
+    assert (Path(hygge.__file__).parent / "py.typed").is_file()
+
+
 def test_file_home_reads_folders_recursively_but_skips_hidden_and_private(make_project) -> None:
     root = make_project({"flows/orders/flow.yml": FLOW})
     data = root / "data"
