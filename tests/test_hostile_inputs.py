@@ -151,7 +151,9 @@ CASES: dict[str, Case] = {
         {FILES: _flow("[orders]", "[a/b]")}, says=("'a/b' is not a valid name",)
     ),
     "hygge.yml without a name": Case({"hygge.yml": "options: {}\n"}, says=("hygge.yml", "name")),
-    "hygge.yml is a list": Case({"hygge.yml": "- name: x\n"}, says=("hygge.yml",)),
+    "hygge.yml is a list": Case(
+        {"hygge.yml": "- name: x\n"}, says=("hygge.yml:1", "valid dictionary")
+    ),
     "concurrency zero": Case(
         {"hygge.yml": HYGGE_YML + "options: {concurrency: 0}\n"}, says=("concurrency",)
     ),
@@ -184,7 +186,9 @@ CASES: dict[str, Case] = {
     ),
     # --- command line: exit 2 --------------------------------------------------------------
     "unknown entity": Case(args=("--entity", "files.nope"), says=("files.nope",)),
-    "bad run-type suffix": Case(args=("--entity", "files.orders:x"), says=("x",)),
+    "bad run-type suffix": Case(
+        args=("--entity", "files.orders:x"), says=("unknown run type 'x' in 'files.orders:x'",)
+    ),
     "incremental and full-drop": Case(args=("-i", "-d"), says=("--incremental", "--full-drop")),
     "var without equals": Case(args=("--var", "flow.files.batch_rows"), says=("--var",)),
     "var for an unknown flow": Case(args=("--var", "flow.nope.batch_rows=5"), says=("nope",)),
@@ -297,7 +301,7 @@ CASES: dict[str, Case] = {
     "watermark turns into text": Case(
         args=ONLY_CLICKS,
         exit_code=1,
-        says=("ts",),
+        says=("watermark of 'ts' is a datetime", "the column is String"),
         mutate=_replace_events(pl.DataFrame({"ts": ["tomorrow"], "kind": ["click"]})),
     ),
     "two-character delimiter": Case(

@@ -131,7 +131,7 @@ def init(name: Path, force: bool) -> None:
     "--var",
     "variables",
     multiple=True,
-    metavar="flow.F[.entities.E].KEY=V",
+    metavar="flow.F[.entities.E|entities[N]].KEY=V",
     help="Override a setting, e.g. flow.shop.batch_rows=5000 or flow.shop.primary_key=[id] (YAML).",
 )
 @click.option(
@@ -212,10 +212,11 @@ def go(
 @main.command()
 @project_option
 def debug(project_dir: Path | None) -> None:
-    """Check the config, every named connection, home and store; non-zero on any problem."""
+    """Check the config, every named connection, home and store, the watermark, key and
+    partition columns (no rows read) and the committed watermarks; non-zero on a problem."""
     project = load_project(project_dir)
-    for error in project.unresolved.values():
-        raise error  # checking every connection needs every variable
+    if project.unresolved:  # checking every connection needs every variable
+        raise next(iter(project.unresolved.values()))
     plan = make_plan(project)
     console = make_console()
     console.print(f"project {project.name} at {project.root}", highlight=False)

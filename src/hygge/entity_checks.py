@@ -32,7 +32,7 @@ def entity_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None
     store_problems = store.preflight() or store.check()
     if home_problems:
         return home_problems + store_problems
-    moved = watermark_moved(entity, stored) if entity.run_type != "full_drop" else None
+    moved = watermark_moved(entity, stored)
     if moved is not None:
         return [*store_problems, moved.message]
     return store_problems + column_problems(entity, stored)

@@ -108,9 +108,8 @@ class EntityFlow:
         return WindowState.decode(stored.value, stored.state)
 
     def _refuse_another_column(self, stored: WatermarkRecord | None) -> None:
-        """A full copy or a backfill does not read from the committed watermark, so only they
-        may go on when it is on another column (a full copy then commits the new column)."""
-        if self.entity.run_type == "full_drop" or self.backfill is not None:
+        """A backfill does not read from the committed watermark either, so it may go on."""
+        if self.backfill is not None:
             return
         moved = watermark_moved(self.entity, stored)
         if moved is not None:
@@ -268,7 +267,10 @@ class EntityFlow:
 
 def watermark_moved(entity: PlannedEntity, stored: WatermarkRecord | None) -> ConfigError | None:
     """A watermark committed on another column (the config changed since) bounds nothing:
-    reading on from it would skip or repeat rows. The error to stop an incremental run with."""
+    reading on from it would skip or repeat rows. The error to stop the entity with; a full
+    copy does not read from it (and then commits the new column), so it has none."""
+    if entity.run_type == "full_drop":
+        return None
     watermark = entity.settings.watermark
     wanted = "(new files)" if entity.home.new_files_only else watermark and watermark.column
     if stored is None or not wanted or stored.column in ("", wanted):

@@ -94,9 +94,10 @@ def make_plan(
         _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed), pools)
         for address, suffix in picked.items()
     )
+    chosen = [_Placed(e.address, e.home, e.store) for e in entities]
     others = _unselected(project, by_address, picked, parsed, pools)
-    _reject_shared_destinations(entities, others)
-    _reject_stores_over_homes(entities, others)
+    _reject_shared_destinations(chosen, others)
+    _reject_stores_over_homes(chosen, others)
     options = project.spec.options
     return Plan(
         project=project,
@@ -107,28 +108,38 @@ def make_plan(
     )
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """What the overlap checks need of an entity: what it reads and what it writes."""
+
+    address: str
+    home: Home
+    store: Store
+
+
 def _unselected(
     project: Project,
     by_address: dict[tuple[str, str], tuple[FlowDef, EntityDef]],
     picked: Mapping[tuple[str, str], RunType | None],
     variables: tuple[Var, ...],
     pools: Pools,
-) -> tuple[PlannedEntity, ...]:
-    """The project's other entities, as far as they plan: a selection run alone must not
-    write what another entity writes or reads either (an entity that does not plan is
-    reported when it is selected)."""
+) -> list[_Placed]:
+    """The project's other entities' home and store, as far as they build: a selection run
+    alone must not write what another entity writes or reads either (an entity whose
+    plugins do not build is reported when it is selected). Only the plugins are built:
+    settings, run types and budgets of entities that do not run are not the checks' concern."""
     cli = CommandLine(variables=variables)
     others = []
-    for address, (flow, entity) in by_address.items():
-        if address not in picked:
+    for (flow_name, name), (flow, entity) in by_address.items():
+        if (flow_name, name) not in picked:
             with contextlib.suppress(HyggeError):
-                others.append(_plan_entity(project, flow, entity, cli, pools))
-    return tuple(others)
+                _raise_unset(flow, entity)
+                home, store = _plugins(project, flow, entity, cli, pools)
+                others.append(_Placed(f"{flow_name}.{name}", home, store))
+    return others
 
 
-def _reject_shared_destinations(
-    selected: tuple[PlannedEntity, ...], others: tuple[PlannedEntity, ...]
-) -> None:
+def _reject_shared_destinations(selected: list[_Placed], others: list[_Placed]) -> None:
     """Two entities writing one folder or table (or one inside the other) would clobber
     each other; refuse before anything runs. Compared by target, so two connection names
     for one database, or two spellings of one path, are one destination."""
@@ -146,9 +157,7 @@ def _reject_shared_destinations(
                 )
 
 
-def _reject_stores_over_homes(
-    selected: tuple[PlannedEntity, ...], others: tuple[PlannedEntity, ...]
-) -> None:
+def _reject_stores_over_homes(selected: list[_Placed], others: list[_Placed]) -> None:
     """A store that is, holds or lies inside what a home reads would replace that source
     (a full_drop swaps the whole folder) or read its own output back; refuse it."""
     origins = [(reader, reader.home.origin()) for reader in (*selected, *others)]
@@ -177,14 +186,9 @@ def _default_concurrency(entities: int) -> int:
 def _plan_entity(
     project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
 ) -> PlannedEntity:
-    for unset in (flow.unset, entity.unset):
-        if unset is not None:
-            raise unset
+    _raise_unset(flow, entity)
     settings, provenance = resolve_settings(project, flow, entity, cli)
-    context = Context(project.root, flow.name, entity.name, pools)
-    store = _plugin("store", flow, entity, context, cli, project)
-    reading = replace(context, reserved=store.pool_needs())  # the home may use the rest
-    home = _plugin("home", flow, entity, reading, cli, project)
+    home, store = _plugins(project, flow, entity, cli, pools)
     address = f"{flow.name}.{entity.name}"
     needs = _connection_budget(address, home, store, pools)
     if home.new_files_only:
@@ -195,6 +199,25 @@ def _plan_entity(
     return PlannedEntity(
         flow.name, entity.name, run_type, settings, provenance, home, store, warnings, needs
     )
+
+
+def _raise_unset(flow: FlowDef, entity: EntityDef) -> None:
+    """A variable the flow or entity uses and the environment lacks stops it here."""
+    for unset in (flow.unset, entity.unset):
+        if unset is not None:
+            raise unset
+
+
+def _plugins(
+    project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
+) -> tuple[Home, Store]:
+    """The entity's home and store; the store first, so the home knows what pool
+    connections the store holds (`Context.reserved`) and may use the rest."""
+    context = Context(project.root, flow.name, entity.name, pools)
+    store = _plugin("store", flow, entity, context, cli, project)
+    reading = replace(context, reserved=store.pool_needs())
+    home = _plugin("home", flow, entity, reading, cli, project)
+    return home, store
 
 
 def _key_warnings(run_type: RunType, settings: Settings, store: Store) -> tuple[str, ...]:

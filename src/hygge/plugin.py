@@ -50,8 +50,9 @@ class Window:
     """Which rows to read: `column` between lower and upper, both inclusive.
 
     No column means everything. Homes push the bounds down and also return rows whose
-    column is NULL (the flow counts and drops them). Rows at the lower bound that were
-    already loaded are dropped by the flow, so a home need not know about them.
+    column is NULL (a full_drop copies them; otherwise the flow counts and drops them).
+    Rows at the lower bound that were already loaded are dropped by the flow, so a home need
+    not know about them.
     """
 
     column: str | None = None

@@ -4,8 +4,9 @@ The lower bound is inclusive, so rows sharing the last watermark value are re-re
 ones already loaded are recognised by their whole content and dropped. Whole rows, not
 just keys: a row updated without its watermark moving (same second, or a date column)
 differs from what was loaded, so it loads again instead of being lost. With a lookback
-the re-read reaches further back and the same rule keeps loaded rows out. NULL
-watermarks are counted and never loaded.
+the re-read reaches further back and the same rule keeps loaded rows out. Rows with a
+NULL watermark fit no window: counted and never loaded, except by a full_drop, which copies
+the whole table.
 
 Identical rows are counted, not merged: an event log may hold the same row twice. The
 state keeps every loaded copy, and each pairs with at most one row of a read, so a third

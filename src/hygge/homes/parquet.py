@@ -24,15 +24,6 @@ class ParquetHome(FileHome):
     def groups(self, files: list[str]) -> Iterator[list[str]]:
         """One file at a time: a scan of many files reads row groups ahead across them, which
         doubled peak memory from one source file to ten (bench/file_to_file.py). Files whose
-        columns differ fail at the store, as one scan of them all would fail here."""
+        columns differ read on: the schema is merged scan by scan (`FileHome.schema`)."""
         for file in files:
             yield [file]
-
-    def culprit(self, files: list[str], error: BaseException) -> str | None:
-        """The first file whose footer cannot be read (truncated, or no parquet at all)."""
-        for file in files:
-            try:
-                pl.read_parquet_schema(file)
-            except (pl.exceptions.PolarsError, OSError):
-                return file
-        return None

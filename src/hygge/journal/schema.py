@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from hygge.results import SchemaChange
 
@@ -101,7 +102,7 @@ def encode_changes(changes: Sequence[SchemaChange]) -> str | None:
     """Schema changes as stored: a JSON list of {action, column, type}; NULL for none."""
     if not changes:
         return None
-    return json.dumps([{"action": c.action, "column": c.column, "type": c.type} for c in changes])
+    return json.dumps([asdict(change) for change in changes])
 
 
 def decode_changes(text: str | None) -> tuple[SchemaChange, ...]:

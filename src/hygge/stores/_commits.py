@@ -83,9 +83,8 @@ def last_commit(fs: FileSystem, folder: str) -> Commit | None:
 
 def prune(fs: FileSystem, folder: str) -> None:
     """Keep the newest records only; older ones can no longer matter."""
-    target = f"{folder}/{RECORDS}"
     for record in read_records(fs, folder)[:-KEEP]:
-        fs.remove_tree(f"{target}/{record.commit.run_id}.json")
+        drop_record(fs, folder, record.commit.run_id)
 
 
 def _read(fs: FileSystem, path: str) -> Record:

@@ -89,7 +89,6 @@ class SqlStore(Store):
     config: SqlStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental", "merge"})
     identifier_limit: ClassVar[int | None] = None  # longest name; set: stages carry a digest
-    name_limit: ClassVar[int | None] = None  # longest table or schema name the engine keeps
     commit_columns: ClassVar[str] = ""  # the DDL of `_hygge_commits`' columns
     begin_sql: ClassVar[str] = "BEGIN"
     rollback_sql: ClassVar[str] = "ROLLBACK"
@@ -174,7 +173,7 @@ class SqlStore(Store):
 
     def preflight(self) -> list[str]:
         """A name longer than the engine keeps would be cut, or refused mid-load."""
-        limit = self.name_limit
+        limit = self.identifier_limit
         return [
             f"{key} {name!r} is {len(name)} characters; a {self.config.type} name has at most"
             f" {limit}"
@@ -205,7 +204,7 @@ class SqlStore(Store):
 
     def row_count(self) -> int | None:
         with self.cursor() as cur:
-            if self.config.table not in self.tables(cur):
+            if not self.columns(cur, self.config.table):  # as the publish looks a table up
                 return None
             cur.execute(f"SELECT {self.count_sql} FROM {self.table}")
             rows = cur.fetchall()

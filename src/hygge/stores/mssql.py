@@ -52,7 +52,6 @@ class MsSqlStore(SqlStore):
     Config = MsSqlStoreConfig
     config: MsSqlStoreConfig
     identifier_limit = 128
-    name_limit = 128
     begin_sql = "BEGIN TRANSACTION"
     rollback_sql = "IF @@TRANCOUNT > 0 ROLLBACK"
     count_sql = "COUNT_BIG(*)"  # count(*) is an int here

@@ -77,7 +77,6 @@ class MySqlStore(SqlStore):
     Config = MySqlStoreConfig
     config: MySqlStoreConfig
     identifier_limit = 64
-    name_limit = 64
 
     @property
     def database(self) -> str:
@@ -263,6 +262,8 @@ class MySqlLoad(StagedLoad):
         """LOAD DATA LOCAL stores a value it cannot take changed (a date as 0000-00-00, a
         decimal clamped to its largest), with only a warning: fail at the batch instead,
         naming the column, the row and the value."""
+        if not cur.warning_count:  # the server's reply says so: no extra round trip
+            return
         cur.execute("SHOW WARNINGS")
         warnings = [row for row in cur.fetchall() if row[0] != "Note"]
         if not warnings:

@@ -47,7 +47,6 @@ class PostgresStore(SqlStore):
     Config = PostgresStoreConfig
     config: PostgresStoreConfig
     identifier_limit = 63
-    name_limit = 63  # PostgreSQL cuts longer names
     folds_names = False  # names go in quoted, so PostgreSQL keeps their case
     commit_columns = (
         "run_id text NOT NULL, destination text NOT NULL, published_at timestamptz NOT NULL,"
