@@ -102,3 +102,11 @@ def test_a_query_refuses_a_window_without_its_placeholder_and_types_by_values(
 def test_a_store_refuses_a_schema_since_the_file_is_one(engine: Sqlite, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="one schema"):
         engine.store(tmp_path, "t", schema="raw")
+
+
+def test_an_empty_copy_into_a_table_named_in_another_case_is_still_refused(
+    engine: Sqlite, tmp_path: Path
+) -> None:
+    """SQLite finds `Orders` as `orders`; the empty-source guard must count those rows too."""
+    publish(engine.store(tmp_path, "orders"), LoadRun("r1", "full_drop"), sample(3))
+    assert engine.store(tmp_path, "Orders").row_count() == 3
