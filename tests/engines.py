@@ -27,8 +27,8 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from hygge.engines.mysql import quote
 from hygge.homes.postgres import exact, exact_schema
-from hygge.mysql import quote
 from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.stores.duckdb import DuckDbStore
 from hygge.stores.mysql import MySqlStore

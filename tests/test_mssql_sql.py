@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from hygge.engines import mssql as engine
 from hygge.errors import StoreError
 from hygge.stores import _mssql_sql as sql
 from hygge.stores._sql import column_types
@@ -32,9 +33,9 @@ TYPES: list[tuple[pl.DataType, str, pl.DataType]] = [
 
 
 def test_identifiers_are_bracket_quoted_and_plain_names_checked() -> None:
-    assert sql.quote("a]b") == "[a]]b]"
-    assert sql.table("dbo", "orders") == "[dbo].[orders]"
-    assert sql.table("s", "_hygge_stage#ab12#20260101T000000-ff") == (
+    assert engine.quote("a]b") == "[a]]b]"
+    assert engine.table("dbo", "orders") == "[dbo].[orders]"
+    assert engine.table("s", "_hygge_stage#ab12#20260101T000000-ff") == (
         "[s].[_hygge_stage#ab12#20260101T000000-ff]"
     )
 
@@ -44,15 +45,15 @@ def test_identifiers_are_bracket_quoted_and_plain_names_checked() -> None:
 )
 def test_injection_looking_names_are_refused(name: str) -> None:
     with pytest.raises(StoreError):
-        sql.table("dbo", name)
+        engine.table("dbo", name)
     with pytest.raises(StoreError):
-        sql.table(name, "t")
+        engine.table(name, "t")
 
 
 def test_ddl_covers_every_supported_type() -> None:
     schema = pl.Schema({f"c{i}": dtype for i, (dtype, _, _) in enumerate(TYPES)})
     columns = ", ".join(f"[c{i}] {kind} NULL" for i, (_, kind, _) in enumerate(TYPES))
-    assert sql.create_table("[dbo].[t]", column_types(schema, sql.column_type)) == (
+    assert sql.create_table("[dbo].[t]", column_types(schema, engine.column_type)) == (
         f"CREATE TABLE [dbo].[t] ({columns})"
     )
     assert sql.create_table("[dbo].[t]", {"we]ird": "int"}) == (
@@ -62,8 +63,8 @@ def test_ddl_covers_every_supported_type() -> None:
 
 @pytest.mark.parametrize(("dtype", "kind", "back"), TYPES, ids=[k for _, k, _ in TYPES])
 def test_type_mapping_both_ways(dtype: pl.DataType, kind: str, back: pl.DataType) -> None:
-    assert sql.column_type("c", dtype) == kind
-    assert sql.polars_type(kind) == back
+    assert engine.column_type("c", dtype) == kind
+    assert engine.polars_type(kind) == back
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_type_mapping_both_ways(dtype: pl.DataType, kind: str, back: pl.DataType
 )
 def test_types_without_a_column_stop_the_load_naming_it(dtype: pl.DataType) -> None:
     with pytest.raises(StoreError, match="'bad'"):
-        sql.column_type("bad", dtype)
+        engine.column_type("bad", dtype)
 
 
 @pytest.mark.parametrize(
@@ -82,19 +83,19 @@ def test_types_without_a_column_stop_the_load_naming_it(dtype: pl.DataType) -> N
      ("DATETIME2(3)", pl.Datetime("us")), ("varbinary(16)", pl.Binary()), ("time(3)", pl.Time())],
 )  # fmt: skip
 def test_server_type_names_are_read_as(kind: str, back: pl.DataType) -> None:
-    assert sql.polars_type(kind) == back
+    assert engine.polars_type(kind) == back
 
 
 def test_type_text_from_sys_columns_and_what_fits() -> None:
-    assert sql.type_text("nvarchar", -1, 0, 0) == "nvarchar(max)"
-    assert sql.type_text("nvarchar", 100, 0, 0) == "nvarchar(50)"
-    assert sql.type_text("decimal", 9, 10, 2) == "decimal(10,2)"
-    assert sql.type_text("datetime2", 8, 27, 7) == "datetime2(7)"
-    assert sql.type_text("bigint", 8, 19, 0) == "bigint"
-    assert sql.fits("int", "bigint") and not sql.fits("bigint", "int")
-    assert sql.fits("decimal(10,2)", "decimal(12,3)") and not sql.fits("decimal(10,2)", "int")
-    assert sql.fits("real", "float") and sql.fits("date", "nvarchar(max)")
-    assert not sql.fits("datetimeoffset(7)", "datetime2(7)")
+    assert engine.type_text("nvarchar", -1, 0, 0) == "nvarchar(max)"
+    assert engine.type_text("nvarchar", 100, 0, 0) == "nvarchar(50)"
+    assert engine.type_text("decimal", 9, 10, 2) == "decimal(10,2)"
+    assert engine.type_text("datetime2", 8, 27, 7) == "datetime2(7)"
+    assert engine.type_text("bigint", 8, 19, 0) == "bigint"
+    assert engine.fits("int", "bigint") and not engine.fits("bigint", "int")
+    assert engine.fits("decimal(10,2)", "decimal(12,3)") and not engine.fits("decimal(10,2)", "int")
+    assert engine.fits("real", "float") and engine.fits("date", "nvarchar(max)")
+    assert not engine.fits("datetimeoffset(7)", "datetime2(7)")
 
 
 STAGED = {"id": "bigint", "name": "nvarchar(max)"}

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 import hygge
+from hygge.engines.postgres import mapped
 from hygge.errors import EntityError, RetryableError, SourceError, StoreError
-from hygge.pg import mapped
 from hygge.plugin import LoadRun, Window
 from hygge.stores.postgres import PostgresStore
 from hygge.testing import sample

@@ -26,7 +26,7 @@ from hygge.cli_options import project_option
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
-from hygge.drivers import connection_problems
+from hygge.engines.driver import connection_problems
 from hygge.entity_checks import entity_problems
 from hygge.errors import EntityError, ExitCode, HyggeError, UsageError
 from hygge.journal import WatermarkRecord, journal_path, open_journal

@@ -15,7 +15,7 @@ from hygge.config.models import NAME_PATTERN, EntityFile, FlowFile, ProjectFile
 from hygge.config.validation import validate
 from hygge.config.variables import Expanded, expand
 from hygge.config.yamlfile import KeyPath, YamlDoc, load_yaml
-from hygge.drivers import connection_types
+from hygge.engines.driver import connection_types
 from hygge.errors import ConfigError
 
 PROJECT_FILE = "hygge.yml"

@@ -34,6 +34,7 @@ from hygge.plugin import Window
 from hygge.watermark import Mark
 
 if TYPE_CHECKING:
+    from hygge.engines.dialect import Dialect
     from hygge.homes._sql import SqlHome
 
 THREAD_NAME = "hygge-partition"
@@ -85,13 +86,11 @@ class Range(Window):
     end: Mark | None = None
 
 
-def condition(home: SqlHome, bounds: Range) -> tuple[str, list[Any]]:
-    """The range as SQL with the home's own placeholders and quoting."""
-    column = home.quote_name(bounds.part)
+def condition(dialect: Dialect, bounds: Range) -> tuple[str, list[Any]]:
+    """The range as SQL in the engine's dialect; no bounds: the column's NULLs."""
     if bounds.start is None or bounds.end is None:
-        return f"{column} IS NULL", []
-    (low, low_value), (high, high_value) = home.bind(bounds.start), home.bind(bounds.end)
-    return f"{column} >= {low} AND {column} <= {high}", [low_value, high_value]
+        return f"{dialect.quote(bounds.part)} IS NULL", []
+    return dialect.between(bounds.part, bounds.start, bounds.end, nullable=False)
 
 
 def split(low: Mark, high: Mark, count: int) -> list[tuple[Mark, Mark]]:
@@ -110,7 +109,7 @@ def split(low: Mark, high: Mark, count: int) -> list[tuple[Mark, Mark]]:
 def ranges(home: SqlHome, window: Window, partition: Partition) -> list[Range]:
     """The window's ranges of the partition column (min and max asked within the window)."""
     predicate, params = home.predicate(window)
-    name = home.quote_name(partition.column)
+    name = home.dialect.quote(partition.column)
     sql = (
         f"SELECT min({name}) AS low, max({name}) AS high"
         f" FROM ({home.relation(predicate)}) AS hygge_source"

@@ -2,15 +2,17 @@
 
 A SQL home reads `table` (optionally `schema.table`) or runs `query`. The read window is
 pushed down as a predicate whose values are bound parameters, never spliced into the text:
-`(col >= ? AND col <= ?) OR col IS NULL`, its names quoted by the engine's own `quote_name`
-(backticks, [brackets]) as the SQL is built, never patched as text after. A table home gets
-it as its WHERE clause; a query places it itself with the `{window}` placeholder (the
-engine's `everything`, e.g. `TRUE`, when the read has no window), so the predicate lands
-where the watermark column is visible, before any join or aggregate.
+`(col >= ? AND col <= ?) OR col IS NULL`, written by the engine's `Dialect`
+(`hygge.engines.dialect`: its quoting, its bound values, its placeholders) as the SQL is
+built, never patched as text after. A table home gets it as its WHERE clause; a query places
+it itself with the `{window}` placeholder (the dialect's `everything`, e.g. `TRUE`, when the
+read has no window), so the predicate lands where the watermark column is visible, before
+any join or aggregate.
 
-A driver's home implements `stream()` (run SQL with parameters, yield Arrow record batches of
-at most batch_rows rows) and may override `bind()` where a Mark needs a cast in SQL to keep
-its precision. Rows only ever pass as Arrow batches into `_arrow.to_frame`: no Python row loop.
+A driver's home names its engine's `dialect` and implements `stream()` (run SQL with
+parameters, yield Arrow record batches of at most batch_rows rows) and `fetch()`, turning the
+SQL into the driver's form with `dialect.finish`. Rows only ever pass as Arrow batches into
+`_arrow.to_frame`: no Python row loop.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pyarrow as pa
 from pydantic import field_validator, model_validator
 
 from hygge.connections import DatabaseConfig, pool_key, pool_need, where
+from hygge.engines.dialect import Dialect
 from hygge.errors import ConfigError, EntityError, SourceError
 from hygge.filesystem import real_path
 from hygge.homes._arrow import to_frame
@@ -35,16 +38,6 @@ from hygge.watermark import Mark
 
 WINDOW = "{window}"
 _TABLE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+){0,2}$")
-
-
-def quote(identifier: str) -> str:
-    """An identifier quoted by the SQL standard's rule (PostgreSQL and DuckDB share it)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def quote_table(name: str) -> str:
-    """`schema.table` quoted part by part; the name was validated when the config loaded."""
-    return ".".join(quote(part) for part in name.split("."))
 
 
 def pool_limit(context: Context, connection: str | None, url: str) -> int:
@@ -91,7 +84,7 @@ class SqlHome(Home):
     """A home reading one table or query of a SQL database, streamed as Arrow batches."""
 
     config: SqlHomeConfig
-    everything: ClassVar[str] = "TRUE"  # the predicate that keeps every row
+    dialect: ClassVar[Dialect] = Dialect()  # how this engine writes SQL
     entity_keys = ("table", "query")
 
     def source(self) -> str:
@@ -123,12 +116,12 @@ class SqlHome(Home):
                 yield to_frame(batch)
 
     def schema(self) -> pl.Schema:
-        sql = f"SELECT * FROM ({self.relation(self.everything)}) AS hygge_source LIMIT 0"
+        sql = f"SELECT * FROM ({self.relation(self.dialect.everything)}) AS hygge_source LIMIT 0"
         return self._fetch(sql, []).schema
 
     def high_mark(self, column: str) -> Mark | None:
         self._require_window(column)
-        name, source = self.quote_name(column), self.relation(self.everything)
+        name, source = self.dialect.quote(column), self.relation(self.dialect.everything)
         sql = f"SELECT max({name}) AS {name} FROM ({source}) AS hygge_source"
         return Mark.max_of(self._fetch(sql, []).to_series())
 
@@ -136,10 +129,10 @@ class SqlHome(Home):
         """Type and maximum from one query: the column's top row keeps its declared type
         (max() would lose a numeric's scale), and an index on it answers at once."""
         self._require_window(column)
-        name = self.quote_name(column)
+        name = self.dialect.quote(column)
         more, params = self.bounds_extra(column)
         sql = (
-            f"SELECT {name}{more} FROM ({self.relation(self.everything)}) AS hygge_source"
+            f"SELECT {name}{more} FROM ({self.relation(self.dialect.everything)}) AS hygge_source"
             f" WHERE {name} IS NOT NULL ORDER BY {name} DESC LIMIT 1"
         )
         try:
@@ -162,30 +155,23 @@ class SqlHome(Home):
     def relation(self, predicate: str) -> str:
         """The SELECT this home reads, restricted by predicate."""
         if self.config.table is not None:
-            table = ".".join(self.quote_name(part) for part in self.config.table.split("."))
-            return f"SELECT * FROM {table} WHERE {predicate}"
+            return f"SELECT * FROM {self.dialect.table(self.config.table)} WHERE {predicate}"
         query = (self.config.query or "").strip().rstrip(";")
         return query.replace(WINDOW, f"({predicate})")
 
     def predicate(self, window: Window) -> tuple[str, list[Any]]:
-        """The window as SQL in this engine's dialect (names by `quote_name`, no window:
-        `everything`) with placeholders, and the values to bind to them (a partition Range
-        adds its own bounds after the window's, in text and parameter order)."""
-        text: str = self.everything
+        """The window as SQL in this engine's dialect (no window: `everything`) with slots
+        for the values to bind (a partition Range adds its own bounds after the window's,
+        in text and parameter order)."""
+        column, dialect = window.column, self.dialect
         params: list[Any] = []
-        if window.column is not None and (window.lower is not None or window.upper is not None):
-            column = self.quote_name(window.column)
-            bounds = []
-            for operator, mark in ((">=", window.lower), ("<=", window.upper)):
-                if mark is not None:
-                    placeholder, value = self.bind(mark)
-                    bounds.append(f"{column} {operator} {placeholder}")
-                    params.append(value)
-            text = f"({' AND '.join(bounds)})"
-            if self.may_hold_nulls(window.column):  # read to be counted (or, unbounded, kept)
-                text += f" OR {column} IS NULL"
+        if column is None:
+            text = dialect.everything
+        else:  # NULLs are read to be counted (or, unbounded, kept)
+            nullable = self.may_hold_nulls(column)
+            text, params = dialect.between(column, window.lower, window.upper, nullable)
         if isinstance(window, Range):
-            narrower, more = condition(self, window)
+            narrower, more = condition(dialect, window)
             text, params = f"({text}) AND {narrower}", params + more
         return text, params
 
@@ -199,24 +185,15 @@ class SqlHome(Home):
         `OR column IS NULL`; an engine whose planner gains from that says so."""
         return True
 
-    def quote_name(self, identifier: str) -> str:
-        """A column name, or part of a table's, quoted for this engine's SQL (standard double
-        quotes here). Every name the shared SQL holds goes through it, so an engine quoting
-        otherwise overrides this alone and no SQL is patched as text afterwards."""
-        return quote(identifier)
-
     def connection_limit(self) -> int | None:
         """How many connections this home may hold at once (its pool's size); None: any."""
         return None
 
-    def bind(self, mark: Mark) -> tuple[str, Any]:
-        """A Mark as a placeholder expression and its parameter value."""
-        return "?", mark.as_python()
-
     @abstractmethod
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
-        """Run sql with params bound; yield batches of at most batch_rows rows (driver
-        errors leave as hygge errors, the connection closes when the generator does)."""
+        """Run sql (slots and all: see `Dialect.finish`) with params bound; yield batches of
+        at most batch_rows rows (driver errors leave as hygge errors, the connection closes
+        when the generator does)."""
 
     @abstractmethod
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:

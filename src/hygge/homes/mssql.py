@@ -1,38 +1,37 @@
 """A SQL Server table or query as a home, streamed with `fetchmany` into Arrow batches.
 
 Column types come from the server, not from values: `sys.dm_exec_describe_first_result_set`
-describes the statement before it runs, and `hygge.stores._mssql_sql.polars_type` maps each
-column (integers by width, tinyint as UInt8, bit as Boolean, decimal(p,s) and money exact,
-date, time, datetime2 in microseconds, datetimeoffset in UTC, binary types as Binary, text
-and everything else as String). So an empty or all-NULL batch keeps its types. Rows arrive as
-tuples in `fetchmany(batch_rows)` chunks and are turned into Arrow column by column.
-
-T-SQL has no TRUE and no LIMIT: the empty window is `1=1`, schema() only describes. The
-window's values are quoted by the driver's own function (see `render`), never formatted in
-by hygge. A zoned Mark is compared in UTC (a datetimeoffset compares by its instant).
+describes the statement before it runs, and `hygge.engines.mssql.polars_type` maps each
+column. So an empty or all-NULL batch keeps its types. Rows arrive as tuples in
+`fetchmany(batch_rows)` chunks and are turned into Arrow column by column. T-SQL has no
+LIMIT: schema() only describes. The window's values are quoted into the text by the driver's
+own function (see `hygge.engines.mssql`), never formatted in by hygge.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC
 from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
-from pymssql import _mssql
+import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 
-from hygge.connections import server_target
+from hygge.engines.mssql import (
+    DEFAULT_SCHEMA,
+    DIALECT,
+    MsSqlConfig,
+    arrow_schema,
+    connect,
+    database_target,
+    execute,
+    polars_type,
+    to_batch,
+)
 from hygge.errors import SourceError
 from hygge.homes._sql import ServerHome, ServerHomeConfig
-from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Home
-from hygge.stores._mssql_sql import polars_type, quote
-from hygge.watermark import Mark
-
-_SLOT = "\0?"  # where bind() put a parameter; NUL cannot occur in SQL text
-_EVERYTHING = "1=1"
 
 
 class MsSqlHomeConfig(ServerHomeConfig, MsSqlConfig):
@@ -43,27 +42,18 @@ class MsSqlHome(ServerHome):
     Config = MsSqlHomeConfig
     config: MsSqlHomeConfig
     trivial = "SELECT 1 AS one"
-    everything = _EVERYTHING
+    dialect = DIALECT
 
     def table_home(self) -> tuple[str, str, bool] | None:
-        return server_target(self.config, 1433).lower(), "dbo", True
-
-    def quote_name(self, identifier: str) -> str:
-        return quote(identifier)
+        return database_target(self.config), DEFAULT_SCHEMA, True
 
     # Types come from the catalog (a result's are coarse), and T-SQL has no LIMIT: ask both.
     column_bounds = Home.column_bounds
 
     def schema(self) -> pl.Schema:
         with connect(self.config, self.context, SourceError) as con:
-            columns = self._columns(con, self.relation(_EVERYTHING))
+            columns = self._columns(con, self.relation(self.dialect.everything))
         return pl.Schema({name: polars_type(kind) for name, kind in columns})
-
-    def bind(self, mark: Mark) -> tuple[str, Any]:
-        value = mark.as_python()
-        if getattr(value, "tzinfo", None) is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return _SLOT, value
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with self._result(sql, params) as (cursor, schema):
@@ -79,7 +69,7 @@ class MsSqlHome(ServerHome):
     def _result(self, sql: str, params: list[Any]) -> Iterator[tuple[Any, pa.Schema]]:
         """A cursor that ran sql (its values rendered in), and the Arrow schema of its rows."""
         with connect(self.config, self.context, SourceError) as con:
-            text = render(sql, params)
+            text, _ = self.dialect.finish(sql, params)
             schema = self._describe(con, text)
             cursor = con.cursor()
             try:
@@ -106,40 +96,3 @@ class MsSqlHome(ServerHome):
         finally:
             cursor.close()
         return [(str(name), str(kind)) for name, kind in rows]
-
-
-def render(sql: str, params: list[Any]) -> str:
-    """sql with each of bind()'s slots replaced by its value as pymssql quotes it.
-
-    pymssql has no server-side parameters: its `execute` quotes values into the text itself,
-    and would also fill in any `%s` or `%d` the user's query holds (`LIKE '%done%'`). So hygge
-    calls the driver's own quoting (`quote_simple_value`) and the text runs without params.
-    """
-    parts = sql.split(_SLOT)
-    if len(parts) != len(params) + 1:
-        raise SourceError(f"the query has {len(parts) - 1} parameter slots for {len(params)}")
-    out = [parts[0]]
-    for value, part in zip(params, parts[1:], strict=True):
-        out += [_mssql.quote_simple_value(value, use_datetime2=True).decode(), part]
-    return "".join(out)
-
-
-def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
-    """(name, SQL Server type) pairs as an Arrow schema, through the Polars type mapping."""
-    frame = pl.DataFrame(schema={name: polars_type(kind) for name, kind in columns})
-    return frame.to_arrow().schema
-
-
-def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
-    """Row tuples as one Arrow batch, built column by column in the schema's types; a text
-    column the driver hands over as objects (uniqueidentifier, sql_variant) becomes their text."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    arrays = []
-    for values, field in zip(columns, schema, strict=True):
-        try:
-            arrays.append(pa.array(values, field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            if not pa.types.is_large_string(field.type) and not pa.types.is_string(field.type):
-                raise
-            arrays.append(pa.array([None if v is None else str(v) for v in values], field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -6,7 +6,7 @@ NULL at first or mixing integers and reals changes type from one batch to the ne
 needs one type per column for a whole read, known before the first row (`schema()`), which
 only the declared types give; sqlite3 needs no extra install. Rows go from `fetchmany`
 straight into a Polars frame (built column-wise in Rust) and are parsed with vectorized
-expressions; there is no Python loop over rows here (see `hygge.homes._sqlite` for the types).
+expressions; there is no Python loop over rows here (see `hygge.engines.sqlite` for the types).
 
 The declared types of a `query`'s columns are read through a temporary view of it, which
 SQLite describes like a table. The window is bound as parameters in the stored format, so
@@ -25,16 +25,17 @@ from typing import Any, Literal
 import polars as pl
 import pyarrow as pa
 
-from hygge.errors import SourceError
-from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, quote
-from hygge.homes._sqlite import (
-    bound_value,
+from hygge.engines.dialect import quote
+from hygge.engines.sqlite import (
+    DIALECT,
     connect,
     from_stored,
     mapped,
     polars_type,
     type_of_stored,
 )
+from hygge.errors import SourceError
+from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome
 from hygge.plugin import Home, Window
 from hygge.watermark import Mark
 
@@ -46,9 +47,7 @@ class SqliteHomeConfig(FileDatabaseConfig):
 class SqliteHome(FileDatabaseHome):
     Config = SqliteHomeConfig
     config: SqliteHomeConfig
-
-    def bind(self, mark: Mark) -> tuple[str, Any]:
-        return "?", bound_value(mark)
+    dialect = DIALECT
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         """Every batch has the schema the declared types give, decided once per read."""
@@ -73,8 +72,8 @@ class SqliteHome(FileDatabaseHome):
             dtype = self._schema(con).get(column)
             if dtype is None:
                 raise SourceError(f"{self.describe()} has no column {column!r}")
-            name = self.quote_name(column)
-            sql = f"SELECT max({name}) FROM ({self.relation(self.everything)}) AS hygge_source"
+            name, source = self.dialect.quote(column), self.relation(self.dialect.everything)
+            sql = f"SELECT max({name}) FROM ({source}) AS hygge_source"
             rows = self._run(con, sql, []).fetchall()
         return Mark.max_of(self._frame(rows, pl.Schema({column: dtype})).to_series())
 
@@ -88,7 +87,9 @@ class SqliteHome(FileDatabaseHome):
 
     def _schema(self, con: sqlite3.Connection) -> pl.Schema:
         """Declared types through a temporary view; undeclared columns by their first value."""
-        self._run(con, f"CREATE TEMP VIEW hygge_source AS {self.relation('TRUE')}", [])
+        self._run(
+            con, f"CREATE TEMP VIEW hygge_source AS {self.relation(self.dialect.everything)}", []
+        )
         columns = self._run(con, "PRAGMA temp.table_info(hygge_source)", []).fetchall()
         schema = {}
         for _, name, declared, *_ in columns:
@@ -116,8 +117,9 @@ class SqliteHome(FileDatabaseHome):
             ) from exc
 
     def _run(self, con: sqlite3.Connection, sql: str, params: list[Any]) -> sqlite3.Cursor:
+        text, values = self.dialect.finish(sql, params)
         try:
-            return con.execute(sql, params)
+            return con.execute(text, values or ())
         except sqlite3.Error as exc:
             raise mapped(exc, f"cannot read {self.describe()}", SourceError) from exc
 

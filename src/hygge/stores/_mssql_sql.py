@@ -1,20 +1,8 @@
-"""The SQL the mssql store and home send, as pure functions (testable without a server).
+"""The SQL the mssql store sends, as pure functions (testable without a server).
 
-Identifiers are quoted in [brackets] (a `]` inside is doubled) and schema, table and stage
-names are first checked to be plain (letters, digits, `_`, plus `#` and `-` in stage names), so no
-name can end a bracket early. Values are never part of the text: a statement is SQL with
-`%s` slots and the tuple of values the driver fills in.
-
-Polars -> SQL Server column types (`column_type`), and back (`polars_type`):
-
-    Int64 bigint | Int32, UInt16 int (UInt16 widened) | Int16, Int8 smallint (Int8 widened:
-    tinyint is unsigned) | UInt8 tinyint | UInt32 bigint | UInt64 decimal(20,0) |
-    Boolean bit | Float64 float | Float32 real | Decimal(p,s) decimal(p,s), p <= 38 |
-    String, Categorical, Enum, Null nvarchar(max) | Binary varbinary(max) | Date date |
-    Time time(7) | Datetime datetime2(7) | Datetime with a zone datetimeoffset(7) (UTC)
-
-Durations, lists, structs and objects have no SQL Server column and stop the load naming the
-column. Reading back, datetime2/datetimeoffset arrive in microseconds (what the driver keeps).
+Names are quoted and checked by `hygge.engines.mssql` (`quote`, `plain`, `table`). Values are
+never part of the text: a statement is SQL with `%s` slots and the tuple of values the driver
+fills in.
 
 Publishing is one transaction (see `publish`). Merge is DELETE of the destination rows whose
 key is staged, then INSERT of the stage, not MERGE: MERGE fails when two staged rows share a
@@ -24,96 +12,13 @@ DELETE + INSERT behaves like the other SQL stores (NULL keys match NULL keys).
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
-import polars as pl
-
-from hygge.errors import StoreError
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, simple_type
+from hygge.engines.mssql import plain, quote, table
+from hygge.stores._sql import COMMITS, KEEP_COMMITS
 
 Statement = tuple[str, tuple[Any, ...]]
-_NAME = re.compile(r"^[A-Za-z0-9_#-]+$")
-_SIMPLE: dict[type[pl.DataType], str] = {
-    pl.Int64: "bigint", pl.Int32: "int", pl.UInt16: "int", pl.Int16: "smallint",
-    pl.Int8: "smallint", pl.UInt8: "tinyint", pl.UInt32: "bigint", pl.UInt64: "decimal(20,0)",
-    pl.Boolean: "bit", pl.Float64: "float", pl.Float32: "real", pl.String: "nvarchar(max)",
-    pl.Categorical: "nvarchar(max)", pl.Enum: "nvarchar(max)", pl.Null: "nvarchar(max)",
-    pl.Binary: "varbinary(max)", pl.Date: "date", pl.Time: "time(7)",
-}  # fmt: skip
-_BACK: dict[str, pl.DataType] = {
-    "bigint": pl.Int64(), "int": pl.Int32(), "smallint": pl.Int16(), "tinyint": pl.UInt8(),
-    "bit": pl.Boolean(), "float": pl.Float64(), "real": pl.Float32(), "date": pl.Date(),
-    "time": pl.Time(), "datetime2": pl.Datetime("us"), "datetime": pl.Datetime("us"),
-    "smalldatetime": pl.Datetime("us"), "datetimeoffset": pl.Datetime("us", "UTC"),
-    "money": pl.Decimal(19, 4), "smallmoney": pl.Decimal(10, 4),
-    "varbinary": pl.Binary(), "binary": pl.Binary(), "image": pl.Binary(),
-    "timestamp": pl.Binary(), "rowversion": pl.Binary(),
-}  # fmt: skip
-_DECIMAL = re.compile(r"^(?:decimal|numeric)\((\d+),\s*(\d+)\)$")
-_INTS = ["tinyint", "smallint", "int", "bigint"]
-
-
-def quote(identifier: str) -> str:
-    """An identifier in [brackets], a `]` inside doubled."""
-    return "[" + identifier.replace("]", "]]") + "]"
-
-
-def plain(name: str) -> str:
-    """name, checked to be letters, digits, _, # and - (what schema, table and stage names use)."""
-    if not _NAME.match(name) or len(name) > 128:
-        raise StoreError(f"{name!r} is not a plain SQL Server name: use letters, digits and _")
-    return name
-
-
-def table(schema: str, name: str) -> str:
-    """`[schema].[name]`, both checked to be plain."""
-    return f"{quote(plain(schema))}.{quote(plain(name))}"
-
-
-def column_type(name: str, dtype: pl.DataType) -> str:
-    if isinstance(dtype, pl.Decimal):
-        if dtype.precision is None or dtype.precision > 38:
-            raise StoreError(f"column {name!r} is {dtype}: SQL Server decimals hold 38 digits")
-        return f"decimal({dtype.precision},{dtype.scale})"
-    if isinstance(dtype, pl.Datetime):
-        return "datetimeoffset(7)" if dtype.time_zone else "datetime2(7)"
-    return simple_type(name, dtype, _SIMPLE, "SQL Server")
-
-
-def polars_type(sql_type: str) -> pl.DataType:
-    """The Polars type a column of sql_type (as `sys.dm_exec_describe_first_result_set` or
-    `type_text` names it) is read as; text and types without their own are String."""
-    text = sql_type.strip().lower()
-    if match := _DECIMAL.match(text):
-        return pl.Decimal(int(match[1]), int(match[2]))
-    return _BACK.get(text.split("(")[0], pl.String())
-
-
-def type_text(name: str, max_length: int, precision: int, scale: int) -> str:
-    """A column's type as `column_type` writes it, from sys.columns (max_length -1 is max)."""
-    if name in ("decimal", "numeric"):
-        return f"decimal({precision},{scale})"
-    if name in ("time", "datetime2", "datetimeoffset"):
-        return f"{name}({scale})"
-    if name in ("varchar", "nvarchar", "varbinary", "char", "nchar", "binary"):
-        size = "max" if max_length == -1 else max_length // (2 if name[0] == "n" else 1)
-        return f"{name}({size})"
-    return name
-
-
-def fits(source: str, destination: str) -> bool:
-    """Whether a destination column of type destination holds every value of source."""
-    if source == destination or destination == "nvarchar(max)":
-        return True
-    if source in _INTS and destination in _INTS:
-        return _INTS.index(source) <= _INTS.index(destination)
-    a, b = _DECIMAL.match(source), _DECIMAL.match(destination)
-    if a and b:
-        (p1, s1), (p2, s2) = (map(int, m.groups()) for m in (a, b))
-        return s1 <= s2 and p1 - s1 <= p2 - s2
-    return (source, destination) in {("real", "float"), ("varbinary(max)", "varbinary(max)")}
 
 
 def create_table(name: str, types: dict[str, str]) -> str:

@@ -23,10 +23,10 @@ from typing import ClassVar
 import polars as pl
 import pyarrow as pa
 
+from hygge.engines.postgres import column_type
 from hygge.errors import EntityError, StoreError
 from hygge.handoff import POLL_SECONDS, put_while
 from hygge.redact import redact
-from hygge.stores._pg_types import column_type
 
 QUEUE_BATCHES = 2
 

@@ -247,20 +247,6 @@ def commit_of(row: Sequence[Any]) -> Commit:
     return Commit(str(run_id), published, watermark, None if state is None else bytes(state))
 
 
-def simple_type(
-    name: str, dtype: pl.DataType, simple: Mapping[type[pl.DataType], str], engine: str
-) -> str:
-    """dtype's column type from an engine's table of plain types; a type the table lacks
-    (nested lists and structs, objects) stops the load, naming the column."""
-    found = simple.get(dtype.base_type())
-    if found is None:
-        raise StoreError(
-            f"column {name!r} is {dtype}, which a {engine} column cannot hold",
-            hint="cast or drop the column in the source",
-        )
-    return found
-
-
 def column_types(
     schema: pl.Schema, column_type: Callable[[str, pl.DataType], str]
 ) -> dict[str, str]:
@@ -290,8 +276,7 @@ def new_columns(
 
     A column both have must fit: `fits(source_type, destination_type)` says whether the
     destination's type holds every value of the source's. Two timestamp types fit only when
-    equal: a cast would drop digits or invent a zone, which a database's implicit casts allow;
-    nor does an integer wider than a float's mantissa, or a decimal, fit a float (`_rounds`).
+    equal: a cast would drop digits or invent a zone, which a database's implicit casts allow.
     A misfit stops the load before anything is written, naming the column and both types;
     hygge never narrows or rewrites a destination column on its own.
     """
@@ -301,9 +286,7 @@ def new_columns(
         if held is None:
             added.append((name, source_type))
         elif held != source_type and (
-            _timestamps(source_type, held)
-            or _rounds(source_type, held)
-            or not fits(source_type, held)
+            _timestamps(source_type, held) or not fits(source_type, held)
         ):
             raise StoreError(
                 f"column {name!r} is {source_type} in the source but {held} in {where},"
@@ -316,28 +299,6 @@ def new_columns(
 
 def _timestamps(*types: str) -> bool:
     return all(name.upper().startswith("TIMESTAMP") for name in types)
-
-
-# DuckDB's and PostgreSQL's integer types by the bits their values need (sign aside), and
-# their floats by the bits of the integers they hold exactly. (The other engines' own `fits`
-# already refuses integers in float columns.)
-_INTEGER_BITS = {
-    "tinyint": 7, "smallint": 15, "int2": 15, "integer": 31, "int4": 31, "bigint": 63,
-    "int8": 63, "hugeint": 127, "utinyint": 8, "usmallint": 16, "uinteger": 32, "ubigint": 64,
-    "uhugeint": 128,
-}  # fmt: skip
-_FLOAT_BITS = {"float": 24, "real": 24, "float4": 24, "double": 53, "double precision": 53}
-
-
-def _rounds(source: str, destination: str) -> bool:
-    """Would the source's values round in a float destination? DuckDB and PostgreSQL cast
-    BIGINT (and decimals) to DOUBLE implicitly, and 2**53 + 1 comes back as 2**53."""
-    mantissa = _FLOAT_BITS.get(destination.lower())
-    if mantissa is None:
-        return False
-    if source.lower().startswith(("decimal", "numeric")):
-        return True
-    return _INTEGER_BITS.get(source.lower(), 0) > mantissa
 
 
 class FileDatabaseStoreConfig(SqlStoreConfig):

@@ -22,9 +22,9 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+from hygge.engines.dialect import quote
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
-from hygge.homes._sql import quote
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores._one_per_key import one_row_per_key

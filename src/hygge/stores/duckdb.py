@@ -26,8 +26,9 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
-from hygge.errors import RetryableError, StoreError
-from hygge.homes._sql import quote
+from hygge.engines.dialect import quote
+from hygge.engines.duckdb import connect, fits, mapped
+from hygge.errors import StoreError
 from hygge.plugin import Context, Load, LoadRun
 from hygge.stores._sql import FileDatabaseStore, FileDatabaseStoreConfig, transaction
 from hygge.stores._sql_load import FileDatabaseLoad
@@ -95,21 +96,12 @@ class DuckDbStore(FileDatabaseStore):
         return {row[0]: row[1] for row in rows}
 
     def fits(self, cur: duckdb.DuckDBPyConnection) -> Callable[[str, str], bool]:
-        """DuckDB's own rule: can the source type be cast to the destination's implicitly?"""
-
-        def fits(source: str, destination: str) -> bool:
-            cast = f"can_cast_implicitly(CAST(NULL AS {source}), CAST(NULL AS {destination}))"
-            row = cur.execute(f"SELECT {cast}").fetchone()
-            return bool(row and row[0])
-
-        return fits
+        return fits(cur)
 
     def open(self) -> duckdb.DuckDBPyConnection:
         with self.errors():
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(self.path)
-            con.execute("SET SESSION TimeZone = 'UTC'")
-            return con
+            return connect(self.path, read_only=False)
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
@@ -118,12 +110,7 @@ class DuckDbStore(FileDatabaseStore):
         try:
             yield
         except (duckdb.Error, OSError) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"cannot write {self.destination()}: {detail}"
-            lowered = detail.lower()
-            if "could not set lock" in lowered or isinstance(exc, duckdb.TransactionException):
-                raise RetryableError(message, hint="another process holds the database") from exc
-            raise StoreError(message) from exc
+            raise mapped(exc, f"cannot write {self.destination()}", StoreError) from exc
 
 
 class DuckDbLoad(FileDatabaseLoad):

@@ -2,7 +2,7 @@
 
 Each load bulk-copies its rows (pymssql's `bulk_copy`, the TDS BCP protocol) into a staging
 table of its own beside the destination, created up front with the types of
-`hygge.stores._mssql_sql.column_type`. BCP takes Python rows, so rows do pass through Python
+`hygge.engines.mssql.column_type`. BCP takes Python rows, so rows do pass through Python
 here: pymssql has no Arrow path. The stage's name carries a digest of the destination's name.
 Publishing is one transaction holding the schema's application lock (`sp_getapplock`):
 full_drop drops the destination and renames the stage into place (`sp_rename`; DDL is
@@ -22,10 +22,22 @@ import polars as pl
 import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 from pydantic import Field
 
-from hygge.connections import pool_need, server_target, where
+from hygge.connections import pool_need, where
+from hygge.engines.mssql import (
+    DEFAULT_SCHEMA,
+    NAME_LIMIT,
+    MsSqlConfig,
+    column_type,
+    connect,
+    database_target,
+    execute,
+    fits,
+    quote,
+    table,
+    type_text,
+)
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
-from hygge.mssql import MsSqlConfig, connect, execute
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores import _mssql_sql as sql
@@ -45,27 +57,27 @@ _BCP_ROWS = 10_000
 
 class MsSqlStoreConfig(SqlStoreConfig, MsSqlConfig):
     type: Literal["mssql"] = "mssql"
-    schema_name: str = Field("dbo", alias="schema")
+    schema_name: str = Field(DEFAULT_SCHEMA, alias="schema")
 
 
 class MsSqlStore(SqlStore):
     Config = MsSqlStoreConfig
     config: MsSqlStoreConfig
-    identifier_limit = 128
+    identifier_limit = NAME_LIMIT
     begin_sql = "BEGIN TRANSACTION"
     rollback_sql = "IF @@TRANCOUNT > 0 ROLLBACK"
     count_sql = "COUNT_BIG(*)"  # count(*) is an int here
 
-    def name(self, table: str) -> str:
+    def name(self, table_name: str) -> str:
         """A table of this store's schema, quoted."""
-        return sql.table(self.config.schema_name, table)
+        return table(self.config.schema_name, table_name)
 
     def destination(self) -> str:
         return f"mssql {where(self.config)}#{self.qualified}"
 
     def database_target(self) -> str:
         """SQL Server's default collations compare names, database names too, without case."""
-        return server_target(self.config, 1433).lower()
+        return database_target(self.config)
 
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)
@@ -101,7 +113,7 @@ class MsSqlStore(SqlStore):
             " FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(%s, 'U') ORDER BY c.column_id",
             (self.name(table),),
         )
-        return {str(r[0]): sql.type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
+        return {str(r[0]): type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[Any]:
@@ -136,7 +148,7 @@ class MsSqlLoad(StagedLoad):
     def write(self, frame: pl.DataFrame) -> None:
         """Bulk-copy the frame into the stage; the first frame's columns make the stage."""
         self.require_open()
-        types = column_types(frame.schema, sql.column_type)
+        types = column_types(frame.schema, column_type)
         with connect(self.store.config, self.store.context, StoreError) as con:
             if not self.staged:
                 cur = con.cursor()
@@ -160,7 +172,7 @@ class MsSqlLoad(StagedLoad):
             held = store.columns(cur, store.config.table)
             added = []
             if self.run.run_type != "full_drop" and held and self.staged:
-                added = new_columns(held, self.types, sql.fits, store.qualified)
+                added = new_columns(held, self.types, fits, store.qualified)
             for statement in sql.publish(
                 store.config.schema_name, store.config.table, self.stage_name,
                 self.run.run_type, self.types, held, self.run.primary_key,
@@ -179,7 +191,7 @@ class MsSqlLoad(StagedLoad):
         """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""
         run, copy = self.run, self.store.name(f"{self.stage_name}#one")
         names = list(self.types)
-        one_row_per_key(cur, self.stage, copy, names, run.primary_key, run.version, sql.quote, True)
+        one_row_per_key(cur, self.stage, copy, names, run.primary_key, run.version, quote, True)
 
     def cursor(self) -> contextlib.AbstractContextManager[Any]:
         return self.store.cursor()

@@ -40,13 +40,23 @@ import polars as pl
 import pymysql  # the driver: a missing one is reported early
 from pydantic import Field
 
-from hygge.connections import pool_need, server_target, where
+from hygge.connections import pool_need, where
+from hygge.engines.mysql import (
+    NAME_LIMIT,
+    MySqlConfig,
+    column_type,
+    connect,
+    database_target,
+    fits,
+    normal,
+    quote,
+    table_ddl,
+    write_csv,
+)
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
-from hygge.mysql import MySqlConfig, connect, quote
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.results import SchemaChange
-from hygge.stores._mysql_types import column_type, fits, normal, table_ddl, write_csv
 from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
     COMMITS,
@@ -76,7 +86,7 @@ class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
 class MySqlStore(SqlStore):
     Config = MySqlStoreConfig
     config: MySqlStoreConfig
-    identifier_limit = 64
+    identifier_limit = NAME_LIMIT
 
     @property
     def database(self) -> str:
@@ -94,9 +104,7 @@ class MySqlStore(SqlStore):
         return f"mysql {where(self.config)}#{self.qualified}"
 
     def database_target(self) -> str:
-        """The server only: `qualified` names the database. Whether MySQL tells `Orders`
-        from `orders` depends on the server (lower_case_table_names): taken as one, to be safe."""
-        return server_target(self.config, 3306, database="")
+        return database_target(self.config)
 
     def stage_name(self, run_id: str) -> str:
         """A long run id is digested, not cut: the name needs room for `#old` (full_drop)."""

@@ -23,14 +23,22 @@ import polars as pl
 import pyarrow as pa
 from pydantic import Field
 
-from hygge.connections import pool_need, server_target, where
+from hygge.connections import pool_need, where
+from hygge.engines.dialect import quote
+from hygge.engines.postgres import (
+    DEFAULT_SCHEMA,
+    NAME_LIMIT,
+    PgConfig,
+    column_type,
+    connect,
+    database_target,
+    fits,
+    table_ddl,
+)
 from hygge.errors import StoreError
-from hygge.homes._sql import quote
-from hygge.pg import PgConfig, connect
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.redact import value_sample
 from hygge.stores._pg_ingest import Ingest, conformed
-from hygge.stores._pg_types import column_type, fits, table_ddl
 from hygge.stores._sql import SqlStore, SqlStoreConfig, bulk_ready, column_types, transaction
 from hygge.stores._sql_load import SqlLoad
 from hygge.stores._values import POSTGRES, first_refused, refusal
@@ -40,13 +48,13 @@ _BOUNDED = re.compile(r"^(?:character varying|character)\((\d+)\)$")  # format_t
 
 class PostgresStoreConfig(SqlStoreConfig, PgConfig):
     type: Literal["postgres"] = "postgres"
-    schema_name: str = Field("public", alias="schema")
+    schema_name: str = Field(DEFAULT_SCHEMA, alias="schema")
 
 
 class PostgresStore(SqlStore):
     Config = PostgresStoreConfig
     config: PostgresStoreConfig
-    identifier_limit = 63
+    identifier_limit = NAME_LIMIT
     folds_names = False  # names go in quoted, so PostgreSQL keeps their case
     commit_columns = (
         "run_id text NOT NULL, destination text NOT NULL, published_at timestamptz NOT NULL,"
@@ -67,7 +75,7 @@ class PostgresStore(SqlStore):
         return f"postgres {where(self.config)}#{self.qualified}"
 
     def database_target(self) -> str:
-        return server_target(self.config, 5432)
+        return database_target(self.config)
 
     def begin(self, run: LoadRun) -> Load:
         self.refuse_undeclared(run.run_type)

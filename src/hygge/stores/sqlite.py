@@ -1,7 +1,7 @@
 """A table in a SQLite database file as a store: staged in a table, published in one transaction.
 
 Written with the standard library's sqlite3 (see `hygge.homes.sqlite` for why not ADBC). Each
-frame is turned into stored values by vectorized Polars expressions (`hygge.homes._sqlite`
+frame is turned into stored values by vectorized Polars expressions (`hygge.engines.sqlite`
 has the type mapping) and appended to the load's staging table by one prepared INSERT run
 with `executemany` inside one transaction per frame: Python only hands the row tuples over.
 
@@ -30,9 +30,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from hygge.engines.dialect import quote
+from hygge.engines.sqlite import connect, definitions, fits, mapped, to_stored
 from hygge.errors import StoreError
-from hygge.homes._sql import quote
-from hygge.homes._sqlite import connect, definitions, fits, mapped, to_stored
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._sql import FileDatabaseStore, FileDatabaseStoreConfig, transaction
 from hygge.stores._sql_load import FileDatabaseLoad

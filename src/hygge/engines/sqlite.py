@@ -1,4 +1,5 @@
-"""SQLite's loose typing pinned down: Polars types <-> declared column types <-> stored values.
+"""SQLite, for the sqlite home and store: connections, errors, dialect, and its loose typing
+pinned down: Polars types <-> declared column types <-> stored values.
 
 SQLite keeps each value as INTEGER, REAL, TEXT, BLOB or NULL whatever its column declares; the
 declared type is only a name (it sets the column's affinity). hygge writes a name that says
@@ -38,8 +39,8 @@ from typing import Any
 
 import polars as pl
 
+from hygge.engines.dialect import SLOT, Dialect, quote
 from hygge.errors import EntityError, RetryableError, StoreError
-from hygge.homes._sql import quote
 from hygge.watermark import Mark
 
 BUSY_TIMEOUT_SECONDS = 60.0  # a writer waits this long for another's transaction to end
@@ -219,6 +220,16 @@ def bound_value(mark: Mark) -> Any:
         series = series.cast(pl.Int32)
     frame = to_stored(series.cast(dtype).to_frame())
     return frame.item()
+
+
+class SqliteDialect(Dialect):
+    """Bound values in the stored format (`bound_value`), so a date compares text to text."""
+
+    def bind(self, mark: Mark) -> tuple[str, Any]:
+        return SLOT, bound_value(mark)
+
+
+DIALECT = SqliteDialect()
 
 
 def connect(path: str, *, create: bool) -> sqlite3.Connection:

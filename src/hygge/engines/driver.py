@@ -1,4 +1,4 @@
-"""What the database driver modules (hygge.pg, hygge.mysql, hygge.mssql) share.
+"""What the server engines' drivers (hygge.engines.postgres, .mysql, .mssql) share.
 
 They differ only in their driver: which package raises its errors, how a URL opens a
 connection, how a pooled connection is probed, and which errors are transient or final. The
@@ -127,12 +127,12 @@ class Driver:
 
 
 _MODULES = {  # a connection type (the URL schemes its driver takes) -> its driver module
-    "postgres": "hygge.pg",
-    "postgresql": "hygge.pg",
-    "mysql": "hygge.mysql",
-    "mariadb": "hygge.mysql",
-    "mssql": "hygge.mssql",
-    "sqlserver": "hygge.mssql",
+    "postgres": "hygge.engines.postgres",
+    "postgresql": "hygge.engines.postgres",
+    "mysql": "hygge.engines.mysql",
+    "mariadb": "hygge.engines.mysql",
+    "mssql": "hygge.engines.mssql",
+    "sqlserver": "hygge.engines.mssql",
 }
 
 
@@ -148,5 +148,8 @@ def connection_problems(name: str, connection: Connection) -> list[str]:
     module = _MODULES.get(connection.type)
     if module is None:
         return []
-    driver: Driver = importlib.import_module(module).DRIVER
+    try:
+        driver: Driver = importlib.import_module(module).DRIVER
+    except ImportError as exc:
+        return [f"{connection.type} {name}: its driver is not installed ({exc.name})"]
     return driver.problems(name, connection_url(connection))
