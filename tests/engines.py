@@ -34,6 +34,7 @@ from hygge.stores.duckdb import DuckDbStore
 from hygge.stores.mysql import MySqlStore
 from hygge.stores.postgres import PostgresStore
 from hygge.stores.sqlite import SqliteStore
+from hygge.testing.contracts import commit_of
 from tests.mariadb import connect
 from tests.pg import PASSWORD
 from tests.test_contracts import home, store
@@ -287,7 +288,7 @@ class Sqlite(FileEngine):
         run = LoadRun("fill-" + os.urandom(6).hex(), "full_drop")
         load = self.store(root, table, file=file).begin(run)
         load.write(frame)
-        load.publish()
+        load.publish(commit_of(run.run_id))
 
     def read_file(self, database: Path, table: str) -> pl.DataFrame | None:
         """Through the sqlite home."""

@@ -19,11 +19,10 @@ class FlakyHomeConfig(PluginConfig):
     failures: int = 1
 
 
-class FlakyHome(Home):
+class FlakyHome(Home[FlakyHomeConfig]):
     """Yields one batch, then fails `failures` times before succeeding."""
 
     Config = FlakyHomeConfig
-    config: FlakyHomeConfig
 
     def describe(self) -> str:
         return self.config.path

@@ -171,8 +171,8 @@ class MergingMemoryStore(MemoryStore):
 
     run_types = frozenset({"full_drop", "incremental", "merge"})
 
-    def begin(self, run: LoadRun) -> Load:
-        return MergeLoad(self, run) if run.run_type == "merge" else super().begin(run)
+    def start(self, run: LoadRun) -> Load:
+        return MergeLoad(self, run) if run.run_type == "merge" else super().start(run)
 
 
 class MergeLoad(MemoryLoad):

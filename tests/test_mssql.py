@@ -25,7 +25,7 @@ from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.registry import home_class, store_class
 from hygge.stores.mssql import MsSqlStore
 from hygge.testing import HomeContract, StoreContract, sample
-from hygge.testing.contracts import assert_same_rows
+from hygge.testing.contracts import assert_same_rows, commit_of
 from hygge.watermark import Mark
 from tests.test_contracts import home, store
 
@@ -275,7 +275,7 @@ def test_a_full_drop_load_stages_copies_and_publishes_in_one_transaction(
     writer.recover()
     load = writer.begin(LoadRun("run-1", "full_drop"))
     load.write(sample(3))
-    load.publish()
+    load.publish(commit_of("run-1"))
 
     said = server.said
     drops = [s for s in said if s.startswith("DROP TABLE IF EXISTS")]
@@ -326,10 +326,10 @@ def test_a_merge_keeps_one_row_per_key_in_the_stage_before_publishing(
     load.write(pl.DataFrame({"id": [7, 7], "version": [1, 2]}))
 
     if ordered:
-        load.publish()
+        load.publish(commit_of("run-1"))
     else:
         with pytest.raises(StoreError, match="id=7"):
-            load.publish()
+            load.publish(commit_of("run-1"))
 
     said = server.said
     checks = [n for n, s in enumerate(said) if "HAVING COUNT(*) > 1" in s]

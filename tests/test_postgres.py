@@ -19,7 +19,7 @@ from hygge.errors import EntityError, RetryableError, SourceError, StoreError
 from hygge.plugin import LoadRun, Window
 from hygge.stores.postgres import PostgresStore
 from hygge.testing import sample
-from hygge.testing.contracts import assert_same_rows
+from hygge.testing.contracts import assert_same_rows, commit_of
 from tests import proc
 from tests.conftest import EngineProject, ProjectMaker, run_ok
 from tests.engines import Postgres, over_precision, table_of
@@ -213,7 +213,7 @@ def test_later_batches_are_cast_to_the_first_batchs_columns_or_refused(
     load.write(first)
     load.write(pl.DataFrame({"v": [None], "id": [3]}))  # v is Null here, and comes first
     load.write(pl.DataFrame({"id": [4]}, schema={"id": pl.Int64}))
-    load.publish()
+    load.publish(commit_of("r1"))
     expected = pl.DataFrame({"id": [1, 2, 3, 4], "v": [1.5, None, None, None]})
     assert_same_rows(engine.read(tmp_path, table_of(tmp_path)), expected)
     load = target.begin(LoadRun("r2", "full_drop"))

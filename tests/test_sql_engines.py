@@ -17,7 +17,7 @@ import hygge
 from hygge.errors import StoreError
 from hygge.plugin import Home, LoadRun, Store, Window
 from hygge.testing import HomeContract, StoreContract, sample
-from hygge.testing.contracts import assert_same_rows
+from hygge.testing.contracts import assert_same_rows, commit_of
 from hygge.watermark import Mark
 from tests.conftest import EngineProject, run_ok
 from tests.engines import ENGINES, Engine, engine_named, table_of
@@ -185,7 +185,7 @@ def test_new_columns_are_added_and_a_narrower_destination_type_is_refused(
     for run_id, frame in (("r1", sample(2)), ("r2", sample(2, start=5).with_columns(extra=1.5))):
         load = target.begin(LoadRun(run_id, "incremental"))
         load.write(frame)
-        load.publish()
+        load.publish(commit_of(run_id))
     loaded = engine.read(tmp_path, table, schema)
     assert loaded is not None
     extra = loaded["extra"].to_list()
@@ -197,7 +197,7 @@ def test_new_columns_are_added_and_a_narrower_destination_type_is_refused(
     load.write(pl.DataFrame({"id": ["text"]}))
     text, bigint = engine.text_and_bigint
     with pytest.raises(StoreError, match=f"'id' is {text} in the source but {bigint}"):
-        load.publish()
+        load.publish(commit_of("r3"))
     load.abort()
     assert PASSWORD not in target.destination()
     expected = engine.destination(tmp_path, table, schema)

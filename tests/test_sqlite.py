@@ -13,7 +13,7 @@ import pytest
 from hygge.errors import ConfigError, SourceError, StoreError
 from hygge.plugin import LoadRun, Store, Window
 from hygge.testing import sample
-from hygge.testing.contracts import assert_same_rows
+from hygge.testing.contracts import assert_same_rows, commit_of
 from tests import proc
 from tests.conftest import EngineProject, run_ok
 from tests.engines import Sqlite
@@ -27,7 +27,7 @@ def engine() -> Sqlite:
 def publish(target: Store, run: LoadRun, frame: pl.DataFrame) -> None:
     load = target.begin(run)
     load.write(frame)
-    load.publish()
+    load.publish(commit_of(run.run_id))
 
 
 def test_zoned_and_nanosecond_datetimes_round_trip_in_utc(engine: Sqlite, tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_merge_matches_null_keys_and_needs_its_key_columns(engine: Sqlite, tmp_p
     load = target.begin(LoadRun("r3", "merge", ("key",)))
     load.write(rows)
     with pytest.raises(StoreError, match="primary key column"):
-        load.publish()
+        load.publish(commit_of("r3"))
     load.abort()
 
 

@@ -38,8 +38,8 @@ class PlannedEntity:
     run_type: RunType
     settings: Settings
     provenance: dict[str, str]  # setting -> where its value came from
-    home: Home
-    store: Store
+    home: Home[Any]
+    store: Store[Any]
     warnings: tuple[str, ...] = ()  # what the plan lets happen that may surprise
     pool_needs: Mapping[str, int] = field(default_factory=dict)  # its connection budget
 
@@ -113,8 +113,8 @@ class _Placed:
     """What the overlap checks need of an entity: what it reads and what it writes."""
 
     address: str
-    home: Home
-    store: Store
+    home: Home[Any]
+    store: Store[Any]
 
 
 def _unselected(
@@ -210,7 +210,7 @@ def _raise_unset(flow: FlowDef, entity: EntityDef) -> None:
 
 def _plugins(
     project: Project, flow: FlowDef, entity: EntityDef, cli: CommandLine, pools: Pools
-) -> tuple[Home, Store]:
+) -> tuple[Home[Any], Store[Any]]:
     """The entity's home and store; the store first, so the home knows what pool
     connections the store holds (`Context.reserved`) and may use the rest."""
     context = Context(project.root, flow.name, entity.name, pools)
@@ -220,7 +220,7 @@ def _plugins(
     return home, store
 
 
-def _key_warnings(run_type: RunType, settings: Settings, store: Store) -> tuple[str, ...]:
+def _key_warnings(run_type: RunType, settings: Settings, store: Store[Any]) -> tuple[str, ...]:
     """A primary_key says rows are updated by key, which an append cannot do: every planned
     incremental run with one is warned, whatever its destination holds now (a plan reads
     nothing), since each changed row it reads is appended beside its earlier version."""
@@ -239,7 +239,9 @@ def _key_warnings(run_type: RunType, settings: Settings, store: Store) -> tuple[
     )
 
 
-def _connection_budget(address: str, home: Home, store: Store, pools: Pools) -> dict[str, int]:
+def _connection_budget(
+    address: str, home: Home[Any], store: Store[Any], pools: Pools
+) -> dict[str, int]:
     """The connections of each pool the entity holds at once (see `hygge.pool`); one its
     pool cannot hold would never start."""
     needs = Counter(home.pool_needs()) + Counter(store.pool_needs())
@@ -347,8 +349,8 @@ def _check_run_type(
     address: str,
     run_type: RunType,
     settings: Settings,
-    home: Home,
-    store: Store,
+    home: Home[Any],
+    store: Store[Any],
     provenance: dict[str, str],
 ) -> None:
     where = provenance.get("run_type", "")

@@ -7,13 +7,13 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from hygge.config.models import RunType
-from hygge.errors import EntityError
+from hygge.errors import EntityError, StoreError
 from hygge.pool import Pools
 from hygge.results import SchemaChange
 from hygge.watermark import Mark
@@ -24,6 +24,9 @@ class PluginConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: str
+
+
+ConfigT = TypeVar("ConfigT", bound=PluginConfig)
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,8 @@ class LoadRun:
     version: str | None = None  # merge: of rows sharing a key, the greatest of this column wins
 
 
-class Home(ABC):
-    """A source of one entity's rows."""
+class Home(ABC, Generic[ConfigT]):
+    """A source of one entity's rows, configured by a `ConfigT` (its `Config`)."""
 
     Config: ClassVar[type[PluginConfig]]
     # A flow-level `path` naming a folder holds one sub-folder per entity (as for stores).
@@ -99,7 +102,7 @@ class Home(ABC):
     # must hold {entity} (or be the entity's own), else every entity would read one source.
     entity_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: Any, context: Context) -> None:
+    def __init__(self, config: ConfigT, context: Context) -> None:
         self.config = config
         self.context = context
 
@@ -169,7 +172,7 @@ class Load(ABC):
     def write(self, frame: pl.DataFrame) -> None: ...
 
     @abstractmethod
-    def publish(self, commit: Commit | None = None) -> None:
+    def publish(self, commit: Commit) -> None:
         """Make everything written visible at once, with the commit record beside it."""
 
     @abstractmethod
@@ -177,15 +180,15 @@ class Load(ABC):
         """Discard everything staged; safe to call more than once."""
 
 
-class Store(ABC):
-    """A destination for one entity."""
+class Store(ABC, Generic[ConfigT]):
+    """A destination for one entity, configured by a `ConfigT` (its `Config`)."""
 
     Config: ClassVar[type[PluginConfig]]
     run_types: ClassVar[frozenset[RunType]] = frozenset()
     # A flow-level `path` names a folder that holds one sub-folder per entity.
     folder_per_entity: ClassVar[bool] = False
 
-    def __init__(self, config: Any, context: Context) -> None:
+    def __init__(self, config: ConfigT, context: Context) -> None:
         self.config = config
         self.context = context
 
@@ -210,8 +213,19 @@ class Store(ABC):
     def check(self) -> list[str]:
         """Problems that would stop a load (not writable, unreachable); empty when fine."""
 
+    def begin(self, run: LoadRun) -> Load:
+        """A load for run; a run type the store does not declare in `run_types` is refused
+        here, before the store is touched."""
+        if run.run_type not in self.run_types:
+            raise StoreError(
+                f"{self.config.type} store cannot {run.run_type}",
+                hint=f"use one of: {', '.join(sorted(self.run_types))}",
+            )
+        return self.start(run)
+
     @abstractmethod
-    def begin(self, run: LoadRun) -> Load: ...
+    def start(self, run: LoadRun) -> Load:
+        """A load for run, whose run type is one of `run_types`."""
 
     @abstractmethod
     def recover(self) -> None:

@@ -6,7 +6,7 @@ import difflib
 import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Literal
+from typing import Any, Literal
 
 from hygge.errors import ConfigError, MissingDriverError
 from hygge.plugin import Home, Store
@@ -48,13 +48,13 @@ def known_kinds(family: Family) -> list[str]:
     return sorted({*BUILTINS[family], *_entry_points(family)})
 
 
-def home_class(kind: str) -> type[Home]:
+def home_class(kind: str) -> type[Home[Any]]:
     cls = _load("home", kind)
     assert issubclass(cls, Home), f"{cls} is not a Home"
     return cls
 
 
-def store_class(kind: str) -> type[Store]:
+def store_class(kind: str) -> type[Store[Any]]:
     cls = _load("store", kind)
     assert issubclass(cls, Store), f"{cls} is not a Store"
     return cls

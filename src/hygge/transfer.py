@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -42,7 +43,7 @@ class Counts:
 
 
 def transfer(
-    home: Home,
+    home: Home[Any],
     window: Window,
     batch_rows: int,
     load: Load,
@@ -78,7 +79,11 @@ def transfer(
 
 
 def _read(
-    home: Home, window: Window, batch_rows: int, batches: queue.Queue[Item], stop: threading.Event
+    home: Home[Any],
+    window: Window,
+    batch_rows: int,
+    batches: queue.Queue[Item],
+    stop: threading.Event,
 ) -> None:
     frames = home.batches(window, batch_rows)
     with contextlib.closing(frames):

@@ -267,7 +267,11 @@ class ReadPlan:
 
 
 def plan_read(
-    home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
+    home: Home[Any],
+    settings: Settings,
+    run_type: str,
+    previous: WindowState,
+    backfill: Backfill | None,
 ) -> ReadPlan:
     """How to read: files new since the last run, a watermark window, or everything."""
     if backfill is not None and run_type == "full_drop":
@@ -320,7 +324,11 @@ def _listing_state(listing: pl.DataFrame) -> WindowState:
 
 
 def plan_window(
-    home: Home, settings: Settings, run_type: str, previous: WindowState, backfill: Backfill | None
+    home: Home[Any],
+    settings: Settings,
+    run_type: str,
+    previous: WindowState,
+    backfill: Backfill | None,
 ) -> Window:
     """The window of one read. Its upper bound is fixed now, before reading starts, so rows
     written during the read wait for the next run."""

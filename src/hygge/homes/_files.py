@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Generator, Iterator
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import polars as pl
 
@@ -20,15 +20,17 @@ class FileHomeConfig(PluginConfig):
     new_files_only: bool = False  # read only files new or changed since the last run
 
 
-class FileHome(Home):
+FileHomeConfigT = TypeVar("FileHomeConfigT", bound=FileHomeConfig)
+
+
+class FileHome(Home[FileHomeConfigT]):
     """A home reading files of one format through a Polars lazy scan, in batches."""
 
-    config: FileHomeConfig
     suffixes: ClassVar[tuple[str, ...]]
     folder_per_entity = True
     entity_keys = ("path",)
 
-    def __init__(self, config: FileHomeConfig, context: Context) -> None:
+    def __init__(self, config: FileHomeConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
         self.fs = FileSystem(self.path)

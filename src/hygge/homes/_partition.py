@@ -56,7 +56,7 @@ class Partition(BaseModel):
         return value
 
 
-def check_partition(home: SqlHome, partition: Partition, schema: pl.Schema) -> None:
+def check_partition(home: SqlHome[Any], partition: Partition, schema: pl.Schema) -> None:
     """Raise SourceError unless the source has the partition column with a splittable type;
     asked by `hygge debug` from the source's columns alone."""
     dtype = schema.get(partition.column)
@@ -68,7 +68,7 @@ def check_partition(home: SqlHome, partition: Partition, schema: pl.Schema) -> N
     refuse_unsplittable(home, partition.column, dtype)
 
 
-def refuse_unsplittable(home: SqlHome, column: str, dtype: pl.DataType) -> None:
+def refuse_unsplittable(home: SqlHome[Any], column: str, dtype: pl.DataType) -> None:
     if not (dtype.is_integer() or dtype == pl.Date or isinstance(dtype, pl.Datetime)):
         raise SourceError(
             f"{home.describe()}: partition column {column!r} has type {dtype};"
@@ -106,7 +106,7 @@ def split(low: Mark, high: Mark, count: int) -> list[tuple[Mark, Mark]]:
     ]
 
 
-def ranges(home: SqlHome, window: Window, partition: Partition) -> list[Range]:
+def ranges(home: SqlHome[Any], window: Window, partition: Partition) -> list[Range]:
     """The window's ranges of the partition column (min and max asked within the window)."""
     predicate, params = home.predicate(window)
     name = home.dialect.quote(partition.column)
@@ -135,7 +135,7 @@ class _Failed:
 
 
 def read(
-    home: SqlHome, window: Window, batch_rows: int, partition: Partition
+    home: SqlHome[Any], window: Window, batch_rows: int, partition: Partition
 ) -> Generator[pl.DataFrame]:
     """The window's rows read range by range on parallel threads, yielded as they arrive."""
     todo: queue.SimpleQueue[Range] = queue.SimpleQueue()
@@ -173,7 +173,7 @@ def read(
 
 
 def _work(
-    home: SqlHome,
+    home: SqlHome[Any],
     todo: queue.SimpleQueue[Range],
     out: queue.Queue[pl.DataFrame | _Done | _Failed],
     stop: threading.Event,

@@ -21,7 +21,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -80,10 +80,12 @@ class PartitionedHomeConfig(SqlHomeConfig):
         return self
 
 
-class SqlHome(Home):
+SqlHomeConfigT = TypeVar("SqlHomeConfigT", bound=SqlHomeConfig)
+
+
+class SqlHome(Home[SqlHomeConfigT]):
     """A home reading one table or query of a SQL database, streamed as Arrow batches."""
 
-    config: SqlHomeConfig
     dialect: ClassVar[Dialect] = Dialect()  # how this engine writes SQL
     entity_keys = ("table", "query")
 
@@ -229,11 +231,13 @@ class ServerHomeConfig(SqlHomeConfig, DatabaseConfig):
     """A table or query on a database server, reached by `connection` or `url`."""
 
 
-class ServerHome(SqlHome):
+ServerHomeConfigT = TypeVar("ServerHomeConfigT", bound=ServerHomeConfig)
+
+
+class ServerHome(SqlHome[ServerHomeConfigT]):
     """A SQL home on a database server: named in messages by its type and connection (never
     the password), checked by a round trip, as parallel as its connection pool is large."""
 
-    config: ServerHomeConfig
     trivial: ClassVar[str] = "SELECT 1"  # the cheapest query the server answers
 
     def origin(self) -> str | None:
@@ -276,13 +280,14 @@ class FileDatabaseConfig(SqlHomeConfig):
     path: str
 
 
-class FileDatabaseHome(SqlHome):
+FileDatabaseConfigT = TypeVar("FileDatabaseConfigT", bound=FileDatabaseConfig)
+
+
+class FileDatabaseHome(SqlHome[FileDatabaseConfigT]):
     """A SQL home on a database file, relative to the project. Reading never creates the
     file, so a missing one is a problem found before anything runs."""
 
-    config: FileDatabaseConfig
-
-    def __init__(self, config: FileDatabaseConfig, context: Context) -> None:
+    def __init__(self, config: FileDatabaseConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
 

@@ -37,9 +37,8 @@ class CsvHomeConfig(FileHomeConfig):
         return [value] if isinstance(value, str) else value
 
 
-class CsvHome(FileHome):
+class CsvHome(FileHome[CsvHomeConfig]):
     Config = CsvHomeConfig
-    config: CsvHomeConfig
     suffixes = (".csv", ".tsv", ".txt")
 
     def __init__(self, config: CsvHomeConfig, context: Context) -> None:

@@ -23,9 +23,8 @@ class DuckDbHomeConfig(FileDatabaseConfig, PartitionedHomeConfig):
     type: Literal["duckdb"] = "duckdb"
 
 
-class DuckDbHome(FileDatabaseHome):
+class DuckDbHome(FileDatabaseHome[DuckDbHomeConfig]):
     Config = DuckDbHomeConfig
-    config: DuckDbHomeConfig
     dialect = DIALECT
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -38,9 +38,8 @@ class MsSqlHomeConfig(ServerHomeConfig, MsSqlConfig):
     type: Literal["mssql"] = "mssql"
 
 
-class MsSqlHome(ServerHome):
+class MsSqlHome(ServerHome[MsSqlHomeConfig]):
     Config = MsSqlHomeConfig
-    config: MsSqlHomeConfig
     trivial = "SELECT 1 AS one"
     dialect = DIALECT
 

@@ -29,9 +29,8 @@ class MySqlHomeConfig(ServerHomeConfig, PartitionedHomeConfig, MySqlConfig):
     type: Literal["mysql"] = "mysql"
 
 
-class MySqlHome(ServerHome):
+class MySqlHome(ServerHome[MySqlHomeConfig]):
     Config = MySqlHomeConfig
-    config: MySqlHomeConfig
     dialect = DIALECT
 
     def table_home(self) -> tuple[str, str, bool] | None:

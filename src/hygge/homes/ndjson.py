@@ -23,9 +23,8 @@ class NdjsonHomeConfig(FileHomeConfig):
     infer_schema_rows: Annotated[int, Field(gt=0)] = 1000
 
 
-class NdjsonHome(FileHome):
+class NdjsonHome(FileHome[NdjsonHomeConfig]):
     Config = NdjsonHomeConfig
-    config: NdjsonHomeConfig
     suffixes = (".ndjson", ".jsonl", ".json")
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:

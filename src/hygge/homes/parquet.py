@@ -14,7 +14,7 @@ class ParquetHomeConfig(FileHomeConfig):
     type: Literal["parquet"] = "parquet"
 
 
-class ParquetHome(FileHome):
+class ParquetHome(FileHome[ParquetHomeConfig]):
     Config = ParquetHomeConfig
     suffixes = (".parquet", ".pq")
 

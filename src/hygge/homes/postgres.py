@@ -37,9 +37,8 @@ class PostgresHomeConfig(ServerHomeConfig, PartitionedHomeConfig, PgConfig):
     type: Literal["postgres"] = "postgres"
 
 
-class PostgresHome(ServerHome):
+class PostgresHome(ServerHome[PostgresHomeConfig]):
     Config = PostgresHomeConfig
-    config: PostgresHomeConfig
     dialect = DIALECT
 
     def __init__(self, config: PostgresHomeConfig, context: Context) -> None:

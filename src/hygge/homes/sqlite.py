@@ -44,9 +44,8 @@ class SqliteHomeConfig(FileDatabaseConfig):
     type: Literal["sqlite"] = "sqlite"
 
 
-class SqliteHome(FileDatabaseHome):
+class SqliteHome(FileDatabaseHome[SqliteHomeConfig]):
     Config = SqliteHomeConfig
-    config: SqliteHomeConfig
     dialect = DIALECT
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:

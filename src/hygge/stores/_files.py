@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import IO, Annotated, ClassVar
+from typing import IO, Annotated, Any, ClassVar, TypeVar
 
 import polars as pl
 from pydantic import Field
@@ -65,15 +64,17 @@ class FileWriter:
         self.handle.close()
 
 
-class FileStore(Store):
+FileStoreConfigT = TypeVar("FileStoreConfigT", bound=FileStoreConfig)
+
+
+class FileStore(Store[FileStoreConfigT]):
     """A store writing one folder of files per entity."""
 
-    config: FileStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental"})
     folder_per_entity = True
     extension: ClassVar[str]
 
-    def __init__(self, config: FileStoreConfig, context: Context) -> None:
+    def __init__(self, config: FileStoreConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.written = context.resolve(config.path).rstrip("/")
         # Work where the folder really is: the publish's swap of a symlink (or of a folder
@@ -139,12 +140,7 @@ class FileStore(Store):
         except (pl.exceptions.PolarsError, OSError, SourceError) as exc:
             raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
 
-    def begin(self, run: LoadRun) -> Load:
-        if run.run_type not in self.run_types:
-            raise StoreError(
-                f"{self.config.type} store cannot {run.run_type}",
-                hint=f"use one of: {', '.join(sorted(self.run_types))}",
-            )
+    def start(self, run: LoadRun) -> Load:
         self._refuse_unchangeable(run.run_type)
         if run.run_type == "full_drop":
             self._refuse_foreign()
@@ -193,7 +189,7 @@ class FileStore(Store):
 class FileLoad(Load):
     """One run's files: staged, then published all together."""
 
-    def __init__(self, store: FileStore, run: LoadRun) -> None:
+    def __init__(self, store: FileStore[Any], run: LoadRun) -> None:
         self.store = store
         self.run = run
         self.fs = store.fs
@@ -225,9 +221,8 @@ class FileLoad(Load):
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
 
-    def publish(self, commit: Commit | None = None) -> None:
+    def publish(self, commit: Commit) -> None:
         self._close_file()
-        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
         try:
             files = self.fs.list_names(self.staging)
             if self.run.run_type == "full_drop":

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 from pydantic import Field, field_validator, model_validator
@@ -78,7 +78,10 @@ class SqlStoreConfig(PluginConfig):
         return {**data, "schema": schema, "table": name}
 
 
-class SqlStore(Store):
+SqlStoreConfigT = TypeVar("SqlStoreConfigT", bound=SqlStoreConfig)
+
+
+class SqlStore(Store[SqlStoreConfigT]):
     """A store writing one table of a SQL database: what every engine shares.
 
     An engine gives its cursor, its catalog (`tables`, `columns`), its quoting (`name`) and
@@ -86,7 +89,6 @@ class SqlStore(Store):
     are written once here. A DB-API cursor is expected (`execute`, then `fetchall`).
     """
 
-    config: SqlStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental", "merge"})
     identifier_limit: ClassVar[int | None] = None  # longest name; set: stages carry a digest
     commit_columns: ClassVar[str] = ""  # the DDL of `_hygge_commits`' columns
@@ -163,13 +165,6 @@ class SqlStore(Store):
             return f"{STAGE_PREFIX}{self.config.table}#"
         digest = hashlib.sha256(self.qualified.encode()).hexdigest()[:12]
         return f"{STAGE_PREFIX}{digest}#"
-
-    def refuse_undeclared(self, run_type: RunType) -> None:
-        if run_type not in self.run_types:
-            raise StoreError(
-                f"{self.config.type} store cannot {run_type}",
-                hint=f"use one of: {', '.join(sorted(self.run_types))}",
-            )
 
     def preflight(self) -> list[str]:
         """A name longer than the engine keeps would be cut, or refused mid-load."""
@@ -305,13 +300,14 @@ class FileDatabaseStoreConfig(SqlStoreConfig):
     path: str
 
 
-class FileDatabaseStore(SqlStore):
+FileDatabaseStoreConfigT = TypeVar("FileDatabaseStoreConfigT", bound=FileDatabaseStoreConfig)
+
+
+class FileDatabaseStore(SqlStore[FileDatabaseStoreConfigT]):
     """A store in one database file of the project (DuckDB, SQLite), made by its first load:
     a missing file has no stages to recover and no records, and its folder must take it."""
 
-    config: FileDatabaseStoreConfig
-
-    def __init__(self, config: FileDatabaseStoreConfig, context: Context) -> None:
+    def __init__(self, config: FileDatabaseStoreConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
 

@@ -19,7 +19,6 @@ import contextlib
 from abc import abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import Any
 
 from hygge.engines.dialect import quote
@@ -34,7 +33,7 @@ from hygge.stores._sql import COMMITS, KEEP_COMMITS, FileDatabaseStore, SqlStore
 class StagedLoad(Load):
     """One run's rows in a staging table of its own, until published or aborted."""
 
-    def __init__(self, store: SqlStore, run: LoadRun) -> None:
+    def __init__(self, store: SqlStore[Any], run: LoadRun) -> None:
         self.store = store
         self.run = run
         self.stage_name = store.stage_name(run.run_id)
@@ -72,8 +71,7 @@ class SqlLoad(StagedLoad):
         """The publish transaction's cursor: committed when the block ends, rolled back
         when it raises."""
 
-    def publish(self, commit: Commit | None = None) -> None:
-        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
+    def publish(self, commit: Commit) -> None:
         self.require_open()
         added: list[tuple[str, str]] = []
         with self.publishing() as cur:
@@ -159,9 +157,9 @@ class FileDatabaseLoad(SqlLoad):
     engines of one file (DuckDB, SQLite) share their write lock across connections, so one
     held connection keeps a load's writes in one place."""
 
-    store: FileDatabaseStore
+    store: FileDatabaseStore[Any]
 
-    def __init__(self, store: FileDatabaseStore, run: LoadRun) -> None:
+    def __init__(self, store: FileDatabaseStore[Any], run: LoadRun) -> None:
         super().__init__(store, run)
         self.con = store.open()
         try:

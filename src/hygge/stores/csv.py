@@ -46,9 +46,8 @@ class CsvWriter(FileWriter):
         self.rows += frame.height
 
 
-class CsvStore(FileStore):
+class CsvStore(FileStore[CsvStoreConfig]):
     Config = CsvStoreConfig
-    config: CsvStoreConfig
     extension = "csv"
 
     def open_writer(self, handle: IO[bytes]) -> FileWriter:

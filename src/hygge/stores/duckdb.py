@@ -49,9 +49,8 @@ class DuckDbStoreConfig(FileDatabaseStoreConfig):
     schema_name: str = Field("main", alias="schema")
 
 
-class DuckDbStore(FileDatabaseStore):
+class DuckDbStore(FileDatabaseStore[DuckDbStoreConfig]):
     Config = DuckDbStoreConfig
-    config: DuckDbStoreConfig
     begin_sql = "BEGIN TRANSACTION"
     commit_columns = (
         "run_id VARCHAR NOT NULL, destination VARCHAR NOT NULL,"
@@ -69,8 +68,7 @@ class DuckDbStore(FileDatabaseStore):
     def destination(self) -> str:
         return f"duckdb://{self.path}#{self.qualified}"
 
-    def begin(self, run: LoadRun) -> Load:
-        self.refuse_undeclared(run.run_type)
+    def start(self, run: LoadRun) -> Load:
         return DuckDbLoad(self, run)
 
     def recover(self) -> None:

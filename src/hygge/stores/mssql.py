@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Literal
 
 import polars as pl
@@ -60,9 +60,8 @@ class MsSqlStoreConfig(SqlStoreConfig, MsSqlConfig):
     schema_name: str = Field(DEFAULT_SCHEMA, alias="schema")
 
 
-class MsSqlStore(SqlStore):
+class MsSqlStore(SqlStore[MsSqlStoreConfig]):
     Config = MsSqlStoreConfig
-    config: MsSqlStoreConfig
     identifier_limit = NAME_LIMIT
     begin_sql = "BEGIN TRANSACTION"
     rollback_sql = "IF @@TRANCOUNT > 0 ROLLBACK"
@@ -79,8 +78,7 @@ class MsSqlStore(SqlStore):
         """SQL Server's default collations compare names, database names too, without case."""
         return database_target(self.config)
 
-    def begin(self, run: LoadRun) -> Load:
-        self.refuse_undeclared(run.run_type)
+    def start(self, run: LoadRun) -> Load:
         return MsSqlLoad(self, run)
 
     def pool_needs(self) -> Mapping[str, int]:
@@ -160,8 +158,7 @@ class MsSqlLoad(StagedLoad):
             for chunk in bulk_ready(frame).iter_slices(_BCP_ROWS):
                 con.bulk_copy(self.stage, chunk.rows(), batch_size=_BCP_ROWS)
 
-    def publish(self, commit: Commit | None = None) -> None:
-        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
+    def publish(self, commit: Commit) -> None:
         self.require_open()
         store, missing = self.store, [k for k in self.run.primary_key if k not in self.types]
         if self.run.run_type == "merge" and self.staged and missing:

@@ -32,7 +32,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,9 +83,8 @@ class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
     schema_name: str = Field("", alias="schema")
 
 
-class MySqlStore(SqlStore):
+class MySqlStore(SqlStore[MySqlStoreConfig]):
     Config = MySqlStoreConfig
-    config: MySqlStoreConfig
     identifier_limit = NAME_LIMIT
 
     @property
@@ -129,8 +128,7 @@ class MySqlStore(SqlStore):
             return [exc.message]
         return []
 
-    def begin(self, run: LoadRun) -> Load:
-        self.refuse_undeclared(run.run_type)
+    def start(self, run: LoadRun) -> Load:
         return MySqlLoad(self, run)
 
     def pool_needs(self) -> Mapping[str, int]:
@@ -287,8 +285,7 @@ class MySqlLoad(StagedLoad):
         found = Refused(column, row, reason, shown(frame[column], row))
         raise refusal(found, where, "MySQL", self.types[column], self.batches, self.rows)
 
-    def publish(self, commit: Commit | None = None) -> None:
-        commit = commit or Commit(self.run.run_id, datetime.now(UTC))
+    def publish(self, commit: Commit) -> None:
         self.require_open()
         store = self.store
         with store.cursor() as cur:

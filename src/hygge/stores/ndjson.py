@@ -41,7 +41,7 @@ def _holds_binary(dtype: pl.DataType | DataTypeClass) -> bool:
     return False
 
 
-class NdjsonStore(FileStore):
+class NdjsonStore(FileStore[NdjsonStoreConfig]):
     Config = NdjsonStoreConfig
     extension = "ndjson"
 

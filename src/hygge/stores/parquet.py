@@ -117,9 +117,8 @@ def _columns(schema: pl.Schema) -> str:
     return "(" + ", ".join(f"{name} {dtype}" for name, dtype in schema.items()) + ")"
 
 
-class ParquetStore(FileStore):
+class ParquetStore(FileStore[ParquetStoreConfig]):
     Config = ParquetStoreConfig
-    config: ParquetStoreConfig
     extension = "parquet"
 
     def open_writer(self, handle: IO[bytes]) -> FileWriter:

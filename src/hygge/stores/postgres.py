@@ -51,9 +51,8 @@ class PostgresStoreConfig(SqlStoreConfig, PgConfig):
     schema_name: str = Field(DEFAULT_SCHEMA, alias="schema")
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(SqlStore[PostgresStoreConfig]):
     Config = PostgresStoreConfig
-    config: PostgresStoreConfig
     identifier_limit = NAME_LIMIT
     folds_names = False  # names go in quoted, so PostgreSQL keeps their case
     commit_columns = (
@@ -77,8 +76,7 @@ class PostgresStore(SqlStore):
     def database_target(self) -> str:
         return database_target(self.config)
 
-    def begin(self, run: LoadRun) -> Load:
-        self.refuse_undeclared(run.run_type)
+    def start(self, run: LoadRun) -> Load:
         return PostgresLoad(self, run)
 
     def pool_needs(self) -> Mapping[str, int]:

@@ -50,9 +50,8 @@ class SqliteStoreConfig(FileDatabaseStoreConfig):
         return value
 
 
-class SqliteStore(FileDatabaseStore):
+class SqliteStore(FileDatabaseStore[SqliteStoreConfig]):
     Config = SqliteStoreConfig
-    config: SqliteStoreConfig
     begin_sql = "BEGIN IMMEDIATE"
     commit_columns = (
         "run_id TEXT NOT NULL, destination TEXT NOT NULL, published_at TEXT NOT NULL,"
@@ -65,8 +64,7 @@ class SqliteStore(FileDatabaseStore):
     def destination(self) -> str:
         return f"sqlite://{self.path}#{self.config.table}"
 
-    def begin(self, run: LoadRun) -> Load:
-        self.refuse_undeclared(run.run_type)
+    def start(self, run: LoadRun) -> Load:
         return SqliteLoad(self, run)
 
     def record_values(self, commit: Commit) -> tuple[str, Any]:

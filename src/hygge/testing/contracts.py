@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -12,6 +13,11 @@ from hygge.config.models import RUN_TYPES, RunType
 from hygge.errors import HyggeError, StoreError
 from hygge.plugin import Commit, Home, LoadRun, Store, Window
 from hygge.watermark import Mark
+
+
+def commit_of(run_id: str) -> Commit:
+    """The commit record a flow would hand a load of run_id to publish (no watermark)."""
+    return Commit(run_id, datetime.now(UTC))
 
 
 def sample(rows: int, start: int = 0) -> pl.DataFrame:
@@ -53,11 +59,11 @@ class HomeContract:
     frames, so its columns are an Int64 `id` and a String `name`.
     """
 
-    def make_home(self, tmp_path: Path, frame: pl.DataFrame) -> Home:
+    def make_home(self, tmp_path: Path, frame: pl.DataFrame) -> Home[Any]:
         """Write `frame` where a new home will read it; return that home."""
         raise NotImplementedError
 
-    def make_broken_home(self, tmp_path: Path) -> Home:
+    def make_broken_home(self, tmp_path: Path) -> Home[Any]:
         """A home whose source is missing (e.g. a path that does not exist)."""
         raise NotImplementedError
 
@@ -125,34 +131,34 @@ class StoreContract:
     unless a test is about another run type: every store can take a full copy.
     """
 
-    def make_store(self, tmp_path: Path) -> Store:
+    def make_store(self, tmp_path: Path) -> Store[Any]:
         """A store with a fresh destination under tmp_path."""
         raise NotImplementedError
 
-    def make_broken_store(self, tmp_path: Path) -> Store:
+    def make_broken_store(self, tmp_path: Path) -> Store[Any]:
         """A store whose destination cannot take a load (e.g. its path is a file)."""
         raise NotImplementedError
 
-    def read_back(self, store: Store) -> pl.DataFrame | None:
+    def read_back(self, store: Store[Any]) -> pl.DataFrame | None:
         """Everything a reader of the destination sees; None when the destination does not exist."""
         raise NotImplementedError
 
-    def leftovers(self, store: Store) -> list[str]:
+    def leftovers(self, store: Store[Any]) -> list[str]:
         """Staging or temporary things a load left behind (names, for the failure message)."""
         raise NotImplementedError
 
     # helpers
 
     def load(
-        self, store: Store, run_type: RunType, *frames: pl.DataFrame, run_id: str = "run-1"
+        self, store: Store[Any], run_type: RunType, *frames: pl.DataFrame, run_id: str = "run-1"
     ) -> None:
         """One whole load: begin, write each frame, publish."""
         load = store.begin(LoadRun(run_id, run_type, ("id",)))
         for frame in frames:
             load.write(frame)
-        load.publish()
+        load.publish(commit_of(run_id))
 
-    def needs(self, store: Store, run_type: RunType) -> None:
+    def needs(self, store: Store[Any], run_type: RunType) -> None:
         if run_type not in store.run_types:
             _skip(f"the store does not declare {run_type}")
 
@@ -163,7 +169,7 @@ class StoreContract:
         load = store.begin(LoadRun("run-1", "full_drop", ("id",)))
         load.write(sample(10))
         assert self.read_back(store) is None, "a first load is visible before publish"
-        load.publish()
+        load.publish(commit_of("run-1"))
         load = store.begin(LoadRun("run-2", "full_drop", ("id",)))
         load.write(sample(5, start=100))
         assert_same_rows(self.read_back(store), sample(10))
@@ -235,7 +241,7 @@ class StoreContract:
         load = store.begin(LoadRun("run-2", "merge", ("id",), "version"))
         load.write(_versions([7, 7, 8], ["x", "y", "z"], [2, 2, 2]))
         try:
-            load.publish()
+            load.publish(commit_of("run-2"))
         except StoreError as exc:
             assert "id=7" in exc.message, exc.message
         else:
@@ -244,11 +250,11 @@ class StoreContract:
             load.abort()
         assert_same_rows(self.read_back(store), before)
 
-    def _merge(self, store: Store, run_id: str, *frames: pl.DataFrame) -> None:
+    def _merge(self, store: Store[Any], run_id: str, *frames: pl.DataFrame) -> None:
         load = store.begin(LoadRun(run_id, "merge", ("id",), "version"))
         for frame in frames:
             load.write(frame)
-        load.publish()
+        load.publish(commit_of(run_id))
 
     def test_recover_removes_what_a_crashed_load_left(self, tmp_path: Path) -> None:
         store = self.make_store(tmp_path)
@@ -270,15 +276,15 @@ class StoreContract:
         first.write(sample(6))
         second.write(sample(6, start=100))
         second.abort()
-        first.publish()
+        first.publish(commit_of("run-1"))
         assert_same_rows(self.read_back(store), sample(6))
         if "incremental" in store.run_types:
             first = store.begin(LoadRun("run-3", "incremental", ("id",)))
             second = store.begin(LoadRun("run-4", "incremental", ("id",)))
             first.write(sample(6, start=200))
             second.write(sample(6, start=300))
-            second.publish()
-            first.publish()
+            second.publish(commit_of("run-4"))
+            first.publish(commit_of("run-3"))
             expected = pl.concat([sample(6, start=start) for start in (0, 200, 300)])
             assert_same_rows(self.read_back(store), expected)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import polars as pl
@@ -56,11 +55,10 @@ class MemoryHomeConfig(PluginConfig):
     """Raise a SourceError after this many batches, to test how a flow handles a failing read."""
 
 
-class MemoryHome(Home):
+class MemoryHome(Home[MemoryHomeConfig]):
     """Reads a table put in memory with `put_table` (or published by a MemoryStore)."""
 
     Config = MemoryHomeConfig
-    config: MemoryHomeConfig
 
     def describe(self) -> str:
         return f"memory:{self.config.table}"
@@ -114,11 +112,10 @@ class MemoryStoreConfig(PluginConfig):
     """Fail at this step (check reports a problem, write/publish raise a StoreError)."""
 
 
-class MemoryStore(Store):
+class MemoryStore(Store[MemoryStoreConfig]):
     """Publishes into an in-memory table; a load stays staged (invisible) until publish."""
 
     Config = MemoryStoreConfig
-    config: MemoryStoreConfig
     run_types = frozenset({"full_drop", "incremental"})
 
     def destination(self) -> str:
@@ -129,10 +126,7 @@ class MemoryStore(Store):
             return [f"memory table {self.config.table!r} is unreachable (fail_on: check)"]
         return []
 
-    def begin(self, run: LoadRun) -> Load:
-        if run.run_type not in self.run_types:
-            supported = ", ".join(sorted(self.run_types))
-            raise StoreError(f"memory store cannot {run.run_type}", hint=f"use one of: {supported}")
+    def start(self, run: LoadRun) -> Load:
         return MemoryLoad(self, run)
 
     def recover(self) -> None:
@@ -164,7 +158,7 @@ class MemoryLoad(Load):
         with _lock:
             self._staging().append(frame)
 
-    def publish(self, commit: Commit | None = None) -> None:
+    def publish(self, commit: Commit) -> None:
         self._maybe_fail("publish")
         table = self.store.config.table
         with _lock:
@@ -174,7 +168,7 @@ class MemoryLoad(Load):
                 raise StoreError(f"cannot publish to memory table {table!r}: {exc}") from exc
             if published is not None:
                 _tables[table] = published
-            _commits[table] = commit or Commit(self.run.run_id, datetime.now(UTC))
+            _commits[table] = commit
             del _staged[self.key]
 
     def combine(self, old: pl.DataFrame | None, new: list[pl.DataFrame]) -> pl.DataFrame | None:
