@@ -21,8 +21,17 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hygge import __version__
-from hygge.cli_journal import history, journal
-from hygge.cli_options import project_option
+from hygge.cli.journal import history, journal
+from hygge.cli.options import project_option
+from hygge.cli.render import (
+    LiveProgress,
+    make_console,
+    plan_json,
+    print_plan,
+    print_summary,
+    result_json,
+)
+from hygge.cli.scaffold import init_project
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
@@ -33,15 +42,6 @@ from hygge.journal import WatermarkRecord, journal_path, open_journal
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.redact import RedactingFilter, redact, redact_argv
-from hygge.render import (
-    LiveProgress,
-    make_console,
-    plan_json,
-    print_plan,
-    print_summary,
-    result_json,
-)
-from hygge.scaffold import init_project
 from hygge.selection import Selection
 from hygge.signals import graceful_signals
 from hygge.window import Backfill
@@ -337,7 +337,3 @@ def _log_handler() -> logging.Handler:
     handler = RichHandler(console=make_console(stderr=True), show_path=False)
     handler.addFilter(RedactingFilter())
     return handler
-
-
-if __name__ == "__main__":
-    main()

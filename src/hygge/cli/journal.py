@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from hygge.cli_options import project_option
+from hygge.cli.options import project_option
+from hygge.cli.render import make_console
+from hygge.cli.render_journal import history_json, print_history, print_watermarks, watermarks_json
 from hygge.config.project import Project, load_project
 from hygge.errors import UsageError, WatermarkError
 from hygge.journal import Journal, WatermarkCommit, open_journal
 from hygge.plan import PlannedEntity, make_plan
-from hygge.render import make_console
-from hygge.render_journal import history_json, print_history, print_watermarks, watermarks_json
 from hygge.selection import Selection
 from hygge.watermark import mark_from_user
 
