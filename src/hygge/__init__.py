@@ -1,6 +1,6 @@
 """hygge: move data from where it lives to where it should settle.
 
-The public API: load a project, plan a run, run it.
+The public API: load a project, check it, plan a run, run it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from hygge.config.models import RunType
 from hygge.config.project import Project, load_project
 from hygge.coordinator import Coordinator, Reporter
+from hygge.debug import Check, ProjectCheck, check_project
 from hygge.errors import ConfigError, EntityError, HyggeError, UsageError
 from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.results import EntityResult, RunResult
@@ -19,6 +20,7 @@ from hygge.selection import Selection
 __version__ = "0.1.0"
 
 __all__ = [
+    "Check",
     "ConfigError",
     "EntityError",
     "EntityResult",
@@ -26,10 +28,12 @@ __all__ = [
     "Plan",
     "PlannedEntity",
     "Project",
+    "ProjectCheck",
     "RunResult",
     "Selection",
     "UsageError",
     "__version__",
+    "check_project",
     "load_project",
     "make_plan",
     "run",

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
@@ -27,6 +26,7 @@ from hygge.cli.render import (
     LiveProgress,
     make_console,
     plan_json,
+    print_check,
     print_plan,
     print_summary,
     result_json,
@@ -35,10 +35,8 @@ from hygge.cli.scaffold import init_project
 from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
-from hygge.engines.driver import connection_problems
-from hygge.entity_checks import entity_problems
+from hygge.debug import check_project
 from hygge.errors import EntityError, ExitCode, HyggeError, UsageError
-from hygge.journal import WatermarkRecord, journal_path, open_journal
 from hygge.locks import held_locks
 from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.redact import RedactingFilter, redact, redact_argv
@@ -214,43 +212,9 @@ def go(
 def debug(project_dir: Path | None) -> None:
     """Check the config, every named connection, home and store, the watermark, key and
     partition columns (no rows read) and the committed watermarks; non-zero on a problem."""
-    project = load_project(project_dir)
-    if project.unresolved:  # checking every connection needs every variable
-        raise next(iter(project.unresolved.values()))
-    plan = make_plan(project)
-    console = make_console()
-    console.print(f"project {project.name} at {project.root}", highlight=False)
-    problems = 0
-    for name, connection in project.spec.connections.items():
-        found = connection_problems(name, connection)
-        problems += len(found)
-        _report(console, found, f"connection {name}")
-    stored = _committed_watermarks(plan)
-    for entity in plan.entities:
-        found = entity_problems(entity, stored.get((entity.flow, entity.name)))
-        problems += len(found)
-        route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
-        _report(console, found, f"{entity.address}: {route}")
-    console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
-    sys.exit(ExitCode.FAILED if problems else ExitCode.OK)
-
-
-def _committed_watermarks(plan: Plan) -> dict[tuple[str, str], WatermarkRecord]:
-    """The journal's watermarks of the plan's entities by (flow, entity); none when there is
-    no journal yet (debug creates none)."""
-    where = plan.project.spec.journal.path
-    if not journal_path(plan.project.root, where).exists():
-        return {}
-    with open_journal(plan.project.root, where) as journal:
-        marks = {(e.flow, e.name): journal.watermark(e.flow, e.name) for e in plan.entities}
-    return {address: mark for address, mark in marks.items() if mark is not None}
-
-
-def _report(console: Console, problems: list[str], what: str) -> None:
-    mark = "[green]ok[/]" if not problems else "[bold red]problem[/]"
-    console.print(f"{mark}  {escape(redact(what))}", highlight=False)
-    for problem in problems:
-        console.print(f"     {escape(redact(problem))}", highlight=False)
+    checked = check_project(project_dir)
+    print_check(make_console(), checked)
+    sys.exit(checked.exit_code)
 
 
 main.add_command(history)
