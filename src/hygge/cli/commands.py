@@ -20,6 +20,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hygge import __version__
+from hygge.backfill import backfill_of, check_backfill
 from hygge.cli.journal import history, journal
 from hygge.cli.options import project_option
 from hygge.cli.render import (
@@ -36,13 +37,12 @@ from hygge.config.models import RunType
 from hygge.config.project import load_project
 from hygge.coordinator import Coordinator
 from hygge.debug import check_project
-from hygge.errors import EntityError, ExitCode, HyggeError, UsageError
+from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.locks import held_locks
-from hygge.plan import Plan, PlannedEntity, make_plan
+from hygge.plan import make_plan
 from hygge.redact import RedactingFilter, redact, redact_argv
 from hygge.selection import Selection
 from hygge.signals import graceful_signals
-from hygge.window import Backfill
 
 
 class HyggeCommandGroup(click.Group):
@@ -181,11 +181,11 @@ def go(
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
-    backfill = _backfill(backfill_from, backfill_to, flows, entities)
+    backfill = backfill_of(backfill_from, backfill_to, flows, entities)
     project = load_project(project_dir)
     plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
     if backfill is not None:
-        _check_backfill(plan, backfill, typed=not dry_run)
+        check_backfill(plan, backfill, typed=not dry_run)
     out = make_console(stderr=as_json)
     if dry_run:
         plan.preflight()
@@ -235,57 +235,6 @@ def locks(project_dir: Path | None, as_json: bool) -> None:
     for name, who in held:
         console.print(f"{name}: held by {who.describe()}", highlight=False)
     console.print(f"{len(held)} held", highlight=False)
-
-
-def _backfill(
-    lower: str | None, upper: str | None, flows: tuple[str, ...], entities: tuple[str, ...]
-) -> Backfill | None:
-    if lower is None and upper is None:
-        return None
-    if lower is None:
-        raise UsageError("--to needs --from", hint="give the window's lower bound too")
-    if not flows and not entities:
-        raise UsageError(
-            "--from needs a selection", hint="name what to backfill, e.g. --entity shop.orders"
-        )
-    return Backfill(lower, upper)
-
-
-def _check_backfill(plan: Plan, backfill: Backfill, typed: bool) -> None:
-    """Refuse a window before anything runs: entities without a watermark, a full_drop
-    (it would replace the table with the window) and, once the column's type is known
-    (not in a dry run, which reads nothing), values that are not of it or an empty window."""
-    lacking = [e.address for e in plan.entities if e.settings.watermark is None]
-    if lacking:
-        raise UsageError(
-            f"--from/--to need a watermark, which {', '.join(lacking)} has not",
-            hint="select only entities with a watermark column",
-        )
-    replacing = [e for e in plan.entities if e.run_type == "full_drop"]
-    if replacing:
-        which = "; ".join(
-            f"{e.address} runs full_drop, from {e.provenance.get('run_type', 'its settings')}"
-            for e in replacing
-        )
-        raise Backfill.full_drop_refused(which, replacing[0].address)
-    if typed:
-        for entity in plan.entities:
-            _check_window_values(entity, backfill)
-
-
-def _check_window_values(entity: PlannedEntity, backfill: Backfill) -> None:
-    """--from/--to must be values of the watermark column's type, --from not after --to."""
-    column = entity.settings.watermark.column if entity.settings.watermark else ""
-    try:
-        dtype = entity.home.schema().get(column)
-    except EntityError:
-        return  # the home cannot be read: the entity's run reports it
-    if dtype is None:
-        return  # the column is missing: the run says so, naming the columns there are
-    try:
-        backfill.bounds(dtype, column)
-    except UsageError as exc:
-        raise UsageError(f"{entity.address}: {exc.message}", hint=exc.hint) from None
 
 
 def _configure_logging(verbose: bool) -> None:
