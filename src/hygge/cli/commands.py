@@ -20,7 +20,6 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from hygge import __version__
-from hygge.backfill import backfill_of, check_backfill
 from hygge.cli.journal import history, journal
 from hygge.cli.options import project_option
 from hygge.cli.render import (
@@ -35,13 +34,11 @@ from hygge.cli.render import (
 from hygge.cli.scaffold import init_project
 from hygge.config.models import RunType
 from hygge.config.project import load_project
-from hygge.coordinator import Coordinator
 from hygge.debug import check_project
 from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.locks import held_locks
-from hygge.plan import make_plan
 from hygge.redact import RedactingFilter, redact, redact_argv
-from hygge.selection import Selection
+from hygge.request import RunRequest
 from hygge.signals import graceful_signals
 
 
@@ -181,14 +178,13 @@ def go(
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
-    backfill = backfill_of(backfill_from, backfill_to, flows, entities)
+    request = RunRequest(
+        flows, entities, run_type, concurrency, variables, backfill_from, backfill_to, wait_seconds
+    )
     project = load_project(project_dir)
-    plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
-    if backfill is not None:
-        check_backfill(plan, backfill, typed=not dry_run)
+    plan = request.plan(project, dry_run=dry_run)
     out = make_console(stderr=as_json)
     if dry_run:
-        plan.preflight()
         if as_json:
             click.echo(json.dumps(plan_json(plan), indent=2))
         else:
@@ -199,7 +195,7 @@ def go(
         graceful_signals() as signals,
         LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress,
     ):
-        result = Coordinator(plan, progress, backfill, command, wait_seconds).run()
+        result = request.execute(plan, progress, command)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
