@@ -3,6 +3,7 @@ an orchestrator (Airflow, Dagster, Prefect) calls it without a command line."""
 
 from __future__ import annotations
 
+import inspect
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 import hygge
 from hygge import steering
+from hygge.cli import main
 from hygge.errors import UsageError
 from hygge.locks import Holder, entity_lock
 from tests.conftest import data_files, read_lake
@@ -184,3 +186,17 @@ def test_run_skips_a_held_entity_or_waits_for_it(shop: Path) -> None:
     waited = hygge.run(shop, entities="shop.orders", wait=60)
     assert waited.exit_code == 0
     assert [(r.status, r.rows) for r in waited.entities] == [("success", 100)]
+
+
+def test_every_option_of_go_is_a_keyword_of_run() -> None:
+    """The command and the library cannot drift: an option `hygge go` gains that is not only
+    about its output must reach `hygge.run()` too."""
+    output_only = {"verbose", "quiet", "as_json"}
+    keyword = {
+        "project_dir": "project",
+        "incremental": "run_type",
+        "full_drop": "run_type",
+        "wait_seconds": "wait",
+    }
+    options = {p.name for p in main.commands["go"].params if p.name} - output_only
+    assert {keyword.get(o, o) for o in options} <= set(inspect.signature(hygge.run).parameters)

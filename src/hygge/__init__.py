@@ -7,7 +7,7 @@ The public API: load a project, check it, plan a run, run it (`run` takes every 
 from __future__ import annotations
 
 from hygge.config.project import Project, load_project
-from hygge.debug import Check, ProjectCheck, check_project
+from hygge.debug import ProjectCheck, check_project
 from hygge.errors import ConfigError, EntityError, HyggeError, UsageError
 from hygge.plan import Plan, PlannedEntity, make_plan
 from hygge.request import run
@@ -17,7 +17,6 @@ from hygge.selection import Selection
 __version__ = "0.1.0"
 
 __all__ = [
-    "Check",
     "ConfigError",
     "EntityError",
     "EntityResult",

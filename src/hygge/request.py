@@ -17,14 +17,12 @@ from typing import Literal, overload
 from hygge.backfill import backfill_of, check_backfill
 from hygge.config.models import RUN_TYPE_ALIASES, RunType
 from hygge.config.project import Project, as_project
-from hygge.coordinator import Coordinator, Reporter
+from hygge.coordinator import LIBRARY_COMMAND, Coordinator, Reporter
 from hygge.errors import UsageError
 from hygge.plan import Plan, make_plan
 from hygge.results import RunResult
 from hygge.selection import Selection
 from hygge.window import Backfill
-
-LIBRARY_COMMAND = "hygge (library)"  # what the journal records as a library run's command
 
 
 @dataclass(frozen=True)
