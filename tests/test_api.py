@@ -50,6 +50,31 @@ def test_import_hygge_loads_no_optional_driver() -> None:
     assert json.loads(out.stdout) == []
 
 
+LIBRARY_ALONE = """\
+import importlib, json, pathlib, sys
+import hygge
+top = pathlib.Path(hygge.__file__).parent
+parts = [p.relative_to(top).with_suffix("").parts for p in top.rglob("*.py")]
+outside = [".".join(("hygge", *p)) for p in parts if p[0] not in {"cli", "__main__"}]
+library = sorted(name.removesuffix(".__init__") for name in outside)
+for name in library:
+    importlib.import_module(name)
+print(json.dumps({"imported": library, "ui": sorted(
+    m for m in sys.modules if m.split(".")[0] in {"click", "rich"} or m.startswith("hygge.cli"))}))
+"""
+
+
+def test_the_library_never_imports_the_cli() -> None:
+    """The CLI is a skin: every module outside `hygge.cli` imports without it (and without
+    Click and Rich), so orchestrators calling the library get all of it and none of that."""
+    out = subprocess.run(
+        [sys.executable, "-c", LIBRARY_ALONE], capture_output=True, text=True, check=True
+    )
+    found = json.loads(out.stdout)
+    assert {"hygge.plan", "hygge.coordinator", "hygge.stores.postgres"} <= set(found["imported"])
+    assert found["ui"] == []
+
+
 def test_the_package_says_it_is_typed() -> None:
     """Plugins type-check against hygge's bases: the PEP 561 marker ships in the package."""
     assert (Path(hygge.__file__).parent / "py.typed").is_file()

@@ -13,6 +13,8 @@ import duckdb
 import polars as pl
 import pytest
 
+import hygge
+from hygge.errors import ConfigError
 from tests.conftest import ProjectMaker
 
 FILE_FLOW = """\
@@ -232,3 +234,49 @@ def test_debug_checks_a_connection_typed_by_a_url_scheme_alias(
 
     assert result.exit_code == 1, result.output
     assert "problem  connection shop" in result.stdout
+
+
+def test_check_project_is_the_library_form_of_debug(make_project: ProjectMaker) -> None:
+    """An orchestrator's health check gets debug's findings as values, nothing printed or
+    written."""
+    root = make_project({"flows/f/flow.yml": FILE_FLOW})
+    write_sources(root, ["fine", "absent", "flagged", "badstart", "nested"])
+
+    checked = hygge.check_project(root)
+
+    assert (checked.project, checked.flows, checked.problems) == ("test", 1, 6)
+    assert checked.exit_code == 1
+    by_name = {c.name: c for c in checked.entities}
+    assert list(by_name) == ["f.fine", "f.absent", "f.flagged", "f.badstart", "f.nested"]
+    assert by_name["f.fine"].ok and by_name["f.fine"].route.endswith("lake/fine")
+    assert by_name["f.absent"].problems[0].startswith("watermark column 'updated' is not in")
+    assert len(by_name["f.flagged"].problems) == 2
+    assert not (root / "lake").exists() and not (root / ".hygge").exists()
+
+
+def test_check_project_names_a_bad_connection_without_its_password(
+    make_project: ProjectMaker, postgres_url: str, monkeypatch
+) -> None:
+    canary = "canary-7d2f"
+    monkeypatch.setenv("BAD_URL", postgres_url.replace("hygge-test-pw", canary))
+    project = 'name: t\nconnections:\n  bad: {type: postgres, url: "${BAD_URL}"}\n'
+    flow = "home: {type: parquet, path: data/x.parquet}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"hygge.yml": project, "flows/f/flow.yml": flow})
+
+    checked = hygge.check_project(root)
+
+    (bad,) = checked.connections
+    assert (bad.kind, bad.name, bad.ok) == ("connection", "bad", False)
+    assert "password authentication failed" in " ".join(bad.problems)
+    assert canary not in repr(checked)
+
+
+def test_check_project_needs_every_variable(make_project: ProjectMaker, monkeypatch) -> None:
+    """Checking every connection needs each one's variables; a run of other flows would not."""
+    monkeypatch.delenv("NO_SUCH_URL", raising=False)
+    project = 'name: t\nconnections:\n  db: {type: postgres, url: "${NO_SUCH_URL}"}\n'
+    root = make_project({"hygge.yml": project, "flows/f/flow.yml": FILE_FLOW})
+
+    with pytest.raises(ConfigError, match="NO_SUCH_URL") as refused:
+        hygge.check_project(root)
+    assert refused.value.exit_code == 2

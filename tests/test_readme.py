@@ -44,6 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 import hygge
 from hygge.cli import main
+from hygge.cli.scaffold import init_project
 from hygge.config.models import (
     BUILTIN_SETTINGS,
     SETTING_KEYS,
@@ -60,7 +61,6 @@ from hygge.connections import with_connection_url
 from hygge.errors import ConfigError
 from hygge.homes._partition import Partition
 from hygge.registry import Family, home_class, known_kinds, store_class
-from hygge.scaffold import init_project
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

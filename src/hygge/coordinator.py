@@ -26,6 +26,7 @@ from hygge.signals import main_thread_only
 from hygge.window import Backfill
 
 _POLL_SECONDS = 0.2
+LIBRARY_COMMAND = "hygge (library)"  # the command the journal records for a library run
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +64,7 @@ class Coordinator:
         plan: Plan,
         reporter: Reporter | None = None,
         backfill: Backfill | None = None,
-        command: str = "hygge (library)",
+        command: str = LIBRARY_COMMAND,
         wait_seconds: float = 0.0,
     ) -> None:
         self.plan = plan

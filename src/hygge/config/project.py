@@ -220,3 +220,9 @@ def _check_name(name: str, what: str) -> None:
         raise ConfigError(
             f"{what} {name!r} is not valid: use letters, digits, '_' and '-' only",
         )
+
+
+def as_project(project: Project | str | Path | None) -> Project:
+    """A project the library was given, or loaded from its folder (None: found by walking
+    up from the current one): every public entry point takes either."""
+    return project if isinstance(project, Project) else load_project(project)

@@ -16,35 +16,30 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
 from hygge import __version__
-from hygge.cli_journal import history, journal
-from hygge.cli_options import project_option
-from hygge.config.models import RunType
-from hygge.config.project import load_project
-from hygge.coordinator import Coordinator
-from hygge.engines.driver import connection_problems
-from hygge.entity_checks import entity_problems
-from hygge.errors import EntityError, ExitCode, HyggeError, UsageError
-from hygge.journal import WatermarkRecord, journal_path, open_journal
-from hygge.locks import held_locks
-from hygge.plan import Plan, PlannedEntity, make_plan
-from hygge.redact import RedactingFilter, redact, redact_argv
-from hygge.render import (
+from hygge.cli.journal import history, journal
+from hygge.cli.options import project_option
+from hygge.cli.render import (
     LiveProgress,
     make_console,
     plan_json,
+    print_check,
     print_plan,
     print_summary,
     result_json,
 )
-from hygge.scaffold import init_project
-from hygge.selection import Selection
+from hygge.cli.scaffold import init_project
+from hygge.config.models import RunType
+from hygge.config.project import load_project
+from hygge.debug import check_project
+from hygge.errors import ExitCode, HyggeError, UsageError
+from hygge.locks import held_locks
+from hygge.redact import RedactingFilter, redact, redact_argv
+from hygge.request import RunRequest
 from hygge.signals import graceful_signals
-from hygge.window import Backfill
 
 
 class HyggeCommandGroup(click.Group):
@@ -183,14 +178,13 @@ def go(
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
-    backfill = _backfill(backfill_from, backfill_to, flows, entities)
+    request = RunRequest(
+        flows, entities, run_type, concurrency, variables, backfill_from, backfill_to, wait_seconds
+    )
     project = load_project(project_dir)
-    plan = make_plan(project, Selection.parse(flows, entities), run_type, concurrency, variables)
-    if backfill is not None:
-        _check_backfill(plan, backfill, typed=not dry_run)
+    plan = request.plan(project, dry_run=dry_run)
     out = make_console(stderr=as_json)
     if dry_run:
-        plan.preflight()
         if as_json:
             click.echo(json.dumps(plan_json(plan), indent=2))
         else:
@@ -201,7 +195,7 @@ def go(
         graceful_signals() as signals,
         LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress,
     ):
-        result = Coordinator(plan, progress, backfill, command, wait_seconds).run()
+        result = request.execute(plan, progress, command)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
@@ -214,43 +208,9 @@ def go(
 def debug(project_dir: Path | None) -> None:
     """Check the config, every named connection, home and store, the watermark, key and
     partition columns (no rows read) and the committed watermarks; non-zero on a problem."""
-    project = load_project(project_dir)
-    if project.unresolved:  # checking every connection needs every variable
-        raise next(iter(project.unresolved.values()))
-    plan = make_plan(project)
-    console = make_console()
-    console.print(f"project {project.name} at {project.root}", highlight=False)
-    problems = 0
-    for name, connection in project.spec.connections.items():
-        found = connection_problems(name, connection)
-        problems += len(found)
-        _report(console, found, f"connection {name}")
-    stored = _committed_watermarks(plan)
-    for entity in plan.entities:
-        found = entity_problems(entity, stored.get((entity.flow, entity.name)))
-        problems += len(found)
-        route = f"{entity.home.describe()} \u2192 {entity.store.destination()}"
-        _report(console, found, f"{entity.address}: {route}")
-    console.print(f"{len(project.flows)} flows, {len(plan.entities)} entities, {problems} problems")
-    sys.exit(ExitCode.FAILED if problems else ExitCode.OK)
-
-
-def _committed_watermarks(plan: Plan) -> dict[tuple[str, str], WatermarkRecord]:
-    """The journal's watermarks of the plan's entities by (flow, entity); none when there is
-    no journal yet (debug creates none)."""
-    where = plan.project.spec.journal.path
-    if not journal_path(plan.project.root, where).exists():
-        return {}
-    with open_journal(plan.project.root, where) as journal:
-        marks = {(e.flow, e.name): journal.watermark(e.flow, e.name) for e in plan.entities}
-    return {address: mark for address, mark in marks.items() if mark is not None}
-
-
-def _report(console: Console, problems: list[str], what: str) -> None:
-    mark = "[green]ok[/]" if not problems else "[bold red]problem[/]"
-    console.print(f"{mark}  {escape(redact(what))}", highlight=False)
-    for problem in problems:
-        console.print(f"     {escape(redact(problem))}", highlight=False)
+    checked = check_project(project_dir)
+    print_check(make_console(), checked)
+    sys.exit(checked.exit_code)
 
 
 main.add_command(history)
@@ -273,57 +233,6 @@ def locks(project_dir: Path | None, as_json: bool) -> None:
     console.print(f"{len(held)} held", highlight=False)
 
 
-def _backfill(
-    lower: str | None, upper: str | None, flows: tuple[str, ...], entities: tuple[str, ...]
-) -> Backfill | None:
-    if lower is None and upper is None:
-        return None
-    if lower is None:
-        raise UsageError("--to needs --from", hint="give the window's lower bound too")
-    if not flows and not entities:
-        raise UsageError(
-            "--from needs a selection", hint="name what to backfill, e.g. --entity shop.orders"
-        )
-    return Backfill(lower, upper)
-
-
-def _check_backfill(plan: Plan, backfill: Backfill, typed: bool) -> None:
-    """Refuse a window before anything runs: entities without a watermark, a full_drop
-    (it would replace the table with the window) and, once the column's type is known
-    (not in a dry run, which reads nothing), values that are not of it or an empty window."""
-    lacking = [e.address for e in plan.entities if e.settings.watermark is None]
-    if lacking:
-        raise UsageError(
-            f"--from/--to need a watermark, which {', '.join(lacking)} has not",
-            hint="select only entities with a watermark column",
-        )
-    replacing = [e for e in plan.entities if e.run_type == "full_drop"]
-    if replacing:
-        which = "; ".join(
-            f"{e.address} runs full_drop, from {e.provenance.get('run_type', 'its settings')}"
-            for e in replacing
-        )
-        raise Backfill.full_drop_refused(which, replacing[0].address)
-    if typed:
-        for entity in plan.entities:
-            _check_window_values(entity, backfill)
-
-
-def _check_window_values(entity: PlannedEntity, backfill: Backfill) -> None:
-    """--from/--to must be values of the watermark column's type, --from not after --to."""
-    column = entity.settings.watermark.column if entity.settings.watermark else ""
-    try:
-        dtype = entity.home.schema().get(column)
-    except EntityError:
-        return  # the home cannot be read: the entity's run reports it
-    if dtype is None:
-        return  # the column is missing: the run says so, naming the columns there are
-    try:
-        backfill.bounds(dtype, column)
-    except UsageError as exc:
-        raise UsageError(f"{entity.address}: {exc.message}", hint=exc.hint) from None
-
-
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -337,7 +246,3 @@ def _log_handler() -> logging.Handler:
     handler = RichHandler(console=make_console(stderr=True), show_path=False)
     handler.addFilter(RedactingFilter())
     return handler
-
-
-if __name__ == "__main__":
-    main()

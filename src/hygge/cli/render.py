@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hygge.debug import Check, ProjectCheck
 from hygge.plan import Plan, PlannedEntity
 from hygge.redact import redact
 from hygge.results import EntityResult, RunResult
@@ -234,3 +235,23 @@ def _plain(value: Any) -> Any:
     return (
         value.model_dump(mode="json", exclude_none=True) if hasattr(value, "model_dump") else value
     )
+
+
+def print_check(console: Console, checked: ProjectCheck) -> None:
+    """`hygge debug`: each connection and entity, ok or its problems, then the count."""
+    console.print(f"project {checked.project} at {checked.root}", highlight=False)
+    for check in (*checked.connections, *checked.entities):
+        _print_one_check(console, check)
+    console.print(
+        f"{checked.flows} flows, {len(checked.entities)} entities, {checked.problems} problems"
+    )
+
+
+def _print_one_check(console: Console, check: Check) -> None:
+    what = (
+        f"connection {check.name}" if check.kind == "connection" else f"{check.name}: {check.route}"
+    )
+    mark = "[green]ok[/]" if check.ok else "[bold red]problem[/]"
+    console.print(f"{mark}  {escape(redact(what))}", highlight=False)
+    for problem in check.problems:
+        console.print(f"     {escape(redact(problem))}", highlight=False)

@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hygge.journal import AuditRecord, EntityRunRecord, WatermarkRecord
+from hygge.journal import AuditRecord, EntityRunRecord
+from hygge.steering import Marks
 from hygge.watermark import Mark
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
@@ -64,9 +65,6 @@ def history_json(records: list[EntityRunRecord]) -> list[dict[str, Any]]:
         }
         for r in records
     ]
-
-
-Marks = list[tuple[str, str, WatermarkRecord | None]]
 
 
 def print_watermarks(console: Console, marks: Marks, audit: list[AuditRecord]) -> None:

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hygge.cli.sample import write_sample
 from hygge.errors import UsageError
-from hygge.sample import write_sample
 
 HYGGE_YML = """\
 # The project: its name and options shared by every flow.

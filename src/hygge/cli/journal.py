@@ -1,0 +1,69 @@
+"""`hygge history` and `hygge journal show|reset|set`: reading and steering the journal.
+
+The work is `hygge.steering`'s; these commands parse the options and print what it returns.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from hygge import steering
+from hygge.cli.options import project_option
+from hygge.cli.render import make_console
+from hygge.cli.render_journal import history_json, print_history, print_watermarks, watermarks_json
+
+
+@click.command()
+@project_option
+@click.option("--entity", "entity", metavar="F.E", help="Only this entity.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def history(project_dir: Path | None, entity: str | None, limit: int, as_json: bool) -> None:
+    """What ran: entity runs, newest first."""
+    records = steering.history(project_dir, entity, limit)
+    if as_json:
+        click.echo(json.dumps(history_json(records), indent=2))
+    else:
+        print_history(make_console(), records)
+
+
+@click.group()
+def journal() -> None:
+    """Show, reset or set committed watermarks (changes are audited)."""
+
+
+@journal.command()
+@project_option
+@click.option("--entity", "entity", metavar="F.E", help="Only this entity.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(project_dir: Path | None, entity: str | None, as_json: bool) -> None:
+    """Committed watermarks, and the audit trail of changes made by hand."""
+    marks, audit = steering.watermarks(project_dir, entity)
+    if as_json:
+        click.echo(json.dumps(watermarks_json(marks, audit), indent=2))
+    else:
+        print_watermarks(make_console(), marks, audit)
+
+
+@journal.command()
+@project_option
+@click.option("--entity", "entity", required=True, metavar="F.E")
+@click.option("--reason", default="reset from the command line", show_default=True)
+def reset(project_dir: Path | None, entity: str, reason: str) -> None:
+    """Forget an entity's watermark: its next incremental run reads from the start."""
+    done = steering.reset_watermark(project_dir, entity, reason)
+    click.echo(f"{entity}: watermark reset" if done else f"{entity}: had no watermark")
+
+
+@journal.command(name="set")
+@project_option
+@click.option("--entity", "entity", required=True, metavar="F.E")
+@click.option("--to", "value", required=True, metavar="VALUE", help="In the column's type.")
+@click.option("--reason", default="set from the command line", show_default=True)
+def set_(project_dir: Path | None, entity: str, value: str, reason: str) -> None:
+    """Set an entity's watermark; its next incremental run starts there."""
+    mark = steering.set_watermark(project_dir, entity, value, reason)
+    click.echo(f"{entity}: watermark set to {mark.display()}")
