@@ -50,6 +50,31 @@ def test_import_hygge_loads_no_optional_driver() -> None:
     assert json.loads(out.stdout) == []
 
 
+def test_version_and_help_load_no_data_library() -> None:
+    """`hygge --version` and `--help` answer at once: no Polars, pydantic or Arrow import
+    (together most of a second of start-up), which the commands load when they run."""
+    code = (
+        "import sys, json\n"
+        "from hygge.cli import main\n"
+        "for args in (['--version'], ['--help'], ['go', '--help'], ['journal', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = {'polars', 'pydantic', 'pyarrow', 'yaml'}\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & heavy)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_every_public_name_of_hygge_resolves() -> None:
+    """The names load on first use; each one listed must be there."""
+    assert all(getattr(hygge, name) is not None for name in hygge.__all__)
+    with pytest.raises(AttributeError):
+        hygge.no_such_name  # noqa: B018
+
+
 LIBRARY_ALONE = """\
 import importlib, json, pathlib, sys
 import hygge

@@ -4,6 +4,9 @@ other, engines import neither, and no module imports another package's private m
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import hygge
@@ -64,3 +67,33 @@ def test_no_module_imports_another_packages_private_module() -> None:
         and package_of(name) != package_of(module_name(path))
     ]
     assert crossings == []
+
+
+EACH_ALONE = """\
+import importlib, json, pathlib, sys
+import hygge
+top = pathlib.Path(hygge.__file__).parent
+names = sorted(
+    ".".join(("hygge", *p.relative_to(top).with_suffix("").parts)).removesuffix(".__init__")
+    for p in top.rglob("*.py")
+    if p.stem != "__main__"
+)
+failed = {}
+for name in names:
+    for loaded in [m for m in sys.modules if m == "hygge" or m.startswith("hygge.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        failed[name] = str(exc)
+print(json.dumps(failed))
+"""
+
+
+def test_every_module_imports_first() -> None:
+    """Whatever a program imports first works: an import cycle that only the usual order
+    hides (a plugin base reaching config discovery and back) fails here."""
+    out = subprocess.run(
+        [sys.executable, "-c", EACH_ALONE], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == {}

@@ -1,7 +1,8 @@
 """The `hygge` command: thin Click commands over the library.
 
 `HyggeCommandGroup.invoke` is the one place that turns a HyggeError into a message
-and an exit status (docs/architecture.md, Exit codes).
+and an exit status (docs/architecture.md, Exit codes). A command imports what it needs when
+it runs, so `hygge --version` and `--help` load no data library.
 """
 
 from __future__ import annotations
@@ -13,33 +14,19 @@ import sys
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.logging import RichHandler
-from rich.markup import escape
 
 from hygge import __version__
+from hygge.cli.console import make_console
 from hygge.cli.journal import history, journal
 from hygge.cli.options import project_option
-from hygge.cli.render import (
-    LiveProgress,
-    make_console,
-    plan_json,
-    print_check,
-    print_plan,
-    print_summary,
-    result_json,
-)
-from hygge.cli.scaffold import init_project
-from hygge.config.models import RunType
-from hygge.config.project import load_project
-from hygge.debug import check_project
 from hygge.errors import ExitCode, HyggeError, UsageError
-from hygge.locks import held_locks
-from hygge.redact import RedactingFilter, redact, redact_argv
-from hygge.request import RunRequest
-from hygge.signals import graceful_signals
+from hygge.redact import redact
+
+if TYPE_CHECKING:
+    from hygge.config.models import RunType
 
 
 class HyggeCommandGroup(click.Group):
@@ -47,6 +34,8 @@ class HyggeCommandGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HyggeError as exc:
+            from rich.markup import escape
+
             console = make_console(stderr=True)
             console.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
             if exc.hint:
@@ -77,6 +66,8 @@ def main() -> None:
 )
 def init(name: Path, force: bool) -> None:
     """Create a runnable project with sample data in NAME."""
+    from hygge.cli.scaffold import init_project
+
     result = init_project(name, force=force)
     console = make_console()
     for path in result.kept:
@@ -174,6 +165,12 @@ def go(
                  75 nothing failed, but entities held by another run were skipped
                  130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     """
+    from hygge.cli.render import LiveProgress, plan_json, print_plan, print_summary, result_json
+    from hygge.config.project import load_project
+    from hygge.redact import redact_argv
+    from hygge.request import RunRequest
+    from hygge.signals import graceful_signals
+
     if incremental and full_drop:
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     _configure_logging(verbose)
@@ -208,6 +205,9 @@ def go(
 def debug(project_dir: Path | None) -> None:
     """Check the config, every named connection, home and store, the watermark, key and
     partition columns (no rows read) and the committed watermarks; non-zero on a problem."""
+    from hygge.cli.render import print_check
+    from hygge.debug import check_project
+
     checked = check_project(project_dir)
     print_check(make_console(), checked)
     sys.exit(checked.exit_code)
@@ -222,6 +222,9 @@ main.add_command(journal)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def locks(project_dir: Path | None, as_json: bool) -> None:
     """Which entities are held right now, and by whom."""
+    from hygge.config.project import load_project
+    from hygge.locks import held_locks
+
     project = load_project(project_dir)
     held = held_locks(project.root)
     if as_json:
@@ -243,6 +246,10 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _log_handler() -> logging.Handler:
+    from rich.logging import RichHandler
+
+    from hygge.redact import RedactingFilter
+
     handler = RichHandler(console=make_console(stderr=True), show_path=False)
     handler.addFilter(RedactingFilter())
     return handler

@@ -1,6 +1,7 @@
 """`hygge history` and `hygge journal show|reset|set`: reading and steering the journal.
 
-The work is `hygge.steering`'s; these commands parse the options and print what it returns.
+The work is `hygge.steering`'s; these commands parse the options and print what it returns
+(importing it when they run, as `hygge.cli.commands` explains).
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from pathlib import Path
 
 import click
 
-from hygge import steering
+from hygge.cli.console import make_console
 from hygge.cli.options import project_option
-from hygge.cli.render import make_console
-from hygge.cli.render_journal import history_json, print_history, print_watermarks, watermarks_json
 
 
 @click.command()
@@ -23,6 +22,9 @@ from hygge.cli.render_journal import history_json, print_history, print_watermar
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def history(project_dir: Path | None, entity: str | None, limit: int, as_json: bool) -> None:
     """What ran: entity runs, newest first."""
+    from hygge import steering
+    from hygge.cli.render_journal import history_json, print_history
+
     records = steering.history(project_dir, entity, limit)
     if as_json:
         click.echo(json.dumps(history_json(records), indent=2))
@@ -41,6 +43,9 @@ def journal() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show(project_dir: Path | None, entity: str | None, as_json: bool) -> None:
     """Committed watermarks, and the audit trail of changes made by hand."""
+    from hygge import steering
+    from hygge.cli.render_journal import print_watermarks, watermarks_json
+
     marks, audit = steering.watermarks(project_dir, entity)
     if as_json:
         click.echo(json.dumps(watermarks_json(marks, audit), indent=2))
@@ -54,6 +59,8 @@ def show(project_dir: Path | None, entity: str | None, as_json: bool) -> None:
 @click.option("--reason", default="reset from the command line", show_default=True)
 def reset(project_dir: Path | None, entity: str, reason: str) -> None:
     """Forget an entity's watermark: its next incremental run reads from the start."""
+    from hygge import steering
+
     done = steering.reset_watermark(project_dir, entity, reason)
     click.echo(f"{entity}: watermark reset" if done else f"{entity}: had no watermark")
 
@@ -65,5 +72,7 @@ def reset(project_dir: Path | None, entity: str, reason: str) -> None:
 @click.option("--reason", default="set from the command line", show_default=True)
 def set_(project_dir: Path | None, entity: str, value: str, reason: str) -> None:
     """Set an entity's watermark; its next incremental run starts there."""
+    from hygge import steering
+
     mark = steering.set_watermark(project_dir, entity, value, reason)
     click.echo(f"{entity}: watermark set to {mark.display()}")

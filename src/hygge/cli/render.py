@@ -22,14 +22,6 @@ from hygge.results import EntityResult, RunResult
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
 
 
-def make_console(stderr: bool = False) -> Console:
-    """Rich console; when output is not a terminal (cron, CI logs), wide lines are kept whole."""
-    console = Console(stderr=stderr, soft_wrap=True)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, soft_wrap=True, width=200)
-    return console
-
-
 def shorten(path: str, root: Path) -> str:
     """A path inside the project is shown relative to it; a URL's password is masked."""
     prefix = f"{root}/"

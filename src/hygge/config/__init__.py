@@ -1,5 +1,5 @@
-"""Project configuration: strict YAML, variables, validated models, discovery."""
+"""Project configuration: strict YAML, variables, validated models, discovery.
 
-from hygge.config.project import EntityDef, FlowDef, Project, find_project_root, load_project
-
-__all__ = ["EntityDef", "FlowDef", "Project", "find_project_root", "load_project"]
+Import from the modules (`hygge.config.project`, `hygge.config.models`, ...): this package
+imports none of them, so a plugin base can use the models without loading discovery.
+"""
