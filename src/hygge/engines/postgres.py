@@ -176,7 +176,7 @@ def exact(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _exact(column: pa.Array, field: pa.Field) -> pa.Array:
+def _exact(column: pa.Array[Any], field: pa.Field[Any]) -> pa.Array[Any]:
     if column.type == field.type:
         return column
     if isinstance(column.type, pa.UuidType):
@@ -185,7 +185,7 @@ def _exact(column: pa.Array, field: pa.Field) -> pa.Array:
     return storage.cast(field.type)
 
 
-def _uuid_text(column: pa.Array) -> pa.Array:
+def _uuid_text(column: pa.Array[Any]) -> pa.Array[Any]:
     """UUIDs in their canonical text (8-4-4-4-12 hex digits), as DuckDB and most tools show
     them; Polars alone would make them 16 opaque bytes."""
     storage = column.storage if isinstance(column, pa.ExtensionArray) else column
@@ -195,7 +195,7 @@ def _uuid_text(column: pa.Array) -> pa.Array:
     return text.to_arrow().cast(pa.string())
 
 
-def _field(field: pa.Field) -> pa.Field:
+def _field(field: pa.Field[Any]) -> pa.Field[Any]:
     if isinstance(field.type, pa.UuidType):
         return pa.field(field.name, pa.string(), field.nullable, field.metadata)
     if not isinstance(field.type, pa.BaseExtensionType):
