@@ -45,6 +45,7 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.connections import DatabaseConfig, server_target
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect
 from hygge.engines.driver import BUSY, FINAL, Code, Driver, Verdict
 from hygge.engines.types import simple_type
@@ -140,7 +141,7 @@ def database_target(config: DatabaseConfig) -> str:
     return server_target(config, PORT).lower()
 
 
-def execute(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
+def execute(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
     """Run sql with its `%s` slots filled in by pymssql; without params the text runs as is."""
     if params:
         cursor.execute(sql, tuple(params))

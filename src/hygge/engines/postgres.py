@@ -32,6 +32,7 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.connections import DatabaseConfig, server_target
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect, quote
 from hygge.engines.driver import BUSY, FINAL, Code, Driver, Verdict, sqlstate
 from hygge.engines.types import rounds_in_float, simple_type
@@ -138,7 +139,7 @@ def table_ddl(types: dict[str, str]) -> str:
     return ", ".join(f"{quote(name)} {dtype}" for name, dtype in types.items())
 
 
-def fits(cur: Any) -> Callable[[str, str], bool]:
+def fits(cur: Cursor) -> Callable[[str, str], bool]:
     """PostgreSQL's own rule: the same type, or an implicit cast from source to destination;
     two numerics with precision also need room for the source's digits on both sides, and an
     integer or decimal that a float column would round does not fit it."""
