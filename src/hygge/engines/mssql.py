@@ -229,7 +229,7 @@ def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return frame.to_arrow().schema
 
 
-def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     """Row tuples as one Arrow batch, built column by column in the schema's types; a text
     column the driver hands over as objects (uniqueidentifier, sql_variant) becomes their text."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]

@@ -291,7 +291,7 @@ def _arrow_type(field: Any) -> pa.DataType:
     return pa.binary() if binary else pa.string()
 
 
-def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     """Row tuples as one Arrow batch, built column by column in the schema's types."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     arrays: list[pa.Array[Any]] = []
