@@ -17,12 +17,12 @@ from hygge.testing import HomeContract, StoreContract
 
 README = Path(__file__).parent.parent / "README.md"
 PINNED = {
-    "Commit", "ConfigError", "Context", "DatabaseConfig", "Dialect", "Driver", "EntityError",
-    "FileDatabaseConfig", "FileDatabaseHome", "FileDatabaseLoad", "FileDatabaseStore",
-    "FileDatabaseStoreConfig", "FileHome", "FileHomeConfig", "FileStore", "FileStoreConfig",
-    "FileWriter", "Home", "Load", "LoadRun", "Mark", "PartitionedHomeConfig", "PluginConfig",
-    "RetryableError", "SLOT", "ServerHome", "ServerHomeConfig", "SourceError", "SqlHome",
-    "SqlHomeConfig", "SqlLoad", "SqlStore", "SqlStoreConfig", "StagedLoad", "Store",
+    "Commit", "ConfigError", "Context", "Cursor", "DatabaseConfig", "Dialect", "Driver",
+    "EntityError", "FileDatabaseConfig", "FileDatabaseHome", "FileDatabaseLoad",
+    "FileDatabaseStore", "FileDatabaseStoreConfig", "FileHome", "FileHomeConfig", "FileStore",
+    "FileStoreConfig", "FileWriter", "Home", "Load", "LoadRun", "Mark", "PartitionedHomeConfig",
+    "PluginConfig", "RetryableError", "SLOT", "ServerHome", "ServerHomeConfig", "SourceError",
+    "SqlHome", "SqlHomeConfig", "SqlLoad", "SqlStore", "SqlStoreConfig", "StagedLoad", "Store",
     "StoreError", "Verdict", "Window",
 }  # fmt: skip
 

@@ -4,12 +4,14 @@ A plugin imports from here (and its tests from `hygge.testing`), never from hygg
 modules, so those can change without breaking it; `tests/test_kit.py` pins these names. The
 smallest home is a `Home` with a config and `batches()`; a file format is a `FileHome` with
 `scan()` or a `FileStore` with a `FileWriter`; a database is an engine (a `Driver` and a
-`Dialect`) under a `ServerHome` and a `SqlStore` with its `SqlLoad`. See the README, Plugins.
+`Dialect`) under a `ServerHome` and a `SqlStore` with its `SqlLoad`, whose SQL runs on the
+driver's cursor as a `Cursor`. See the README, Plugins.
 """
 
 from __future__ import annotations
 
 from hygge.connections import DatabaseConfig
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect
 from hygge.engines.driver import Driver, Verdict
 from hygge.errors import ConfigError, EntityError, RetryableError, SourceError, StoreError
@@ -34,6 +36,7 @@ __all__ = [
     "Commit",
     "ConfigError",
     "Context",
+    "Cursor",
     "DatabaseConfig",
     "Dialect",
     "Driver",

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect
 from hygge.engines.types import rounds_in_float
 from hygge.errors import EntityError, RetryableError
@@ -62,7 +63,7 @@ def mapped(exc: duckdb.Error | OSError, message: str, errors: type[EntityError])
     return errors(text)
 
 
-def fits(cur: duckdb.DuckDBPyConnection) -> Callable[[str, str], bool]:
+def fits(cur: Cursor) -> Callable[[str, str], bool]:
     """DuckDB's own rule, the implicit casts, less those into a float that round integers
     or decimals."""
 
@@ -70,7 +71,8 @@ def fits(cur: duckdb.DuckDBPyConnection) -> Callable[[str, str], bool]:
         if rounds_in_float(source, destination):
             return False
         cast = f"can_cast_implicitly(CAST(NULL AS {source}), CAST(NULL AS {destination}))"
-        row = cur.execute(f"SELECT {cast}").fetchone()
+        cur.execute(f"SELECT {cast}")
+        row = cur.fetchone()
         return bool(row and row[0])
 
     return check

@@ -45,6 +45,7 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.connections import DatabaseConfig, server_target
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect
 from hygge.engines.driver import BUSY, FINAL, Code, Driver, Verdict
 from hygge.engines.types import simple_type
@@ -140,7 +141,7 @@ def database_target(config: DatabaseConfig) -> str:
     return server_target(config, PORT).lower()
 
 
-def execute(cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
+def execute(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
     """Run sql with its `%s` slots filled in by pymssql; without params the text runs as is."""
     if params:
         cursor.execute(sql, tuple(params))
@@ -228,7 +229,7 @@ def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return frame.to_arrow().schema
 
 
-def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     """Row tuples as one Arrow batch, built column by column in the schema's types; a text
     column the driver hands over as objects (uniqueidentifier, sql_variant) becomes their text."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]

@@ -56,7 +56,7 @@ Connection = Any  # pymysql.connections.Connection (the driver is an optional ex
 PORT = 3306
 NAME_LIMIT = 64  # the longest name MySQL keeps, in characters
 _BINARY_CHARSET = 63
-_INTS = {
+_INTS: dict[int, tuple[pa.DataType, pa.DataType]] = {
     FIELD_TYPE.TINY: (pa.int8(), pa.uint8()),
     FIELD_TYPE.SHORT: (pa.int16(), pa.uint16()),
     FIELD_TYPE.INT24: (pa.int32(), pa.uint32()),
@@ -64,7 +64,7 @@ _INTS = {
     FIELD_TYPE.LONGLONG: (pa.int64(), pa.uint64()),
     FIELD_TYPE.YEAR: (pa.int16(), pa.uint16()),
 }
-_FIXED = {
+_FIXED: dict[int, pa.DataType] = {
     FIELD_TYPE.FLOAT: pa.float32(),
     FIELD_TYPE.DOUBLE: pa.float64(),
     FIELD_TYPE.DATE: pa.date32(),
@@ -291,10 +291,10 @@ def _arrow_type(field: Any) -> pa.DataType:
     return pa.binary() if binary else pa.string()
 
 
-def to_batch(rows: Any, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     """Row tuples as one Arrow batch, built column by column in the schema's types."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    arrays = []
+    arrays: list[pa.Array[Any]] = []
     for values, field in zip(columns, schema, strict=True):
         if pa.types.is_boolean(field.type):
             arrays.append(pa.array(values, pa.int8()).cast(pa.bool_()))

@@ -32,6 +32,7 @@ import polars as pl
 import pyarrow as pa
 
 from hygge.connections import DatabaseConfig, server_target
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect, quote
 from hygge.engines.driver import BUSY, FINAL, Code, Driver, Verdict, sqlstate
 from hygge.engines.types import rounds_in_float, simple_type
@@ -138,7 +139,7 @@ def table_ddl(types: dict[str, str]) -> str:
     return ", ".join(f"{quote(name)} {dtype}" for name, dtype in types.items())
 
 
-def fits(cur: Any) -> Callable[[str, str], bool]:
+def fits(cur: Cursor) -> Callable[[str, str], bool]:
     """PostgreSQL's own rule: the same type, or an implicit cast from source to destination;
     two numerics with precision also need room for the source's digits on both sides, and an
     integer or decimal that a float column would round does not fit it."""
@@ -176,7 +177,7 @@ def exact(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _exact(column: pa.Array, field: pa.Field) -> pa.Array:
+def _exact(column: pa.Array[Any], field: pa.Field[Any]) -> pa.Array[Any]:
     if column.type == field.type:
         return column
     if isinstance(column.type, pa.UuidType):
@@ -185,7 +186,7 @@ def _exact(column: pa.Array, field: pa.Field) -> pa.Array:
     return storage.cast(field.type)
 
 
-def _uuid_text(column: pa.Array) -> pa.Array:
+def _uuid_text(column: pa.Array[Any]) -> pa.Array[Any]:
     """UUIDs in their canonical text (8-4-4-4-12 hex digits), as DuckDB and most tools show
     them; Polars alone would make them 16 opaque bytes."""
     storage = column.storage if isinstance(column, pa.ExtensionArray) else column
@@ -195,7 +196,7 @@ def _uuid_text(column: pa.Array) -> pa.Array:
     return text.to_arrow().cast(pa.string())
 
 
-def _field(field: pa.Field) -> pa.Field:
+def _field(field: pa.Field[Any]) -> pa.Field[Any]:
     if isinstance(field.type, pa.UuidType):
         return pa.field(field.name, pa.string(), field.nullable, field.metadata)
     if not isinstance(field.type, pa.BaseExtensionType):

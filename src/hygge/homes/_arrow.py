@@ -9,6 +9,8 @@ Polars holds 38, so they arrive as their exact text, as an unconstrained numeric
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,28 +19,29 @@ from hygge.errors import SourceError
 
 INTERVAL = pa.month_day_nano_interval()
 _DAY_MICROS = 86_400_000_000
+_LOW_WORD = pa.scalar(0xFFFFFFFF, pa.int64())  # the months: the low half of a packed word
+_ZERO = pa.scalar(0, pa.int64())
 
 
 def to_frame(data: pa.RecordBatch | pa.Table) -> pl.DataFrame:
     """data as a DataFrame: intervals as durations, wide decimals as text."""
-    for index, field in enumerate(data.schema):
+    table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
+    for index, field in enumerate(table.schema):
         if field.type == INTERVAL:
-            data = data.set_column(index, field.name, _durations(data.column(index), field.name))
+            table = table.set_column(index, field.name, _durations(table.column(index), field.name))
         elif isinstance(field.type, pa.Decimal256Type):
-            data = data.set_column(index, field.name, data.column(index).cast(pa.string()))
-    frame = pl.from_arrow(data)
+            table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
 
 
-def _durations(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Array | pa.ChunkedArray:
-    if isinstance(column, pa.ChunkedArray):
-        chunks = [_duration(chunk, name) for chunk in column.chunks]
-        return pa.chunked_array(chunks, pa.duration("us"))
-    return _duration(column, name)
+def _durations(column: pa.ChunkedArray[Any], name: str) -> pa.ChunkedArray[Any]:
+    chunks = [_duration(chunk, name) for chunk in column.chunks]
+    return pa.chunked_array(chunks, pa.duration("us"))
 
 
-def _duration(column: pa.Array, name: str) -> pa.Array:
+def _duration(column: pa.Array[Any], name: str) -> pa.Array[Any]:
     """Microseconds from the 16-byte values: months int32, days int32, nanoseconds int64."""
     words = pa.Array.from_buffers(
         pa.int64(), 2 * (column.offset + len(column)), [None, column.buffers()[1]]
@@ -46,7 +49,7 @@ def _duration(column: pa.Array, name: str) -> pa.Array:
     pairs = pa.FixedSizeListArray.from_arrays(words, 2).slice(column.offset, len(column))
     packed, nanos = pc.list_element(pairs, 0), pc.list_element(pairs, 1)
     valid = column.is_valid()
-    months = pc.not_equal(pc.bit_wise_and(packed, 0xFFFFFFFF), 0)
+    months = pc.not_equal(pc.bit_wise_and(packed, _LOW_WORD), _ZERO)
     if pc.any(pc.and_(valid, months)).as_py():
         raise SourceError(
             f"column {name!r} holds intervals with months, which have no fixed length",
@@ -54,4 +57,6 @@ def _duration(column: pa.Array, name: str) -> pa.Array:
         )
     days = pc.shift_right(packed, 32)
     micros = pc.add(pc.multiply(days, _DAY_MICROS), pc.divide(nanos, 1000))
-    return pc.if_else(valid, micros, None).cast(pa.duration("us"))
+    durations = pc.if_else(valid, micros, None)
+    assert isinstance(durations, pa.Array)
+    return durations.cast(pa.duration("us"))

@@ -35,7 +35,8 @@ class DuckDbHome(FileDatabaseHome[DuckDbHomeConfig]):
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:
         with self._connection() as con:
             text, values = self.dialect.finish(sql, params)
-            return con.sql(text, params=values).to_arrow_table()
+            table: pa.Table = con.sql(text, params=values).to_arrow_table()  # typed Any by DuckDB
+            return table
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

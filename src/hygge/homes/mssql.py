@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 
+from hygge.engines.cursor import Cursor
 from hygge.engines.mssql import (
     DEFAULT_SCHEMA,
     DIALECT,
@@ -65,7 +66,7 @@ class MsSqlHome(ServerHome[MsSqlHomeConfig]):
         return pa.Table.from_batches([to_batch(rows, schema)] if rows else [], schema)
 
     @contextlib.contextmanager
-    def _result(self, sql: str, params: list[Any]) -> Iterator[tuple[Any, pa.Schema]]:
+    def _result(self, sql: str, params: list[Any]) -> Iterator[tuple[Cursor, pa.Schema]]:
         """A cursor that ran sql (its values rendered in), and the Arrow schema of its rows."""
         with connect(self.config, self.context, SourceError) as con:
             text, _ = self.dialect.finish(sql, params)

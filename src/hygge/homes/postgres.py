@@ -13,6 +13,7 @@ from typing import Any, Literal
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
 import pyarrow as pa
+from adbc_driver_manager import dbapi
 
 from hygge.connections import where
 from hygge.engines.dialect import SLOT
@@ -88,7 +89,7 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
                 for offset in range(0, batch.num_rows, batch_rows):
                     yield batch.slice(offset, batch_rows)
 
-    def _record_batches(self, cursor: Any) -> Iterator[pa.RecordBatch]:
+    def _record_batches(self, cursor: dbapi.Cursor) -> Iterator[pa.RecordBatch]:
         """The result's batches. A connection lost mid-stream surfaces from Arrow's reader
         as a bare OSError quoting libpq; it is the driver's error, mapped like the others."""
         reader = cursor.fetch_record_batch()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hygge.engines.cursor import Cursor
 from hygge.errors import StoreError
 
 SHOWN = 3  # repeated keys named in an error
@@ -25,7 +26,7 @@ NEWEST = "_hygge_newest"
 
 
 def one_row_per_key(
-    cur: Any,
+    cur: Cursor,
     stage: str,
     copy: str,
     names: Sequence[str],
@@ -52,7 +53,7 @@ def one_row_per_key(
 
 
 def _repeated(
-    cur: Any, stage: str, keys: Sequence[str], quote: Callable[[str], str], tsql: bool
+    cur: Cursor, stage: str, keys: Sequence[str], quote: Callable[[str], str], tsql: bool
 ) -> list[tuple[Any, ...]]:
     """A few key values that the stage holds more than once."""
     listed = ", ".join(map(quote, keys))

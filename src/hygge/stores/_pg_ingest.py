@@ -18,7 +18,7 @@ import atexit
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 import pyarrow as pa
@@ -137,7 +137,7 @@ def conformed(frame: pl.DataFrame, schema: pa.Schema, staged: dict[str, str]) ->
             f"column(s) {extra} of a batch are not among the columns the load's first batch"
             f" staged: {list(staged)}"
         )
-    columns: list[pa.Array | pa.ChunkedArray] = []
+    columns: list[pa.Array[Any] | pa.ChunkedArray[Any]] = []
     for field in schema:
         name = field.name
         if name not in frame.columns:

@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from hygge.config.models import RunType
+from hygge.engines.cursor import Cursor
 from hygge.errors import EntityError, StoreError
 from hygge.filesystem import real_path
 from hygge.plugin import Commit, Context, PluginConfig, Store
@@ -36,6 +37,7 @@ STAGE_PREFIX = "_hygge_stage#"
 COMMITS = "_hygge_commits"
 KEEP_COMMITS = 20  # records kept per destination; older ones can no longer matter
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+CursorT = TypeVar("CursorT", bound=Cursor)
 
 
 def _identifier(value: str) -> str:
@@ -126,21 +128,21 @@ class SqlStore(Store[SqlStoreConfigT]):
         return "?"
 
     @abstractmethod
-    def cursor(self) -> AbstractContextManager[Any]:
+    def cursor(self) -> AbstractContextManager[Cursor]:
         """A cursor for the block; driver errors inside leave as hygge errors."""
 
     @abstractmethod
-    def tables(self, cur: Any) -> list[str]:
+    def tables(self, cur: Cursor) -> list[str]:
         """The names of the tables in this store's schema."""
 
-    def ensure_schema(self, cur: Any) -> None:
+    def ensure_schema(self, cur: Cursor) -> None:
         """Create this store's schema when it is missing (where the engine has schemas)."""
 
-    def columns(self, cur: Any, table: str) -> dict[str, str]:
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
         """Column name -> type of a table of this schema; empty when it does not exist."""
         raise NotImplementedError
 
-    def fits(self, cur: Any) -> Callable[[str, str], bool]:
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         """The engine's rule for `new_columns`: does a source type fit a destination's?"""
         raise NotImplementedError
 
@@ -220,7 +222,9 @@ class SqlStore(Store[SqlStoreConfigT]):
 
 
 @contextlib.contextmanager
-def transaction(cur: Any, begin: str = "BEGIN", rollback: str = "ROLLBACK") -> Iterator[Any]:
+def transaction(
+    cur: CursorT, begin: str = "BEGIN", rollback: str = "ROLLBACK"
+) -> Iterator[CursorT]:
     """`begin` ... COMMIT on cur; anything raised inside (COMMIT included) rolls back."""
     cur.execute(begin)
     try:
@@ -322,12 +326,12 @@ class FileDatabaseStore(SqlStore[FileDatabaseStoreConfigT]):
     def errors(self) -> AbstractContextManager[None]:
         """The one place the driver's errors become hygge errors."""
 
-    def cursor_of(self, connection: Any) -> Any:
-        """A DB-API cursor on connection (the connection itself where it is one)."""
-        return connection
+    @abstractmethod
+    def cursor_of(self, connection: Any) -> Cursor:
+        """A DB-API cursor on connection (DuckDB's connection is one itself)."""
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[Cursor]:
         """A cursor on a short-lived connection; errors inside leave as hygge errors."""
         con = self.open()
         try:

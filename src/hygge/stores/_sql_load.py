@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import quote
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
@@ -42,7 +43,7 @@ class StagedLoad(Load):
         self.finished = False
 
     @abstractmethod
-    def cursor(self) -> AbstractContextManager[Any]:
+    def cursor(self) -> AbstractContextManager[Cursor]:
         """A cursor for this load's work outside the publish."""
 
     def abort(self) -> None:
@@ -67,7 +68,7 @@ class SqlLoad(StagedLoad):
     """A staged load published in one transaction, as the module docstring says."""
 
     @abstractmethod
-    def publishing(self) -> AbstractContextManager[Any]:
+    def publishing(self) -> AbstractContextManager[Cursor]:
         """The publish transaction's cursor: committed when the block ends, rolled back
         when it raises."""
 
@@ -84,7 +85,7 @@ class SqlLoad(StagedLoad):
         self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         self.close()
 
-    def replace(self, cur: Any) -> None:
+    def replace(self, cur: Cursor) -> None:
         """full_drop: the stage takes the destination's place."""
         store = self.store
         if self.staged:
@@ -93,7 +94,7 @@ class SqlLoad(StagedLoad):
         elif store.columns(cur, store.config.table):
             cur.execute(f"DELETE FROM {store.table}")
 
-    def append(self, cur: Any) -> list[tuple[str, str]]:
+    def append(self, cur: Cursor) -> list[tuple[str, str]]:
         """incremental and merge: new columns first, then (merge) the old rows out, the new in.
         Returns the columns added to the destination (name, type)."""
         if not self.staged:
@@ -119,21 +120,21 @@ class SqlLoad(StagedLoad):
         cur.execute(f"DROP TABLE {self.stage}")
         return added
 
-    def one_row_per_key(self, cur: Any, names: list[str]) -> None:
+    def one_row_per_key(self, cur: Cursor, names: list[str]) -> None:
         """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""
         limit = self.store.identifier_limit or len(self.stage_name) + 4
         copy = self.store.name(f"{self.stage_name[: limit - 4]}#one")
         keys, version = self.run.primary_key, self.run.version
         one_row_per_key(cur, self.stage, copy, names, keys, version, quote)
 
-    def delete_matching(self, cur: Any) -> None:
+    def delete_matching(self, cur: Cursor) -> None:
         """merge: delete the destination rows whose key is staged."""
         keys = " AND ".join(
             f"d.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in self.run.primary_key
         )
         cur.execute(f"DELETE FROM {self.store.table} AS d USING {self.stage} AS s WHERE {keys}")
 
-    def record(self, cur: Any, commit: Commit) -> None:
+    def record(self, cur: Cursor, commit: Commit) -> None:
         """The commit record, in the publish's transaction; only the newest few are kept."""
         store = self.store
         records, here, slot = store.name(COMMITS), store.qualified, store.placeholder
@@ -171,7 +172,7 @@ class FileDatabaseLoad(SqlLoad):
             raise
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[Cursor]:
         with self.store.errors():
             yield self.store.cursor_of(self.con)
 

@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 from pydantic import Field
 
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import quote
 from hygge.engines.duckdb import connect, fits, mapped
 from hygge.errors import StoreError
@@ -75,31 +76,34 @@ class DuckDbStore(FileDatabaseStore[DuckDbStoreConfig]):
         with self.lock:
             super().recover()
 
-    def ensure_schema(self, cur: duckdb.DuckDBPyConnection) -> None:
+    def ensure_schema(self, cur: Cursor) -> None:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
 
-    def tables(self, cur: duckdb.DuckDBPyConnection) -> list[str]:
-        rows = cur.execute(
+    def tables(self, cur: Cursor) -> list[str]:
+        cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
             [self.config.schema_name],
-        ).fetchall()
-        return [row[0] for row in rows]
+        )
+        return [row[0] for row in cur.fetchall()]
 
-    def columns(self, cur: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-        rows = cur.execute(
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
+        cur.execute(
             "SELECT column_name, data_type FROM information_schema.columns"
             " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
             [self.config.schema_name, table],
-        ).fetchall()
-        return {row[0]: row[1] for row in rows}
+        )
+        return {row[0]: row[1] for row in cur.fetchall()}
 
-    def fits(self, cur: duckdb.DuckDBPyConnection) -> Callable[[str, str], bool]:
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits(cur)
 
     def open(self) -> duckdb.DuckDBPyConnection:
         with self.errors():
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             return connect(self.path, read_only=False)
+
+    def cursor_of(self, connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        return connection
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
@@ -139,12 +143,12 @@ class DuckDbLoad(FileDatabaseLoad):
         self.rows += frame.height
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def cursor(self) -> Iterator[Cursor]:
         """The load's connection, holding the file's catalog lock."""
         with self.store.lock, super().cursor() as con:
             yield con
 
     @contextlib.contextmanager
-    def publishing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def publishing(self) -> Iterator[Cursor]:
         with self.cursor() as con, transaction(con, "BEGIN TRANSACTION"):
             yield con

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from datetime import UTC
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
-import pymssql  # noqa: F401  (the driver: a missing one is reported early)
+import pymssql  # the driver: a missing one is reported early
 from pydantic import Field
 
 from hygge.connections import pool_need, where
+from hygge.engines.cursor import Cursor
 from hygge.engines.mssql import (
     DEFAULT_SCHEMA,
     NAME_LIMIT,
@@ -47,6 +47,7 @@ from hygge.stores._sql import (
     SqlStoreConfig,
     bulk_ready,
     column_types,
+    commit_of,
     new_columns,
     transaction,
 )
@@ -84,19 +85,16 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
     def pool_needs(self) -> Mapping[str, int]:
         return pool_need(self.config, 1)  # one at a time: each bulk copy, the publish
 
-    def ensure_schema(self, cur: Any) -> None:
+    def ensure_schema(self, cur: Cursor) -> None:
         execute(cur, *sql.ensure_schema(self.config.schema_name))
 
     def last_commit(self) -> Commit | None:
         with self.cursor() as cur:
             execute(cur, *sql.last_commit(self.config.schema_name, self.qualified))
             row = cur.fetchone() if cur.description else None
-        if not row:
-            return None
-        published = row[1] if row[1].tzinfo else row[1].replace(tzinfo=UTC)
-        return Commit(str(row[0]), published, row[2], None if row[3] is None else bytes(row[3]))
+        return commit_of(row) if row else None
 
-    def tables(self, cur: Any) -> list[str]:
+    def tables(self, cur: Cursor) -> list[str]:
         execute(
             cur,
             "SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(%s)",
@@ -104,7 +102,7 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
         )
         return [str(row[0]) for row in cur.fetchall()]
 
-    def columns(self, cur: Any, table: str) -> dict[str, str]:
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
         execute(
             cur,
             "SELECT c.name, TYPE_NAME(c.user_type_id), c.max_length, c.precision, c.scale"
@@ -114,7 +112,7 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
         return {str(r[0]): type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[pymssql.Cursor]:
         """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
         with connect(self.config, self.context, StoreError) as con:
             cur = con.cursor()
@@ -124,7 +122,7 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
                 cur.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[pymssql.Cursor]:
         """BEGIN TRANSACTION ... COMMIT holding the schema's lock; ROLLBACK on any error."""
         with self.cursor() as cur, transaction(cur, self.begin_sql, self.rollback_sql):
             execute(cur, *sql.lock(self.config.schema_name))
@@ -184,11 +182,11 @@ class MsSqlLoad(StagedLoad):
         self.schema_changes = tuple(SchemaChange(name, dtype) for name, dtype in added)
         self.close()
 
-    def _one_row_per_key(self, cur: Any) -> None:
+    def _one_row_per_key(self, cur: Cursor) -> None:
         """merge: the stage keeps the newest version of each key (see `_one_per_key`)."""
         run, copy = self.run, self.store.name(f"{self.stage_name}#one")
         names = list(self.types)
         one_row_per_key(cur, self.stage, copy, names, run.primary_key, run.version, quote, True)
 
-    def cursor(self) -> contextlib.AbstractContextManager[Any]:
+    def cursor(self) -> contextlib.AbstractContextManager[pymssql.Cursor]:
         return self.store.cursor()

@@ -38,9 +38,11 @@ from typing import Any, Literal
 
 import polars as pl
 import pymysql  # the driver: a missing one is reported early
+import pymysql.cursors
 from pydantic import Field
 
 from hygge.connections import pool_need, where
+from hygge.engines.cursor import Cursor
 from hygge.engines.mysql import (
     NAME_LIMIT,
     MySqlConfig,
@@ -156,7 +158,7 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
         state = bytes(row[3]) if row[3] is not None else None
         return Commit(row[0], row[1].replace(tzinfo=UTC), row[2], state)
 
-    def swapped_in(self, cur: Any) -> str | None:
+    def swapped_in(self, cur: Cursor) -> str | None:
         """The full_drop run whose stage is now the destination, from the table's comment."""
         cur.execute(
             "SELECT table_comment FROM information_schema.tables"
@@ -167,7 +169,7 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
         comment = str(row[0]) if row and row[0] is not None else ""
         return comment.removeprefix(_MARK) if comment.startswith(_MARK) else None
 
-    def record_columns(self, cur: Any) -> set[str]:
+    def record_columns(self, cur: Cursor) -> set[str]:
         """The columns of `_hygge_commits`; empty when it does not exist."""
         cur.execute(
             "SELECT column_name FROM information_schema.columns"
@@ -176,7 +178,7 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
         )
         return {str(row[0]).lower() for row in cur.fetchall()}
 
-    def make_commits(self, cur: Any) -> None:
+    def make_commits(self, cur: Cursor) -> None:
         """Create `_hygge_commits`, or add the `swap` column an earlier version's lacks (a
         concurrent load of another table may add it first: that is no error)."""
         records = self.name(COMMITS)
@@ -193,14 +195,14 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
             if exc.args[:1] != (_DUPLICATE_COLUMN,):
                 raise
 
-    def tables(self, cur: Any) -> list[str]:
+    def tables(self, cur: Cursor) -> list[str]:
         cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
             [self.database],
         )
         return [str(row[0]) for row in cur.fetchall()]
 
-    def columns(self, cur: Any, table: str) -> dict[str, str]:
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
         cur.execute(
             "SELECT column_name, column_type FROM information_schema.columns"
             " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
@@ -209,12 +211,12 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
         return {str(name): normal(str(dtype)) for name, dtype in cur.fetchall()}
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[pymysql.cursors.Cursor]:
         """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
         with connect(self.config, self.context, StoreError) as con, con.cursor() as cur:
             yield cur
 
-    def transaction(self, cur: Any) -> contextlib.AbstractContextManager[Any]:
+    def transaction(self, cur: Cursor) -> contextlib.AbstractContextManager[Cursor]:
         """START TRANSACTION ... COMMIT on cur; ROLLBACK on any error. No DDL inside."""
         return transaction(cur, "START TRANSACTION")
 
@@ -264,7 +266,7 @@ class MySqlLoad(StagedLoad):
                     self.refuse_changed(cur, frame)
         self.rows += frame.height
 
-    def refuse_changed(self, cur: Any, frame: pl.DataFrame) -> None:
+    def refuse_changed(self, cur: pymysql.cursors.Cursor, frame: pl.DataFrame) -> None:
         """LOAD DATA LOCAL stores a value it cannot take changed (a date as 0000-00-00, a
         decimal clamped to its largest), with only a warning: fail at the batch instead,
         naming the column, the row and the value."""
@@ -296,10 +298,10 @@ class MySqlLoad(StagedLoad):
                 self._append(cur, commit)
         self.close()
 
-    def cursor(self) -> contextlib.AbstractContextManager[Any]:
+    def cursor(self) -> contextlib.AbstractContextManager[pymysql.cursors.Cursor]:
         return self.store.cursor()
 
-    def _replace(self, cur: Any, commit: Commit) -> None:
+    def _replace(self, cur: Cursor, commit: Commit) -> None:
         """full_drop: the swap record, then the stage swaps in by one atomic RENAME (the
         record counts once it has; see the module docstring); with nothing staged the
         destination keeps its columns and loses its rows in the record's transaction (a
@@ -323,7 +325,7 @@ class MySqlLoad(StagedLoad):
         failpoint("after_swap")
         cur.execute(f"DROP TABLE IF EXISTS {old}")
 
-    def _append(self, cur: Any, commit: Commit) -> None:
+    def _append(self, cur: Cursor, commit: Commit) -> None:
         """incremental and merge: DDL first, then rows and record in one transaction."""
         store = self.store
         if self.staged:
@@ -353,7 +355,7 @@ class MySqlLoad(StagedLoad):
             self._record(cur, commit)
         cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
 
-    def _record(self, cur: Any, commit: Commit, swap: bool = False) -> None:
+    def _record(self, cur: Cursor, commit: Commit, swap: bool = False) -> None:
         """The commit record (published_at in UTC); only the newest few are kept."""
         records, here = self.store.name(COMMITS), self.store.qualified
         published = commit.published_at.astimezone(UTC).replace(tzinfo=None)

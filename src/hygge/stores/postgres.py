@@ -21,9 +21,11 @@ from typing import Any, Literal
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
 import pyarrow as pa
+from adbc_driver_manager import dbapi
 from pydantic import Field
 
 from hygge.connections import pool_need, where
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import quote
 from hygge.engines.postgres import (
     DEFAULT_SCHEMA,
@@ -86,10 +88,10 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
         Ingest.stop_running(self.destination())  # an open COPY would keep its stage locked
         super().recover()
 
-    def ensure_schema(self, cur: Any) -> None:
+    def ensure_schema(self, cur: Cursor) -> None:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
 
-    def tables(self, cur: Any) -> list[str]:
+    def tables(self, cur: Cursor) -> list[str]:
         cur.execute(
             "SELECT table_name::text AS name FROM information_schema.tables"
             " WHERE table_schema = $1",
@@ -97,7 +99,7 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
         )
         return [str(row[0]) for row in cur.fetchall()]
 
-    def columns(self, cur: Any, table: str) -> dict[str, str]:
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
         cur.execute(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
             " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped"
@@ -106,7 +108,7 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
         )
         return {str(name): str(dtype) for name, dtype in cur.fetchall()}
 
-    def fits(self, cur: Any) -> Callable[[str, str], bool]:
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits(cur)
 
     def record_values(self, commit: Commit) -> tuple[str, Any]:
@@ -123,13 +125,13 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
         return "$1, $2, $3::timestamptz, $4, $5", row
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[Any]:
+    def cursor(self) -> Iterator[dbapi.Cursor]:
         """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
         with connect(self.config, self.context, StoreError) as con, con.cursor() as cur:
             yield cur
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[dbapi.Cursor]:
         """BEGIN ... COMMIT holding this schema's advisory lock; ROLLBACK on any error."""
         with self.cursor() as cur, transaction(cur):
             cur.execute("SELECT pg_advisory_xact_lock(hashtext($1))", [self.schema])
@@ -179,14 +181,14 @@ class PostgresLoad(SqlLoad):
             where = self.store.destination()
             raise refusal(found, where, "PostgreSQL", dtype, self.batches, self.rows)
 
-    def append(self, cur: Any) -> list[tuple[str, str]]:
+    def append(self, cur: Cursor) -> list[tuple[str, str]]:
         """incremental and merge: text too long for a destination's varchar(n) or char(n)
         column is refused first, naming the column (PostgreSQL's error would not)."""
         if self.staged:
             self.refuse_too_long(cur)
         return super().append(cur)
 
-    def refuse_too_long(self, cur: Any) -> None:
+    def refuse_too_long(self, cur: Cursor) -> None:
         store = self.store
         for name, dtype in store.columns(cur, store.config.table).items():
             bounded = _BOUNDED.match(dtype)
@@ -213,13 +215,13 @@ class PostgresLoad(SqlLoad):
             )
 
     @contextlib.contextmanager
-    def publishing(self) -> Iterator[Any]:
+    def publishing(self) -> Iterator[Cursor]:
         if self.ingest is not None:
             self.ingest.finish()  # the COPY's connection goes back before the publish borrows
         with self.store.transaction() as cur:
             yield cur
 
-    def cursor(self) -> contextlib.AbstractContextManager[Any]:
+    def cursor(self) -> contextlib.AbstractContextManager[dbapi.Cursor]:
         return self.store.cursor()
 
     def abort(self) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
+from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import quote
 from hygge.engines.sqlite import connect, definitions, fits, mapped, to_stored
 from hygge.errors import StoreError
@@ -73,16 +74,16 @@ class SqliteStore(FileDatabaseStore[SqliteStoreConfig]):
         params[2] = commit.published_at.astimezone(UTC).isoformat(" ", "microseconds")
         return slots, params
 
-    def tables(self, cur: sqlite3.Cursor) -> list[str]:
-        rows = cur.execute("SELECT name FROM sqlite_schema WHERE type = 'table'").fetchall()
-        return [row[0] for row in rows]
+    def tables(self, cur: Cursor) -> list[str]:
+        cur.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        return [row[0] for row in cur.fetchall()]
 
-    def columns(self, cur: sqlite3.Cursor, table: str) -> dict[str, str]:
+    def columns(self, cur: Cursor, table: str) -> dict[str, str]:
         """Column name -> declared type."""
-        rows = cur.execute("SELECT name, type FROM pragma_table_info(?)", [table]).fetchall()
-        return {row[0]: row[1] for row in rows}
+        cur.execute("SELECT name, type FROM pragma_table_info(?)", [table])
+        return {row[0]: row[1] for row in cur.fetchall()}
 
-    def fits(self, cur: sqlite3.Cursor) -> Callable[[str, str], bool]:
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits
 
     def open(self) -> sqlite3.Connection:
@@ -120,17 +121,17 @@ class SqliteLoad(FileDatabaseLoad):
                 cur.executemany(insert, to_stored(frame).iter_rows())
         self.staged = True
 
-    def publishing(self) -> contextlib.AbstractContextManager[sqlite3.Cursor]:
+    def publishing(self) -> contextlib.AbstractContextManager[Cursor]:
         return self.immediate()
 
     @contextlib.contextmanager
-    def immediate(self) -> Iterator[sqlite3.Cursor]:
+    def immediate(self) -> Iterator[Cursor]:
         """A write transaction: BEGIN IMMEDIATE takes the write lock first (waiting for
         another writer), so the transaction cannot fail later for want of it."""
         with self.cursor() as cur, transaction(cur, "BEGIN IMMEDIATE"):
             yield cur
 
-    def delete_matching(self, cur: sqlite3.Cursor) -> None:
+    def delete_matching(self, cur: Cursor) -> None:
         """SQLite has no DELETE ... USING: an index on the staged keys makes EXISTS quick,
         and `IS` matches NULL keys."""
         keys, table = self.run.primary_key, self.store.table
