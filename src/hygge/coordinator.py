@@ -73,6 +73,7 @@ class Coordinator:
         self.command = command
         self.wait_seconds = wait_seconds
         self.cancel = threading.Event()
+        self.started_at = datetime.now(UTC)  # the run's start, as polish's `run_start`
         self.run_id = new_run_id()
         self.holder = Holder.me(self.run_id, command)
 
@@ -223,6 +224,7 @@ class Coordinator:
             self.journal,
             self.backfill,
             lambda rows: self.reporter.entity_rows(entity, rows),
+            self.started_at,
         )
         try:
             return flow.run()

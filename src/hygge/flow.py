@@ -15,17 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import polars as pl
+
 from hygge.errors import ConfigError, EntityError, HyggeError, Interrupted, RetryableError
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.plugin import Commit, LoadRun
+from hygge.polish import Polisher
 from hygge.redact import redact
 from hygge.results import EntityResult, SchemaChange, Status
 from hygge.transfer import Counts, transfer
-from hygge.window import Backfill, WindowState, plan_read
+from hygge.window import Backfill, ReadPlan, WindowState, plan_read
 
 log = logging.getLogger(__name__)
+Admit = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 @dataclass
@@ -47,6 +51,7 @@ class EntityFlow:
         journal: Journal,
         backfill: Backfill | None = None,
         on_rows: Callable[[int], None] = lambda rows: None,
+        started_at: datetime | None = None,
     ) -> None:
         self.entity = entity
         self.run_id = run_id
@@ -54,6 +59,7 @@ class EntityFlow:
         self.journal = journal
         self.backfill = backfill
         self.on_rows = on_rows
+        self.started_at = started_at or datetime.now(UTC)
         self.published_before = False  # the store held a commit record when the run began
 
     def run(self) -> EntityResult:
@@ -119,10 +125,8 @@ class EntityFlow:
         entity = self.entity
         settings = entity.settings
         read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
-        version = settings.watermark.column if settings.watermark else None
-        load = entity.store.begin(
-            LoadRun(self.run_id, entity.run_type, tuple(settings.primary_key or ()), version)
-        )
+        key, version, admit = self._destination_view(read)
+        load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
         try:
             counts = transfer(
                 entity.home,
@@ -130,7 +134,7 @@ class EntityFlow:
                 settings.batch_rows or 1,
                 load,
                 self.cancel,
-                admit=read.admit,
+                admit=admit,
                 on_rows=self.on_rows,
             )
             if self.cancel.is_set():
@@ -156,6 +160,19 @@ class EntityFlow:
                 f" twice; run it once with --entity {entity.address}:d to replace them"
             )
         return _Outcome(counts, state, warnings, load.schema_changes)
+
+    def _destination_view(self, read: ReadPlan) -> tuple[tuple[str, ...], str | None, Admit]:
+        """The primary key and merge version as the store names them, and each batch's way
+        there: the rows the window admits, polished when the entity has polish."""
+        settings = self.entity.settings
+        key = tuple(settings.primary_key or ())
+        version = settings.watermark.column if settings.watermark else None
+        if settings.polish is None:
+            return key, version, read.admit
+        polisher = Polisher(settings.polish, self.run_id, self.started_at)
+        if version is not None:
+            version = polisher.destination_key([version])[0]
+        return polisher.destination_key(key), version, lambda f: polisher.apply(read.admit(f))
 
     def _appended_from_the_start(self, previous: WindowState, counts: Counts) -> bool:
         """Did an append read everything into a destination hygge had already loaded? (A

@@ -69,6 +69,38 @@ class Watermark(Strict):
         raise ValueError(f"{value!r} is not a lookback: use a count like 100 or a duration like 2h")
 
 
+Case = Literal["snake", "camel", "pascal", "lower", "upper", "keep"]
+Constant = str | int | float | bool
+
+
+class Polish(Strict):
+    """How each batch is shaped on its way to the store (hygge.polish): destination column
+    names, and columns hygge adds. Keys merge layer by layer like any mapping setting."""
+
+    case: Case = "keep"
+    remove_special: bool = False  # drop characters other than letters, digits, _ and spaces
+    remove_spaces: bool = False  # spaces (and runs of them) become one _
+    max_length: Annotated[int | None, Field(gt=0)] = None
+    rename: dict[str, str] = {}  # source name -> destination name, taken as written
+    hash_ids: dict[str, list[str]] = {}  # new column -> the source columns it hashes
+    constants: dict[str, Constant] = {}  # new column -> its value on every row
+    timestamps: dict[str, Literal["run_start", "now"]] = {}  # new column -> which time
+    run_id: str | None = None  # a new column holding the run's id
+
+    @field_validator("hash_ids")
+    @classmethod
+    def _some_columns(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        empty = [name for name, columns in value.items() if not columns]
+        if empty:
+            raise ValueError(f"hash id {empty[0]!r} lists no columns to hash")
+        return value
+
+    def added(self) -> list[str]:
+        """The names of the columns polish adds, in the order it adds them."""
+        extra = [self.run_id] if self.run_id else []
+        return [*self.hash_ids, *self.constants, *self.timestamps, *extra]
+
+
 class Settings(Strict):
     """Run settings that layer: built-in < hygge.yml options < flow.yml < defaults < entity."""
 
@@ -79,6 +111,7 @@ class Settings(Strict):
     primary_key: list[str] | None = None
     watermark: Watermark | None = None
     allow_empty: bool | None = None  # may a full_drop of no rows empty a destination?
+    polish: Polish | None = None
 
     @field_validator("primary_key", mode="before")
     @classmethod
