@@ -10,6 +10,7 @@ of these classes.
     │   ├── SourceError
     │   ├── StoreError
     │   ├── WatermarkError
+    │   ├── CheckFailed           a data check found bad rows: nothing published
     │   └── RetryableError        retried with backoff
     │       └── PoolTimeout
     ├── JournalError              exit 1
@@ -83,6 +84,10 @@ class StoreError(EntityError):
 
 class WatermarkError(EntityError):
     """The watermark column and a stored or configured value do not fit together."""
+
+
+class CheckFailed(EntityError):
+    """A data check (`checks:`) failed: the load was aborted before publishing."""
 
 
 class RetryableError(EntityError):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from hygge.checks import Checker
 from hygge.errors import ConfigError, EntityError, HyggeError, Interrupted, RetryableError
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
@@ -125,7 +126,8 @@ class EntityFlow:
         entity = self.entity
         settings = entity.settings
         read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
-        key, version, admit = self._destination_view(read)
+        checker = Checker(settings.checks) if settings.checks else None
+        key, version, admit = self._destination_view(read, checker)
         load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
         try:
             counts = transfer(
@@ -139,6 +141,7 @@ class EntityFlow:
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
+            checked = checker.settle() if checker else []
             if entity.run_type == "full_drop" and not counts.written:
                 self._refuse_emptying()
             state = read.next_state()
@@ -149,7 +152,7 @@ class EntityFlow:
             load.abort()
             raise
         failpoint("after_publish")
-        warnings = list(read.notes)
+        warnings = [*read.notes, *checked]
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")
@@ -161,18 +164,22 @@ class EntityFlow:
             )
         return _Outcome(counts, state, warnings, load.schema_changes)
 
-    def _destination_view(self, read: ReadPlan) -> tuple[tuple[str, ...], str | None, Admit]:
+    def _destination_view(
+        self, read: ReadPlan, checker: Checker | None
+    ) -> tuple[tuple[str, ...], str | None, Admit]:
         """The primary key and merge version as the store names them, and each batch's way
-        there: the rows the window admits, polished when the entity has polish."""
+        there: the rows the window admits, seen by the checks, polished when the entity has
+        polish."""
         settings = self.entity.settings
         key = tuple(settings.primary_key or ())
         version = settings.watermark.column if settings.watermark else None
+        checked = read.admit if checker is None else lambda f: checker.observe(read.admit(f))
         if settings.polish is None:
-            return key, version, read.admit
+            return key, version, checked
         polisher = Polisher(settings.polish, self.run_id, self.started_at)
         if version is not None:
             version = polisher.destination_key([version])[0]
-        return polisher.destination_key(key), version, lambda f: polisher.apply(read.admit(f))
+        return polisher.destination_key(key), version, lambda f: polisher.apply(checked(f))
 
     def _appended_from_the_start(self, previous: WindowState, counts: Counts) -> bool:
         """Did an append read everything into a destination hygge had already loaded? (A

@@ -101,6 +101,40 @@ class Polish(Strict):
         return [*self.hash_ids, *self.constants, *self.timestamps, *extra]
 
 
+CheckName = Literal["not_null", "unique", "accepted_values", "range", "row_count", "freshness"]
+
+
+class Bounds(Strict):
+    """Inclusive limits; either may be left open."""
+
+    min: Any = None
+    max: Any = None
+
+
+class Freshness(Strict):
+    column: str
+    max_age: str  # a duration: 90s, 15m, 2h, 1d
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # its ValueError names the value
+        return value
+
+
+class Checks(Strict):
+    """Data checks on the rows a run loads (hygge.checks); a failed one publishes nothing,
+    unless it is listed in `warn`."""
+
+    not_null: list[str] = []
+    unique: list[str] = []  # these columns together identify a row within the run
+    accepted_values: dict[str, list[Constant]] = {}
+    range: dict[str, Bounds] = {}
+    row_count: Bounds | None = None
+    freshness: Freshness | None = None
+    warn: list[CheckName] = []  # checks that only warn
+
+
 class Settings(Strict):
     """Run settings that layer: built-in < hygge.yml options < flow.yml < defaults < entity."""
 
@@ -112,6 +146,7 @@ class Settings(Strict):
     watermark: Watermark | None = None
     allow_empty: bool | None = None  # may a full_drop of no rows empty a destination?
     polish: Polish | None = None
+    checks: Checks | None = None
 
     @field_validator("primary_key", mode="before")
     @classmethod
