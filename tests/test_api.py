@@ -191,7 +191,8 @@ def test_unknown_type_lists_known_ones_and_missing_driver_names_the_extra(monkey
     with pytest.raises(MissingDriverError) as missing:
         registry.home_class("postgres")
     assert missing.value.exit_code == 2
-    assert "pip install 'hygge[postgres]'" in (missing.value.hint or "")
+    # not 'hygge[postgres]': that name on PyPI is another project's
+    assert "pip install '.[postgres]' in a checkout of hygge" in (missing.value.hint or "")
 
 
 def test_plugins_come_from_entry_points(tmp_path: Path, monkeypatch) -> None:

@@ -78,7 +78,12 @@ def _load(family: Family, kind: str) -> type:
         return points[kind].load()  # type: ignore[no-any-return]
     except ImportError as exc:
         extra = builtin.extra if builtin else None
-        install = f"pip install 'hygge[{extra}]'" if extra else f"install the package for {kind!r}"
+        install = (
+            f"install the extra {extra!r}: pip install '.[{extra}]' in a checkout of hygge"
+            " (the name hygge on PyPI is another project)"
+            if extra
+            else f"install the package for {kind!r}"
+        )
         raise MissingDriverError(
             f"{family} type {kind!r} needs a driver that is not installed ({exc.name or exc})",
             hint=install,

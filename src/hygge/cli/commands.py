@@ -21,7 +21,7 @@ import click
 from hygge import __version__
 from hygge.cli.console import make_console
 from hygge.cli.journal import history, journal
-from hygge.cli.options import project_option
+from hygge.cli.options import JSON_OUTPUT, json_option, project_option
 from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.redact import redact
 
@@ -36,6 +36,9 @@ class HyggeCommandGroup(click.Group):
         except HyggeError as exc:
             from rich.markup import escape
 
+            if ctx.meta.get(JSON_OUTPUT):
+                error = {"message": redact(exc.message), "hint": redact(exc.hint or "") or None}
+                click.echo(json.dumps({"error": error, "exit_code": int(exc.exit_code)}, indent=2))
             console = make_console(stderr=True)
             console.print(f"[bold red]error:[/] {escape(redact(exc.message))}", highlight=False)
             if exc.hint:
@@ -136,7 +139,7 @@ def init(name: Path, force: bool) -> None:
     help="Wait up to SECONDS for entities another run holds (default: skip them, exit 75).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option("Print a machine-readable summary on stdout (errors too).")
 def go(
     project_dir: Path | None,
     flows: tuple[str, ...],
@@ -173,6 +176,8 @@ def go(
 
     if incremental and full_drop:
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose exclude each other", hint="choose one")
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
     request = RunRequest(
@@ -213,13 +218,44 @@ def debug(project_dir: Path | None) -> None:
     sys.exit(checked.exit_code)
 
 
+@main.command(name="ls")
+@project_option
+@click.option("--flow", "flows", multiple=True, metavar="F[:RT]", help="Only these flows.")
+@click.option("--entity", "entities", multiple=True, metavar="F.E[:RT]", help="Only these.")
+@json_option()
+def ls(
+    project_dir: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], as_json: bool
+) -> None:
+    """The selected entities, one per line: address, run type, watermark, home, store
+    (tab-separated; nothing is connected to)."""
+    from hygge.config.project import load_project
+    from hygge.request import RunRequest
+
+    plan = RunRequest(flows, entities).plan(load_project(project_dir))
+    rows = [
+        {
+            "entity": e.address,
+            "run_type": e.run_type,
+            "watermark": e.settings.watermark.column if e.settings.watermark else None,
+            "home": redact(e.home.describe()),
+            "store": redact(e.store.destination()),
+        }
+        for e in plan.entities
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo("\t".join(str(value or "-") for value in row.values()))
+
+
 main.add_command(history)
 main.add_command(journal)
 
 
 @main.command()
 @project_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option()
 def locks(project_dir: Path | None, as_json: bool) -> None:
     """Which entities are held right now, and by whom."""
     from hygge.config.project import load_project

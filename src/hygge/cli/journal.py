@@ -12,14 +12,14 @@ from pathlib import Path
 import click
 
 from hygge.cli.console import make_console
-from hygge.cli.options import project_option
+from hygge.cli.options import json_option, project_option
 
 
 @click.command()
 @project_option
 @click.option("--entity", "entity", metavar="F.E", help="Only this entity.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option()
 def history(project_dir: Path | None, entity: str | None, limit: int, as_json: bool) -> None:
     """What ran: entity runs, newest first."""
     from hygge import steering
@@ -40,7 +40,7 @@ def journal() -> None:
 @journal.command()
 @project_option
 @click.option("--entity", "entity", metavar="F.E", help="Only this entity.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option()
 def show(project_dir: Path | None, entity: str | None, as_json: bool) -> None:
     """Committed watermarks, and the audit trail of changes made by hand."""
     from hygge import steering
