@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from hygge.cli.scaffold import init_project
@@ -59,3 +60,32 @@ def test_quiet_and_verbose_together_are_a_usage_error(demo: Path, hygge_cli) -> 
     assert result.exit_code == 2
     assert "--quiet and --verbose exclude each other" in result.output
     assert not (demo / "lake").exists()
+
+
+def test_a_dotenv_file_fills_variables_and_the_environment_wins(
+    make_project, hygge_cli, monkeypatch
+) -> None:
+    flow = 'home: {type: parquet, path: "${SOURCE}"}\nstore: {type: parquet, path: "${LAKE}"}\n'
+    root = make_project({"flows/shop/flow.yaml": flow})  # flow.yaml is a flow file too
+    (root / ".env").write_text("SOURCE=data\nLAKE=from_dotenv\n")
+    (root / "data").mkdir()
+    pl.DataFrame({"id": [1, 2]}).write_parquet(root / "data/a.parquet")
+    monkeypatch.setenv("LAKE", "from_environment")
+    monkeypatch.delenv("SOURCE", raising=False)
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 0, result.output
+    assert (root / "from_environment").is_dir() and not (root / "from_dotenv").exists()
+
+
+def test_a_flow_with_both_flow_files_is_refused(make_project, hygge_cli) -> None:
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/shop/flow.yml": flow, "flows/shop/flow.yaml": flow})
+    result = hygge_cli("ls", cwd=root)
+    assert result.exit_code == 2 and "both flow.yml and flow.yaml" in result.output
+
+
+def test_short_flags_select_like_the_long_ones(demo: Path, hygge_cli) -> None:
+    short = hygge_cli("ls", "-f", "shop", "-e", "crm.customers", cwd=demo)
+    long = hygge_cli("ls", "--flow", "shop", "--entity", "crm.customers", cwd=demo)
+    assert short.stdout == long.stdout and len(short.stdout.splitlines()) == 3
+    assert hygge_cli("go", "-c", "1", "-e", "crm.customers", cwd=demo).exit_code == 0

@@ -82,6 +82,7 @@ def init(name: Path, force: bool) -> None:
 @main.command()
 @project_option
 @click.option(
+    "-f",
     "--flow",
     "flows",
     multiple=True,
@@ -89,6 +90,7 @@ def init(name: Path, force: bool) -> None:
     help="Run these flows (repeatable, comma-separated, globs).",
 )
 @click.option(
+    "-e",
     "--entity",
     "entities",
     multiple=True,
@@ -108,6 +110,7 @@ def init(name: Path, force: bool) -> None:
     help="Replace every selected entity with a full copy (unless a suffix says otherwise).",
 )
 @click.option(
+    "-c",
     "--concurrency",
     type=click.IntRange(min=1),
     help="Entities moved at once (default: options.concurrency).",
@@ -220,8 +223,8 @@ def debug(project_dir: Path | None) -> None:
 
 @main.command(name="ls")
 @project_option
-@click.option("--flow", "flows", multiple=True, metavar="F[:RT]", help="Only these flows.")
-@click.option("--entity", "entities", multiple=True, metavar="F.E[:RT]", help="Only these.")
+@click.option("-f", "--flow", "flows", multiple=True, metavar="F[:RT]", help="Only these flows.")
+@click.option("-e", "--entity", "entities", multiple=True, metavar="F.E[:RT]", help="Only these.")
 @json_option()
 def ls(
     project_dir: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], as_json: bool

@@ -20,6 +20,7 @@ from hygge.errors import ConfigError
 
 PROJECT_FILE = "hygge.yml"
 FLOW_FILE = "flow.yml"
+FLOW_FILES = (FLOW_FILE, "flow.yaml")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,7 +85,7 @@ def find_project_root(start: Path | None = None) -> Path:
 def load_project(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Project:
     """Load and validate a whole project. `path` is the project folder or any folder inside it."""
     root = find_project_root(Path(path) if path is not None else None)
-    env = os.environ if env is None else env
+    env = environment(root) if env is None else env
     doc = load_yaml(root / PROJECT_FILE)
     expanded = expand(doc, env)
     spec = _validated(ProjectFile, expanded, doc)
@@ -105,6 +106,18 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
         )
     flows = tuple(_load_flow(folder, env) for folder in _flow_folders(flows_dir))
     return Project(root=root, spec=spec, doc=doc, flows=flows, unresolved=unresolved)
+
+
+def environment(root: Path) -> Mapping[str, str]:
+    """What `${VAR}` reads: the process's environment, over the project's `.env` file (so a
+    variable exported by the shell, cron or the orchestrator wins)."""
+    dotenv = root / ".env"
+    if not dotenv.is_file():
+        return os.environ
+    from dotenv import dotenv_values
+
+    written = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    return {**written, **os.environ}
 
 
 def _check_connection_types(spec: ProjectFile, doc: YamlDoc) -> None:
@@ -140,17 +153,28 @@ def _validated(model: type[M], expanded: Expanded, doc: YamlDoc) -> M:
 def _flow_folders(flows_dir: Path) -> list[Path]:
     folders = sorted(p for p in flows_dir.iterdir() if p.is_dir() and p.name[0] not in "._")
     for folder in folders:
-        if not (folder / FLOW_FILE).is_file():
-            raise ConfigError(
-                f"{folder}: flow folder has no {FLOW_FILE}",
-                hint=f"add {folder / FLOW_FILE} or move the folder out of {flows_dir}",
-            )
+        flow_file(folder, flows_dir)
         _check_name(folder.name, f"{folder}: flow name")
     return folders
 
 
+def flow_file(folder: Path, flows_dir: Path) -> Path:
+    """The folder's flow.yml (or flow.yaml: one of them)."""
+    found = [folder / name for name in FLOW_FILES if (folder / name).is_file()]
+    if len(found) > 1:
+        raise ConfigError(
+            f"{folder}: both {FLOW_FILES[0]} and {FLOW_FILES[1]}", hint="keep one of them"
+        )
+    if not found:
+        raise ConfigError(
+            f"{folder}: flow folder has no {FLOW_FILE}",
+            hint=f"add {folder / FLOW_FILE} or move the folder out of {flows_dir}",
+        )
+    return found[0]
+
+
 def _load_flow(folder: Path, env: Mapping[str, str]) -> FlowDef:
-    doc = load_yaml(folder / FLOW_FILE)
+    doc = load_yaml(flow_file(folder, folder.parent))
     expanded = expand(doc, env)
     if not isinstance(expanded.data, dict):
         raise ConfigError(f"{doc.where()}: a flow file must be a mapping of keys")
