@@ -89,3 +89,24 @@ def test_short_flags_select_like_the_long_ones(demo: Path, hygge_cli) -> None:
     long = hygge_cli("ls", "--flow", "shop", "--entity", "crm.customers", cwd=demo)
     assert short.stdout == long.stdout and len(short.stdout.splitlines()) == 3
     assert hygge_cli("go", "-c", "1", "-e", "crm.customers", cwd=demo).exit_code == 0
+
+
+def test_exclude_leaves_out_flows_and_entities(demo: Path, hygge_cli) -> None:
+    result = hygge_cli("ls", "-x", "shop", "--exclude", "warehouse.*", cwd=demo)
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["crm.customers"]
+    ran = hygge_cli("go", "--json", "-e", "shop.*", "-x", "shop.orders", cwd=demo)
+    assert [e["entity"] for e in json.loads(ran.stdout)["entities"]] == ["shop.products"]
+
+
+@pytest.mark.parametrize(
+    ("exclude", "message"),
+    [
+        ("shopp", "--exclude: no flow matches 'shopp'; did you mean shop?"),
+        ("shop.orders:d", "an exclusion takes no ':RT'"),
+        ("*", "--exclude leaves no entity to run"),
+    ],
+)
+def test_a_bad_exclusion_is_a_usage_error(demo: Path, hygge_cli, exclude, message) -> None:
+    result = hygge_cli("go", "--exclude", exclude, cwd=demo)
+    assert result.exit_code == 2 and message in result.output
+    assert not (demo / "lake").exists()

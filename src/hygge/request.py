@@ -37,6 +37,7 @@ class RunRequest:
     backfill_from: object = None
     backfill_to: object = None
     wait_seconds: float = 0.0
+    exclude: tuple[str, ...] = ()
     backfill: Backfill | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -55,7 +56,7 @@ class RunRequest:
         """The plan, with the window's rules checked. A dry run reads no rows, so the
         window's values wait for the run; it gets the cheap checks a run starts with
         (`preflight`) instead, and nothing is connected to or written."""
-        selection = Selection.parse(self.flows, self.entities)
+        selection = Selection.parse(self.flows, self.entities, self.exclude)
         plan = make_plan(project, selection, self.run_type, self.concurrency, self.variables)
         if self.backfill is not None:
             check_backfill(plan, self.backfill, typed=not dry_run)
@@ -94,6 +95,7 @@ def run(
     *,
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
+    exclude: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -111,6 +113,7 @@ def run(
     *,
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
+    exclude: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -127,6 +130,7 @@ def run(
     *,
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
+    exclude: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -138,9 +142,10 @@ def run(
 ) -> RunResult | Plan:
     """Run a project (or the selected flows/entities) and return one result per entity; with
     `dry_run`, return the plan instead and run nothing. The keywords are `hygge go`'s options:
-    `entities=["shop.orders:d"]`, `variables=["flow.shop.batch_rows=5000"]`,
-    `backfill_from`/`backfill_to` (--from/--to), `wait` (--wait SECONDS). Bad input raises
-    the error `hygge go` reports, with its exit code."""
+    `entities=["shop.orders:d"]`, `exclude=["shop.big_table"]`,
+    `variables=["flow.shop.batch_rows=5000"]`, `backfill_from`/`backfill_to` (--from/--to),
+    `wait` (--wait SECONDS). Bad input raises the error `hygge go` reports, with its exit
+    code."""
     request = RunRequest(
         names(flows),
         names(entities),
@@ -150,6 +155,7 @@ def run(
         backfill_from,
         backfill_to,
         wait,
+        names(exclude),
     )
     plan = request.plan(as_project(project), dry_run=dry_run)
     return plan if dry_run else request.execute(plan, reporter)

@@ -1,4 +1,5 @@
-"""The selection grammar: `--flow F[:RT]` and `--entity F.E[:RT]`, globs, comma lists."""
+"""The selection grammar: `--flow F[:RT]`, `--entity F.E[:RT]` and `--exclude F|F.E`, globs,
+comma lists."""
 
 from __future__ import annotations
 
@@ -28,18 +29,30 @@ class Term:
 @dataclass(frozen=True)
 class Selection:
     terms: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
 
     @classmethod
-    def parse(cls, flows: Iterable[str] = (), entities: Iterable[str] = ()) -> Selection:
+    def parse(
+        cls, flows: Iterable[str] = (), entities: Iterable[str] = (), exclude: Iterable[str] = ()
+    ) -> Selection:
         terms = [_flow_term(t) for t in _split(flows)]
         terms += [_entity_term(t) for t in _split(entities)]
-        return cls(tuple(terms))
+        return cls(tuple(terms), tuple(_exclude_term(t) for t in _split(exclude)))
 
     def pick(self, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], RunType | None]:
-        """The selected (flow, entity) pairs with the run type the selection gives each.
+        """The selected (flow, entity) pairs with the run type the selection gives each, less
+        the excluded ones. Every term must match something; an entity term beats a flow term."""
+        picked = self._picked(addresses)
+        for term in self.excluded:
+            matched = [a for a in addresses if term.matches(*a)]
+            if not matched:
+                raise SelectionError(_no_match(term, addresses).replace("no ", "--exclude: no ", 1))
+            picked = {a: rt for a, rt in picked.items() if a not in matched}
+        if not picked and self.excluded:
+            raise SelectionError("--exclude leaves no entity to run", hint="exclude fewer")
+        return picked
 
-        Every term must match something; an entity term beats a flow term.
-        """
+    def _picked(self, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], RunType | None]:
         if not self.terms:
             return {address: None for address in addresses}
         hits: dict[tuple[str, str], list[Term]] = {}
@@ -106,6 +119,13 @@ def _entity_term(text: str) -> Term:
             f"--entity {text!r}: expected FLOW.ENTITY (globs allowed, e.g. 'sales.*')"
         )
     return Term(text, flow, entity, _run_type("--entity", text, colon, suffix), True)
+
+
+def _exclude_term(text: str) -> Term:
+    """A flow (no dot) or an entity to leave out; it takes no run type."""
+    if ":" in text:
+        raise SelectionError(f"--exclude {text!r}: an exclusion takes no ':RT'")
+    return _entity_term(text) if "." in text else _flow_term(text)
 
 
 def _no_match(term: Term, addresses: list[tuple[str, str]]) -> str:

@@ -98,6 +98,14 @@ def init(name: Path, force: bool) -> None:
     help="Run these entities, e.g. shop.orders:d or 'shop.*'.",
 )
 @click.option(
+    "-x",
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="F|F.E",
+    help="Leave out these flows or entities (repeatable, comma-separated, globs).",
+)
+@click.option(
     "-i",
     "--incremental",
     is_flag=True,
@@ -147,6 +155,7 @@ def go(
     project_dir: Path | None,
     flows: tuple[str, ...],
     entities: tuple[str, ...],
+    exclude: tuple[str, ...],
     incremental: bool,
     full_drop: bool,
     concurrency: int | None,
@@ -184,7 +193,15 @@ def go(
     _configure_logging(verbose)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
     request = RunRequest(
-        flows, entities, run_type, concurrency, variables, backfill_from, backfill_to, wait_seconds
+        flows,
+        entities,
+        run_type,
+        concurrency,
+        variables,
+        backfill_from,
+        backfill_to,
+        wait_seconds,
+        exclude,
     )
     project = load_project(project_dir)
     plan = request.plan(project, dry_run=dry_run)
@@ -225,16 +242,21 @@ def debug(project_dir: Path | None) -> None:
 @project_option
 @click.option("-f", "--flow", "flows", multiple=True, metavar="F[:RT]", help="Only these flows.")
 @click.option("-e", "--entity", "entities", multiple=True, metavar="F.E[:RT]", help="Only these.")
+@click.option("-x", "--exclude", "exclude", multiple=True, metavar="F|F.E", help="Not these.")
 @json_option()
 def ls(
-    project_dir: Path | None, flows: tuple[str, ...], entities: tuple[str, ...], as_json: bool
+    project_dir: Path | None,
+    flows: tuple[str, ...],
+    entities: tuple[str, ...],
+    exclude: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """The selected entities, one per line: address, run type, watermark, home, store
     (tab-separated; nothing is connected to)."""
     from hygge.config.project import load_project
     from hygge.request import RunRequest
 
-    plan = RunRequest(flows, entities).plan(load_project(project_dir))
+    plan = RunRequest(flows, entities, exclude=exclude).plan(load_project(project_dir))
     rows = [
         {
             "entity": e.address,
