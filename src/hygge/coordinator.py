@@ -79,7 +79,7 @@ class Coordinator:
 
     def run(self) -> RunResult:
         self.plan.preflight()
-        for line in self.plan.crowding():
+        for line in (*self.plan.left_out, *self.plan.crowding()):
             log.warning("%s", line)
         started = time.monotonic()
         results: dict[str, EntityResult] = {}

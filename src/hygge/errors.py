@@ -4,6 +4,7 @@ of these classes.
     HyggeError                    exit 1
     ├── UsageError                exit 2: bad command line or config, nothing ran
     │   ├── ConfigError
+    │   │   └── NeedsWatermark    an incremental entity without a watermark
     │   ├── SelectionError
     │   └── MissingDriverError
     ├── EntityError               exit 1: one entity failed, the others go on
@@ -60,6 +61,10 @@ class UsageError(HyggeError):
 
 class ConfigError(UsageError):
     """A project file is wrong; the message names the file, line and key."""
+
+
+class NeedsWatermark(ConfigError):
+    """An entity asked to run incrementally has no watermark (nor new_files_only)."""
 
 
 class SelectionError(UsageError):

@@ -24,7 +24,7 @@ from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.connections import with_connection_url
-from hygge.errors import ConfigError, HyggeError, UsageError
+from hygge.errors import ConfigError, HyggeError, NeedsWatermark, UsageError
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
 from hygge.registry import home_class, store_class
@@ -55,6 +55,7 @@ class Plan:
     concurrency: int
     continue_on_error: bool
     pools: Pools
+    left_out: tuple[str, ...] = ()  # selected entities --incremental cannot run, and why
 
     def crowding(self) -> list[str]:
         """Connection pools too small to run `concurrency` of their entities at once."""
@@ -90,10 +91,21 @@ def make_plan(
         {name: c.pool_size for name, c in connections.items()},
         {name: c.acquire_timeout for name, c in connections.items()},
     )
-    entities = tuple(
-        _plan_entity(project, *by_address[address], CommandLine(run_type, suffix, parsed), pools)
-        for address, suffix in picked.items()
-    )
+    planned, left_out = [], []
+    for address, suffix in picked.items():
+        try:
+            cli = CommandLine(run_type, suffix, parsed)
+            planned.append(_plan_entity(project, *by_address[address], cli, pools))
+        except NeedsWatermark:
+            if run_type != "incremental" or suffix is not None:
+                raise
+            left_out.append(f"{'.'.join(address)} left out of --incremental: it has no watermark")
+    if left_out and not planned:
+        raise UsageError(
+            "--incremental: no selected entity has a watermark: " + ", ".join(left_out),
+            hint="give the entities a watermark, or run them without --incremental",
+        )
+    entities = tuple(planned)
     chosen = [_Placed(e.address, e.home, e.store) for e in entities]
     others = _unselected(project, by_address, picked, parsed, pools)
     _reject_shared_destinations(chosen, others)
@@ -105,6 +117,7 @@ def make_plan(
         concurrency=concurrency or options.concurrency or _default_concurrency(len(entities)),
         continue_on_error=options.continue_on_error,
         pools=pools,
+        left_out=tuple(left_out),
     )
 
 
@@ -362,7 +375,7 @@ def _check_run_type(
             hint=f"this store supports: {supported}",
         )
     if run_type == "incremental" and settings.watermark is None and not home.new_files_only:
-        raise ConfigError(
+        raise NeedsWatermark(
             f"{address}: run type 'incremental' (from {where}) needs a watermark to tell new"
             " rows from old",
             hint="set watermark: {column: ...}, home.new_files_only: true, or run_type: full_drop",
