@@ -70,7 +70,7 @@ def set_watermark(
     """Set an entity's watermark to value, written like the column's values; its next
     incremental run starts there. A value not of the column's type changes nothing."""
     project = as_project(project)
-    planned = _planned(project, entity)
+    planned = planned_entity(project, entity)
     mark = parse_watermark_value(planned, entity, value)
     column = planned.settings.watermark.column if planned.settings.watermark else ""
     with _journal(project) as book:
@@ -119,7 +119,8 @@ def current_user() -> str:
         return "unknown"
 
 
-def _planned(project: Project, entity: str) -> PlannedEntity:
+def planned_entity(project: Project, entity: str) -> PlannedEntity:
+    """The plan of the one entity `F.E` names (nothing is connected to)."""
     plan = make_plan(project, _one_entity(entity))
     if len(plan.entities) != 1:
         raise UsageError(f"--entity {entity!r} must name exactly one entity")

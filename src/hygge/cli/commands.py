@@ -274,6 +274,41 @@ def ls(
         click.echo("\t".join(str(value or "-") for value in row.values()))
 
 
+@main.command()
+@project_option
+@click.argument("entity", metavar="F.E")
+@json_option()
+def schema(project_dir: Path | None, entity: str, as_json: bool) -> None:
+    """The columns entity F.E will deliver: source name, name in the store (after polish),
+    type. Reads the home's column types, no rows."""
+    from hygge.peek import columns
+
+    found = columns(project_dir, entity)
+    if as_json:
+        click.echo(json.dumps([asdict(column) for column in found], indent=2))
+        return
+    width = max((len(c.source or "") for c in found), default=0)
+    for column in found:
+        renamed = "" if column.source == column.destination else f" -> {column.destination}"
+        source = column.source or "(added)"
+        click.echo(f"{source:<{width}}{renamed}  {column.type}")
+
+
+@main.command()
+@project_option
+@click.argument("entity", metavar="F.E")
+@click.option("-n", "rows", type=click.IntRange(min=1), default=20, show_default=True)
+def preview(project_dir: Path | None, entity: str, rows: int) -> None:
+    """The first rows of entity F.E as they would land (after polish); writes nothing."""
+    import polars as pl
+
+    from hygge.peek import preview as first_rows
+
+    frame = first_rows(project_dir, entity, rows)
+    with pl.Config(tbl_rows=rows, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=40):
+        click.echo(frame)
+
+
 main.add_command(history)
 main.add_command(journal)
 

@@ -1,0 +1,59 @@
+"""Seeing before moving: `hygge schema` and `hygge preview` read the home and write nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from hygge import peek
+
+FLOW = """\
+home: {type: parquet, path: data}
+store: {type: parquet, path: lake}
+polish: {case: snake, constants: {source_system: erp}}
+"""
+
+
+def project(make_project) -> Path:
+    root = make_project({"flows/shop/flow.yml": FLOW})
+    (root / "data").mkdir()
+    frame = pl.DataFrame({"OrderID": range(50), "Order Total": [1.5] * 50})
+    frame.write_parquet(root / "data/a.parquet")
+    return root
+
+
+def test_schema_gives_source_and_landed_names_and_types(make_project, hygge_cli) -> None:
+    root = project(make_project)
+    assert peek.columns(root, "shop.shop") == [
+        peek.Column("OrderID", "order_id", "Int64"),
+        peek.Column("Order Total", "order_total", "Float64"),
+        peek.Column(None, "source_system", "String"),
+    ]
+    shown = hygge_cli("schema", "shop.shop", cwd=root)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines() == [
+        "OrderID     -> order_id  Int64",
+        "Order Total -> order_total  Float64",
+        "(added)     -> source_system  String",
+    ]
+    as_json = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
+    assert as_json[0] == {"source": "OrderID", "destination": "order_id", "type": "Int64"}
+    assert not (root / "lake").exists() and not (root / ".hygge").exists()
+
+
+def test_preview_shows_the_first_rows_as_they_would_land(make_project, hygge_cli) -> None:
+    root = project(make_project)
+    frame = peek.preview(root, "shop.shop", rows=5)
+    assert frame.columns == ["order_id", "order_total", "source_system"]
+    assert frame["order_id"].to_list() == [0, 1, 2, 3, 4]
+    shown = hygge_cli("preview", "shop.shop", "-n", "3", cwd=root)
+    assert shown.exit_code == 0 and "shape: (3, 3)" in shown.stdout
+    assert not (root / "lake").exists() and not (root / ".hygge").exists()
+
+
+def test_an_unknown_entity_is_a_usage_error(make_project, hygge_cli) -> None:
+    root = project(make_project)
+    result = hygge_cli("schema", "shop.nope", cwd=root)
+    assert result.exit_code == 2 and "no entity matches 'shop.nope'" in result.output
