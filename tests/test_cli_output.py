@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -129,3 +132,23 @@ def test_incremental_with_nothing_able_to_run_is_a_usage_error(demo: Path, hygge
     # a run type the entity asks for itself is still refused outright
     asked = hygge_cli("go", "--entity", "crm.customers:i", cwd=demo)
     assert asked.exit_code == 2 and "needs a watermark" in asked.stderr
+
+
+def complete(demo: Path, line: str) -> list[str]:
+    """What bash completion offers for the last word of line, as Click answers it."""
+    words = line.split()
+    env = {
+        **os.environ,
+        "_HYGGE_COMPLETE": "bash_complete",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(len(words) - (0 if line.endswith(" ") else 1)),
+    }
+    code = "from hygge.cli import main; main(prog_name='hygge')"
+    out = subprocess.run([sys.executable, "-c", code], cwd=demo, env=env, capture_output=True)
+    return [item.partition(",")[2] for item in out.stdout.decode().split()]
+
+
+def test_shell_completion_offers_the_projects_flows_and_entities(demo: Path) -> None:
+    assert complete(demo, "hygge go --entity sh") == ["shop.orders", "shop.products"]
+    assert complete(demo, "hygge go --flow w") == ["warehouse"]
+    assert complete(demo, "hygge preview crm.") == ["crm.customers"]

@@ -21,7 +21,13 @@ import click
 from hygge import __version__
 from hygge.cli.console import make_console
 from hygge.cli.journal import history, journal
-from hygge.cli.options import JSON_OUTPUT, json_option, project_option
+from hygge.cli.options import (
+    JSON_OUTPUT,
+    complete_entities,
+    complete_flows,
+    json_option,
+    project_option,
+)
 from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.redact import redact
 
@@ -87,6 +93,7 @@ def init(name: Path, force: bool) -> None:
     "flows",
     multiple=True,
     metavar="F[:RT]",
+    shell_complete=complete_flows,
     help="Run these flows (repeatable, comma-separated, globs).",
 )
 @click.option(
@@ -95,6 +102,7 @@ def init(name: Path, force: bool) -> None:
     "entities",
     multiple=True,
     metavar="F.E[:RT]",
+    shell_complete=complete_entities,
     help="Run these entities, e.g. shop.orders:d or 'shop.*'.",
 )
 @click.option(
@@ -276,7 +284,7 @@ def ls(
 
 @main.command()
 @project_option
-@click.argument("entity", metavar="F.E")
+@click.argument("entity", metavar="F.E", shell_complete=complete_entities)
 @json_option()
 def schema(project_dir: Path | None, entity: str, as_json: bool) -> None:
     """The columns entity F.E will deliver: source name, name in the store (after polish),
@@ -296,7 +304,7 @@ def schema(project_dir: Path | None, entity: str, as_json: bool) -> None:
 
 @main.command()
 @project_option
-@click.argument("entity", metavar="F.E")
+@click.argument("entity", metavar="F.E", shell_complete=complete_entities)
 @click.option("-n", "rows", type=click.IntRange(min=1), default=20, show_default=True)
 def preview(project_dir: Path | None, entity: str, rows: int) -> None:
     """The first rows of entity F.E as they would land (after polish); writes nothing."""

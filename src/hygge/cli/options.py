@@ -31,3 +31,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 def json_option(help: str = "Machine-readable output on stdout.") -> Callable[[F], F]:
     """`--json`: output for scripts and orchestrators, errors included."""
     return click.option("--json", "as_json", is_flag=True, callback=_remember_json, help=help)
+
+
+def complete_entities(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of `F.E`: the addresses of the project around the current folder."""
+    return [a for a in _addresses(ctx) if a.startswith(incomplete)]
+
+
+def complete_flows(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of a flow name."""
+    flows = sorted({a.partition(".")[0] for a in _addresses(ctx)})
+    return [f for f in flows if f.startswith(incomplete)]
+
+
+def _addresses(ctx: click.Context) -> list[str]:
+    """Every entity address, or none when no project loads (completion never fails)."""
+    from hygge.config.project import load_project
+    from hygge.errors import HyggeError
+
+    try:
+        project = load_project(ctx.params.get("project_dir"))
+    except HyggeError:
+        return []
+    return [f"{f.name}.{e.name}" for f in project.flows for e in f.entities]
