@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import polars as pl
+import pytest
+import yaml
 
 from hygge import peek
+from hygge.cli.scaffold import init_project
 
 FLOW = """\
 home: {type: parquet, path: data}
@@ -57,3 +61,29 @@ def test_an_unknown_entity_is_a_usage_error(make_project, hygge_cli) -> None:
     root = project(make_project)
     result = hygge_cli("schema", "shop.nope", cwd=root)
     assert result.exit_code == 2 and "no entity matches 'shop.nope'" in result.output
+
+
+def test_the_config_schemas_accept_the_demo_and_refuse_an_unknown_key(
+    tmp_path: Path, hygge_cli
+) -> None:
+    root = init_project(tmp_path / "demo").root
+    schemas = {}
+    for kind in ("project", "flow", "entity"):
+        result = hygge_cli("schema", "--config", kind, cwd=root)
+        assert result.exit_code == 0, result.output
+        schemas[kind] = json.loads(result.stdout)
+    files = {
+        "project": [root / "hygge.yml"],
+        "flow": sorted(root.glob("flows/*/flow.yml")),
+        "entity": sorted(root.glob("flows/*/entities/*.yml")),
+    }
+    for kind, paths in files.items():
+        assert paths, kind
+        for path in paths:
+            jsonschema.validate(yaml.safe_load(path.read_text()) or {}, schemas[kind])
+    bad = {"home": {"type": "parquet", "path": "x"}, "batch_row": 5}
+    with pytest.raises(jsonschema.ValidationError, match="batch_row"):
+        jsonschema.validate(bad, schemas["flow"])
+    typo = {"home": {"type": "parqet"}}
+    with pytest.raises(jsonschema.ValidationError, match="parqet"):
+        jsonschema.validate(typo, schemas["flow"])

@@ -284,11 +284,28 @@ def ls(
 
 @main.command()
 @project_option
-@click.argument("entity", metavar="F.E", shell_complete=complete_entities)
+@click.argument("entity", metavar="F.E", required=False, shell_complete=complete_entities)
+@click.option(
+    "--config",
+    "config_kind",
+    type=click.Choice(["project", "flow", "entity"]),
+    help="Print the JSON Schema of that kind of config file instead (for editors).",
+)
 @json_option()
-def schema(project_dir: Path | None, entity: str, as_json: bool) -> None:
+def schema(
+    project_dir: Path | None, entity: str | None, config_kind: str | None, as_json: bool
+) -> None:
     """The columns entity F.E will deliver: source name, name in the store (after polish),
-    type. Reads the home's column types, no rows."""
+    type. Reads the home's column types, no rows. With --config KIND, the JSON Schema of
+    hygge.yml, flow.yml or entity files."""
+    if config_kind is not None:
+        from hygge.config.jsonschema import MODELS, config_schema
+
+        kind = next(k for k in MODELS if k == config_kind)
+        click.echo(json.dumps(config_schema(kind), indent=2))
+        return
+    if entity is None:
+        raise UsageError("hygge schema needs an entity F.E, or --config KIND")
     from hygge.peek import columns
 
     found = columns(project_dir, entity)
