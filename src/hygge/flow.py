@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 import polars as pl
 
 from hygge.checks import Checker
-from hygge.errors import ConfigError, EntityError, HyggeError, Interrupted, RetryableError
+from hygge.errors import (
+    ConfigError,
+    EntityError,
+    HyggeError,
+    Interrupted,
+    RetryableError,
+    StoreError,
+)
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
@@ -39,6 +46,7 @@ class _Outcome:
     state: WindowState | None = None  # what to commit; None: leave the watermark alone
     warnings: list[str] = field(default_factory=list)
     schema_changes: tuple[SchemaChange, ...] = ()  # what the publish changed in the columns
+    mismatch: str | None = None  # published, but the destination counts other rows than written
 
 
 class EntityFlow:
@@ -89,6 +97,13 @@ class EntityFlow:
             raise
         except BaseException as exc:  # hygge errors, bugs, driver panics: the entity fails
             return self._finish(record_id, "failed", outcome, started, attempts, exc)
+        if outcome.mismatch is not None:  # published and committed, but rows went astray
+            hint = (
+                "the load is published and the watermark moved: inspect the destination, then"
+                f" run --entity {entity.address}:d to replace it with a full copy"
+            )
+            error = StoreError(outcome.mismatch, hint=hint)
+            return self._finish(record_id, "failed", outcome, started, attempts, error)
         return self._finish(record_id, "success", outcome, started, attempts)
 
     def _previous_state(self) -> WindowState:
@@ -162,7 +177,8 @@ class EntityFlow:
                 " appended to the rows earlier runs published there: those rows are now there"
                 f" twice; run it once with --entity {entity.address}:d to replace them"
             )
-        return _Outcome(counts, state, warnings, load.schema_changes)
+        mismatch = _mismatch(load.published_rows, counts.written, entity.store.destination())
+        return _Outcome(counts, state, warnings, load.schema_changes, mismatch)
 
     def _destination_view(
         self, read: ReadPlan, checker: Checker | None
@@ -229,10 +245,11 @@ class EntityFlow:
         error: BaseException | None = None,
     ) -> EntityResult:
         seconds = time.monotonic() - started
-        written = outcome.counts.written if status == "success" else 0
+        published = status == "success" or outcome.mismatch is not None
+        written = outcome.counts.written if published else 0
         message = _message(error) if error is not None else None
         commit = None
-        if status == "success" and outcome.state is not None and outcome.state.mark:
+        if published and outcome.state is not None and outcome.state.mark:
             watermark = self.entity.settings.watermark
             commit = WatermarkCommit(
                 watermark.column if watermark else "(new files)",
@@ -312,6 +329,17 @@ def _newer(published: Commit, stored: WatermarkRecord | None) -> bool:
     if stored is None:
         return True
     return published.run_id != stored.run_id and published.published_at > stored.updated_at
+
+
+def _mismatch(reported: int | None, written: int, destination: str) -> str | None:
+    """Reconciliation: what the destination counts after the publish against what the flow
+    wrote into it (None when they agree, or the store cannot tell)."""
+    if reported is None or reported == written:
+        return None
+    return (
+        f"{written} rows were written to {destination}, but it reports {reported} from this"
+        " load after publishing: rows were lost or doubled on the way"
+    )
 
 
 def _encoded(state: WindowState) -> str | None:

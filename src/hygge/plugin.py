@@ -167,6 +167,10 @@ class Load(ABC):
     """
 
     schema_changes: tuple[SchemaChange, ...] = ()
+    # Rows the destination itself reports this load delivered (its staged table counted,
+    # the rows of its published files), once published; None: the store cannot tell. The
+    # flow compares it with the rows it wrote, so a load that lost rows never reports success.
+    published_rows: int | None = None
 
     @abstractmethod
     def write(self, frame: pl.DataFrame) -> None: ...

@@ -59,6 +59,16 @@ class StagedLoad(Load):
         """The load is over: nothing more may be written or published."""
         self.finished = True
 
+    def count_staged(self, cur: Cursor) -> None:
+        """`published_rows`: the stage's rows as the database counts them, before a merge
+        keeps one row per key (call inside the publish, before the stage moves)."""
+        if not self.staged:
+            self.published_rows = 0
+            return
+        cur.execute(f"SELECT {self.store.count_sql} FROM {self.stage}")
+        row = cur.fetchone()
+        self.published_rows = int(row[0]) if row else 0
+
     def require_open(self) -> None:
         if self.finished:
             raise StoreError(f"the load of run {self.run.run_id} is already finished")
@@ -76,6 +86,7 @@ class SqlLoad(StagedLoad):
         self.require_open()
         added: list[tuple[str, str]] = []
         with self.publishing() as cur:
+            self.count_staged(cur)
             if self.run.run_type == "full_drop":
                 self.replace(cur)
             else:

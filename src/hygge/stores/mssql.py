@@ -162,6 +162,7 @@ class MsSqlLoad(StagedLoad):
         if self.run.run_type == "merge" and self.staged and missing:
             raise StoreError(f"primary key column(s) {missing} are not in the rows to merge")
         with store.transaction() as cur:
+            self.count_staged(cur)
             if self.run.run_type == "merge" and self.staged:
                 self._one_row_per_key(cur)
             held = store.columns(cur, store.config.table)

@@ -292,6 +292,7 @@ class MySqlLoad(StagedLoad):
         store = self.store
         with store.cursor() as cur:
             store.make_commits(cur)
+            self.count_staged(cur)
             if self.run.run_type == "full_drop":
                 self._replace(cur, commit)
             else:
