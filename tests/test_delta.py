@@ -3,6 +3,7 @@ the table's log, schema changes, types read back by three readers, and merges.""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from hygge.errors import StoreError
+from hygge.errors import MissingDriverError, StoreError
 from hygge.plugin import Commit, Context, LoadRun, Store
 from hygge.registry import store_class
 from hygge.testing import StoreContract, assert_same_rows, sample
@@ -269,3 +270,12 @@ def test_optimize_and_vacuum_after_the_run(tmp_path: Path) -> None:
     assert "OPTIMIZE" in history
     assert_same_rows(read_delta(store), sample(9))
     assert store.last_commit() == commit_of("r2")
+
+
+def test_without_deltalake_the_store_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "hygge.stores.delta", raising=False)
+    monkeypatch.setitem(sys.modules, "deltalake", None)  # as if not installed
+    with pytest.raises(MissingDriverError) as missing:
+        store_class("delta")
+    assert missing.value.exit_code == 2
+    assert "pip install 'hygge[delta]'" in (missing.value.hint or "")
