@@ -140,3 +140,38 @@ def test_a_crash_then_a_rerun_leaves_every_row_once(
     assert lake(shop).equals(source(shop, postgres_url))
     statuses = [run["status"] for run in proc.history(shop)]
     assert "interrupted" in statuses  # the crashed run, marked by the next
+
+
+@pytest.mark.parametrize("retries", [2, 0])
+def test_a_commit_that_loses_to_another_writer_is_retried_or_reported(
+    retries: int, make_project: Any, tmp_path: Path
+) -> None:
+    """A full copy held after handing delta-rs its rows while another writer deletes a row:
+    both remove the same file, so the copy's commit conflicts; the entity's retry copies
+    again, and without retries the run fails saying why."""
+    root: Path = make_project(
+        {
+            "flows/x/flow.yml": "home: {type: parquet, path: data/x.parquet}\n"
+            "store: {type: delta, path: lake/x}\nrun_type: full_drop\n"
+            f"retries: {retries}\nretry_delay: 0\n"
+        }
+    )
+    (root / "data").mkdir()
+    pl.DataFrame({"id": [1, 2, 3]}).write_parquet(root / "data/x.parquet")
+    first = proc.run(root, "go")
+    assert first.returncode == 0, first.stderr
+    marker = tmp_path / "held"
+    runner = proc.start_paused(root, marker, "go", "--json", point="mid_publish")
+    try:
+        DeltaTable(str(root / "lake/x")).delete("id = 1")
+    finally:
+        marker.unlink()
+    status, out, err = proc.finish(runner)
+    entity = json.loads(out)["entities"][0]
+    if retries:
+        assert (status, entity["attempts"]) == (0, 2), out + err
+        assert pl.read_delta(str(root / "lake/x")).sort("id")["id"].to_list() == [1, 2, 3]
+    else:
+        assert status == 1, out + err
+        assert "another writer committed to" in entity["error"], entity
+        assert pl.read_delta(str(root / "lake/x")).sort("id")["id"].to_list() == [2, 3]
