@@ -4,6 +4,7 @@ the table's log, schema changes, types read back by three readers, and merges.""
 from __future__ import annotations
 
 import sys
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -279,3 +280,14 @@ def test_without_deltalake_the_store_names_its_extra(monkeypatch: pytest.MonkeyP
         store_class("delta")
     assert missing.value.exit_code == 2
     assert "pip install 'hygge[delta]'" in (missing.value.hint or "")
+
+
+def test_a_table_on_object_storage_keeps_its_url_and_stages_locally(tmp_path: Path) -> None:
+    """delta-rs's storage options are its own (not fsspec's): building the store touches no
+    network and no fsspec backend; the staging is in the local temp folder."""
+    options = {"AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret"}
+    store = delta_store(tmp_path, path="s3://bucket/lake/../tables/orders", storage_options=options)
+    assert store.target() == "s3://bucket/tables/orders"
+    staging = store.staging_path("run-1")  # type: ignore[attr-defined]
+    assert staging.parent.parent == Path(tempfile.gettempdir())
+    assert "secret" not in str(staging) and "bucket" not in str(staging)

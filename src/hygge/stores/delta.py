@@ -65,8 +65,8 @@ class DeltaStore(Store[DeltaStoreConfig]):
         super().__init__(config, context)
         self.written = context.resolve(config.path).rstrip("/")
         self.path = real_path(self.written)
-        self.options = dict(config.storage_options) or None
-        self.fs = FileSystem(self.path, self.options)
+        self.options = dict(config.storage_options) or None  # delta-rs's keys, not fsspec's
+        self.local = "://" not in self.path
 
     def destination(self) -> str:
         return self.written
@@ -75,12 +75,19 @@ class DeltaStore(Store[DeltaStoreConfig]):
         return self.path
 
     def preflight(self) -> list[str]:
-        problem = self.fs.folder_problem(self.path) if self.fs.is_local else None
+        problem = FileSystem(self.path).folder_problem(self.path) if self.local else None
         return [f"store path {self.path}: {problem}"] if problem else []
 
     def check(self) -> list[str]:
-        problem = self.fs.probe_writable(self.path)
-        return [f"store path {self.path}: {problem}"] if problem else []
+        """A local folder must take files; a remote table must answer (its log is read)."""
+        if self.local:
+            problem = FileSystem(self.path).probe_writable(self.path)
+            return [f"store path {self.path}: {problem}"] if problem else []
+        try:
+            self.table()
+        except StoreError as exc:
+            return [exc.message]
+        return []
 
     def table(self) -> DeltaTable | None:
         """The table as it is now; None when there is none yet."""
@@ -91,7 +98,7 @@ class DeltaStore(Store[DeltaStoreConfig]):
 
     def staging_root(self) -> Path:
         """Where this table's loads stage: beside a local table, in the temp folder for a URL."""
-        if self.fs.is_local:
+        if self.local:
             folder = Path(self.path)
             return folder.parent / f".{folder.name}{STAGING_MARK}"
         digest = hashlib.sha256(self.path.encode()).hexdigest()[:32]
