@@ -291,3 +291,21 @@ def test_a_table_on_object_storage_keeps_its_url_and_stages_locally(tmp_path: Pa
     staging = store.staging_path("run-1")  # type: ignore[attr-defined]
     assert staging.parent.parent == Path(tempfile.gettempdir())
     assert "secret" not in str(staging) and "bucket" not in str(staging)
+
+
+def test_a_merge_of_no_rows_still_commits_its_record(tmp_path: Path) -> None:
+    store = delta_store(tmp_path)
+    load(store, "merge", sample(3))
+    load(store, "merge", run_id="run-2")
+    assert store.last_commit() == commit_of("run-2")
+    assert_same_rows(read_delta(store), sample(3))
+
+
+def test_a_partition_column_the_rows_lack_is_named(tmp_path: Path) -> None:
+    store = delta_store(tmp_path, partition_by=["region"])
+    loaded = store.begin(LoadRun("run-1", "full_drop", ("id",)))
+    loaded.write(sample(3))
+    with pytest.raises(StoreError) as refused:
+        loaded.publish(commit_of("run-1"))
+    loaded.abort()
+    assert "'region'" in refused.value.message and read_delta(store) is None

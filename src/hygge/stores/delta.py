@@ -196,9 +196,15 @@ class DeltaLoad(Load):
             log.info("%s: no rows and no table %s yet: nothing to publish", self.where, store.path)
             self.abort()
             return
+        missing = [c for c in (*store.config.partition_by, *self._keys()) if c not in schema]
+        if missing:
+            raise StoreError(
+                f"the rows for {store.path} have no column {missing[0]!r}",
+                hint="name columns of the source in partition_by and primary_key",
+            )
         properties = record.commit_properties(table, commit)
         with store.errors("publish to"):
-            if self.run.run_type == "merge" and table is not None:
+            if self.run.run_type == "merge" and table is not None and self.files:
                 self._merge(table, schema, properties)
             else:
                 self._write(table, schema, properties)
@@ -210,7 +216,8 @@ class DeltaLoad(Load):
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def _write(self, table: DeltaTable | None, schema: pl.Schema, properties: Any) -> None:
-        """One overwrite or append commit; a first merge creates the table with its rows."""
+        """One overwrite or append commit; a first merge creates the table with its rows, a
+        merge of no rows appends none (its commit still carries the record)."""
         config = self.store.config
         full = self.run.run_type == "full_drop"
         rows = self._newest_rows(schema) if self.run.run_type == "merge" else None
@@ -227,9 +234,6 @@ class DeltaLoad(Load):
 
     def _merge(self, table: DeltaTable, schema: pl.Schema, properties: Any) -> None:
         """One MERGE: the staged rows update the table's rows of their key, the rest insert."""
-        missing = [key for key in self.run.primary_key if key not in schema]
-        if missing:
-            raise StoreError(f"the rows to merge into {self.store.path} lack {missing[0]!r}")
         rows = self._newest_rows(schema)
         on = " AND ".join(f"t.{_quoted(k)} = s.{_quoted(k)}" for k in self.run.primary_key)
         merger = table.merge(
@@ -241,6 +245,9 @@ class DeltaLoad(Load):
             commit_properties=properties,
         )
         merger.when_matched_update_all().when_not_matched_insert_all().execute()
+
+    def _keys(self) -> tuple[str, ...]:
+        return self.run.primary_key if self.run.run_type == "merge" else ()
 
     def _newest_rows(self, schema: pl.Schema) -> pl.DataFrame | None:
         """The staged rows with one per key, when a key repeats (None: they are as staged)."""
