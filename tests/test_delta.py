@@ -123,12 +123,13 @@ def test_a_new_column_is_added_and_reported(tmp_path: Path) -> None:
     store = delta_store(tmp_path)
     load(store, "full_drop", sample(3))
     loaded = store.begin(LoadRun("run-2", "incremental", ("id",)))
-    loaded.write(sample(2, start=3).with_columns(note=pl.lit("new")))
+    loaded.write(sample(2, start=3))
+    loaded.write(sample(2, start=5).with_columns(note=pl.lit("new")))  # mid-run
     loaded.publish(commit_of("run-2"))
     assert [(c.column, c.type) for c in loaded.schema_changes] == [("note", "String")]
     back = read_delta(store)
-    assert back is not None and back.columns[-1] == "note"
-    assert back["note"].to_list().count("new") == 2 and back["note"].null_count() == 3
+    assert back is not None and back.columns[-1] == "note" and back.height == 7
+    assert back["note"].to_list().count("new") == 2 and back["note"].null_count() == 5
 
 
 def test_a_column_of_another_type_fails_naming_it(tmp_path: Path) -> None:

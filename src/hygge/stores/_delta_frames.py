@@ -96,15 +96,34 @@ def arrow_schema(schema: pl.Schema) -> pa.Schema:
 def staged_stream(
     files: Sequence[Path], schema: pl.Schema, at_end: Callable[[], None]
 ) -> pa.RecordBatchReader:
-    """The staged files as one Arrow stream in `schema`, a file at a time (memory holds one
-    batch); `at_end` runs once the last batch is handed over."""
+    """The staged files as one Arrow stream in `schema`; `at_end` runs once the last batch is
+    handed over. Files all in `schema` (the usual case) are read memory-mapped, their batches
+    passed on without a copy; otherwise (columns added mid-run) each is read and conformed."""
+    readers = [pa.ipc.open_file(pa.memory_map(str(file))) for file in files]
+    if readers and _all_in(readers, schema):
+        return pa.RecordBatchReader.from_batches(readers[0].schema, _mapped(readers, at_end))
 
-    def batches() -> Iterator[pa.RecordBatch]:
+    def conformed_batches() -> Iterator[pa.RecordBatch]:
         for file in files:
             yield from conformed(pl.read_ipc(file), schema).to_arrow().to_batches()
         at_end()
 
-    return pa.RecordBatchReader.from_batches(arrow_schema(schema), batches())
+    return pa.RecordBatchReader.from_batches(arrow_schema(schema), conformed_batches())
+
+
+def _all_in(readers: list[pa.ipc.RecordBatchFileReader], schema: pl.Schema) -> bool:
+    first = readers[0].schema
+    alike = all(reader.schema == first for reader in readers)
+    return alike and pl.DataFrame(first.empty_table()).schema == schema
+
+
+def _mapped(
+    readers: list[pa.ipc.RecordBatchFileReader], at_end: Callable[[], None]
+) -> Iterator[pa.RecordBatch]:
+    for reader in readers:
+        for number in range(reader.num_record_batches):
+            yield reader.get_batch(number)
+    at_end()
 
 
 def newest_per_key(

@@ -1,9 +1,12 @@
 """A Delta Lake table as a store, written by delta-rs (`deltalake`): local or object storage.
 
-A load stages its batches as Arrow IPC files in a local folder (beside a local table, in the
-system's temp folder for a URL), so memory holds one batch whatever the table's size and a
-load that aborts leaves the table untouched. Publishing streams the staged files into ONE
-Delta commit, which also carries hygge's record (`_delta_record`):
+A load stages its batches as uncompressed Arrow IPC files in a local folder (beside a local
+table, in the system's temp folder for a URL), so memory holds one batch whatever the table's
+size and a load that aborts leaves the table untouched; the publish reads them memory-mapped.
+(delta-rs can write a commit only together with its data files, and hygge's record is known
+only once every row is read: so the rows wait on disk, costing their size there.)
+Publishing streams the staged files into ONE Delta commit, which also carries hygge's record
+(`_delta_record`):
 - full_drop: an overwrite (the new columns replace the old; readers see one version or the
   other, never a mix);
 - incremental: an append (with the source's new columns added to the table's);
@@ -183,7 +186,7 @@ class DeltaLoad(Load):
         frame, _ = self.columns.admit(delta_frame(frame, self.where))
         file = self.staging / f"{len(self.files):06d}.arrow"
         try:
-            frame.write_ipc(file, compression="lz4")
+            frame.write_ipc(file, compression="uncompressed")  # cheaper than a codec (bench)
         except OSError as exc:
             raise StoreError(f"cannot stage in {self.staging}: {exc.strerror or exc}") from exc
         self.files.append(file)
