@@ -97,11 +97,12 @@ def staged_stream(
     files: Sequence[Path], schema: pl.Schema, at_end: Callable[[], None]
 ) -> pa.RecordBatchReader:
     """The staged files as one Arrow stream in `schema`; `at_end` runs once the last batch is
-    handed over. Files all in `schema` (the usual case) are read memory-mapped, their batches
-    passed on without a copy; otherwise (columns added mid-run) each is read and conformed."""
-    readers = [pa.ipc.open_file(pa.memory_map(str(file))) for file in files]
-    if readers and _all_in(readers, schema):
-        return pa.RecordBatchReader.from_batches(readers[0].schema, _mapped(readers, at_end))
+    handed over. Files all in `schema` (the usual case) are passed on batch by batch as they
+    are stored (not memory-mapped: mapped pages would stay resident until the commit);
+    otherwise (columns added mid-run) each is read and conformed."""
+    stored = _stored_schema(files, schema)
+    if stored is not None:
+        return pa.RecordBatchReader.from_batches(stored, _stored_batches(files, at_end))
 
     def conformed_batches() -> Iterator[pa.RecordBatch]:
         for file in files:
@@ -111,18 +112,26 @@ def staged_stream(
     return pa.RecordBatchReader.from_batches(arrow_schema(schema), conformed_batches())
 
 
-def _all_in(readers: list[pa.ipc.RecordBatchFileReader], schema: pl.Schema) -> bool:
-    first = readers[0].schema
-    alike = all(reader.schema == first for reader in readers)
-    return alike and pl.DataFrame(first.empty_table()).schema == schema
+def _stored_schema(files: Sequence[Path], schema: pl.Schema) -> pa.Schema | None:
+    """The Arrow schema every file is stored in, when they share one that is `schema`."""
+    stored = [_file_schema(file) for file in files]
+    if not stored or any(other != stored[0] for other in stored):
+        return None
+    return stored[0] if pl.DataFrame(stored[0].empty_table()).schema == schema else None
 
 
-def _mapped(
-    readers: list[pa.ipc.RecordBatchFileReader], at_end: Callable[[], None]
-) -> Iterator[pa.RecordBatch]:
-    for reader in readers:
-        for number in range(reader.num_record_batches):
-            yield reader.get_batch(number)
+def _file_schema(file: Path) -> pa.Schema:
+    with pa.OSFile(str(file)) as handle:
+        return pa.ipc.open_file(handle).schema
+
+
+def _stored_batches(files: Sequence[Path], at_end: Callable[[], None]) -> Iterator[pa.RecordBatch]:
+    """Each file's batches, read one at a time into memory."""
+    for file in files:
+        with pa.OSFile(str(file)) as handle:
+            reader = pa.ipc.open_file(handle)
+            for number in range(reader.num_record_batches):
+                yield reader.get_batch(number)
     at_end()
 
 

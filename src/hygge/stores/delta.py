@@ -2,7 +2,7 @@
 
 A load stages its batches as uncompressed Arrow IPC files in a local folder (beside a local
 table, in the system's temp folder for a URL), so memory holds one batch whatever the table's
-size and a load that aborts leaves the table untouched; the publish reads them memory-mapped.
+size and a load that aborts leaves the table untouched.
 (delta-rs can write a commit only together with its data files, and hygge's record is known
 only once every row is read: so the rows wait on disk, costing their size there.)
 Publishing streams the staged files into ONE Delta commit, which also carries hygge's record
