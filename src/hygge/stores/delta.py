@@ -28,11 +28,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from pydantic import Field
 
@@ -218,7 +218,9 @@ class DeltaLoad(Load):
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def _write(self, table: DeltaTable | None, schema: pl.Schema, properties: Any) -> None:
+    def _write(
+        self, table: DeltaTable | None, schema: pl.Schema, properties: CommitProperties
+    ) -> None:
         """One overwrite or append commit; a first merge creates the table with its rows, a
         merge of no rows appends none (its commit still carries the record)."""
         config = self.store.config
@@ -235,7 +237,7 @@ class DeltaLoad(Load):
             commit_properties=properties,
         )
 
-    def _merge(self, table: DeltaTable, schema: pl.Schema, properties: Any) -> None:
+    def _merge(self, table: DeltaTable, schema: pl.Schema, properties: CommitProperties) -> None:
         """One MERGE: the staged rows update the table's rows of their key, the rest insert."""
         rows = self._newest_rows(schema)
         on = " AND ".join(f"t.{_quoted(k)} = s.{_quoted(k)}" for k in self.run.primary_key)
