@@ -121,14 +121,14 @@ def _stored_schema(files: Sequence[Path], schema: pl.Schema) -> pa.Schema | None
 
 
 def _file_schema(file: Path) -> pa.Schema:
-    with pa.OSFile(str(file)) as handle:
+    with pa.OSFile(str(file), "r") as handle:
         return pa.ipc.open_file(handle).schema
 
 
 def _stored_batches(files: Sequence[Path], at_end: Callable[[], None]) -> Iterator[pa.RecordBatch]:
     """Each file's batches, read one at a time into memory."""
     for file in files:
-        with pa.OSFile(str(file)) as handle:
+        with pa.OSFile(str(file), "r") as handle:
             reader = pa.ipc.open_file(handle)
             for number in range(reader.num_record_batches):
                 yield reader.get_batch(number)

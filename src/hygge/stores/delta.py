@@ -279,7 +279,7 @@ class DeltaLoad(Load):
 
 
 def _polars_schema(table: DeltaTable) -> pl.Schema:
-    return pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
+    return pl.DataFrame(table.schema().to_arrow().empty_table()).schema
 
 
 def _quoted(name: str) -> str:
