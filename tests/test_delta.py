@@ -280,7 +280,7 @@ def test_without_deltalake_the_store_names_its_extra(monkeypatch: pytest.MonkeyP
     with pytest.raises(MissingDriverError) as missing:
         store_class("delta")
     assert missing.value.exit_code == 2
-    assert "pip install 'hygge[delta]'" in (missing.value.hint or "")
+    assert "pip install '.[delta]'" in (missing.value.hint or "")
 
 
 def test_a_table_on_object_storage_keeps_its_url_and_stages_locally(tmp_path: Path) -> None:
