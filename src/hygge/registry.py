@@ -40,6 +40,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "sqlite": Builtin("hygge.stores.sqlite:SqliteStore"),
         "mysql": Builtin("hygge.stores.mysql:MySqlStore", extra="mysql"),
         "mssql": Builtin("hygge.stores.mssql:MsSqlStore", extra="mssql"),
+        "delta": Builtin("hygge.stores.delta:DeltaStore", extra="delta"),
     },
 }
 

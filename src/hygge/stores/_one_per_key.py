@@ -49,7 +49,7 @@ def one_row_per_key(
     cur.execute(f"DROP TABLE {copy}")
     still = _repeated(cur, stage, keys, quote, tsql)
     if still:
-        raise _ambiguous(still, keys, version)
+        raise ambiguous_versions(still, keys, version)
 
 
 def _repeated(
@@ -83,7 +83,7 @@ def _newest(
     )
 
 
-def _ambiguous(
+def ambiguous_versions(
     repeats: list[tuple[Any, ...]], keys: Sequence[str], version: str | None
 ) -> StoreError:
     shown = "; ".join(
