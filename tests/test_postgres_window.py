@@ -11,6 +11,8 @@ import adbc_driver_postgresql.dbapi as dbapi
 import polars as pl
 import pytest
 
+from hygge.engines.dialect import SLOT
+from hygge.engines.postgres import streamed
 from hygge.plugin import Window
 from hygge.watermark import Mark
 from tests.engines import Postgres, table_of
@@ -60,6 +62,23 @@ def test_a_windowed_read_yields_its_first_batch_while_the_server_still_sends(
     assert max(frame.height for frame in frames) <= 10_000
     ids = pl.concat(frames)["id"].sort().to_list()
     assert ids == list(range(2, WIDE_ROWS))  # both bounds included, 1 and the last left out
+
+
+def test_a_streamed_read_carries_its_values_as_parameters_never_in_its_sql() -> None:
+    value, stamp = "x'); DROP TABLE t; --", datetime(2026, 1, 1, tzinfo=UTC)
+    binding, query = streamed(
+        f'SELECT * FROM "t" WHERE "c" >= {SLOT} OR "d" < {SLOT}', [value, stamp]
+    )
+    assert binding == (
+        "SELECT set_config('hygge.bound_1', $1::text, false),"
+        " set_config('hygge.bound_2', $2::text, false)",
+        [value, stamp],
+    )
+    assert query == (
+        'SELECT * FROM "t" WHERE "c" >= current_setting(\'hygge.bound_1\')::text'
+        " OR \"d\" < current_setting('hygge.bound_2')::timestamp with time zone"
+    )
+    assert streamed('SELECT * FROM "t" WHERE TRUE', []) == (None, 'SELECT * FROM "t" WHERE TRUE')
 
 
 def test_a_string_window_with_quotes_stays_bound(engine: Postgres, tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ explicit BEGIN ... COMMIT. Driver messages may quote the URL, so every one is pa
 `redact` before it becomes a hygge error; a failed login is final (retrying only locks the
 account sooner), a refused or broken connection is transient and retried by the flow.
 
-Dialect: the SQL standard's quoting; bound values are `$1`, `$2`, ... in parameter order.
+Dialect: the SQL standard's quoting; bound values are `$1`, `$2`, ... in parameter order. A
+read that streams binds them into settings of the session first (`streamed`), since ADBC
+holds a whole result in memory when the query itself has parameters.
 
 Types, written (`column_type`): the stage is created with these types before the first COPY,
 and they match what ADBC's binary COPY sends for each Arrow type, so every value arrives as
