@@ -8,7 +8,9 @@ explicit BEGIN ... COMMIT. Driver messages may quote the URL, so every one is pa
 `redact` before it becomes a hygge error; a failed login is final (retrying only locks the
 account sooner), a refused or broken connection is transient and retried by the flow.
 
-Dialect: the SQL standard's quoting; bound values are `$1`, `$2`, ... in parameter order.
+Dialect: the SQL standard's quoting; bound values are `$1`, `$2`, ... in parameter order. A
+read that streams binds them into settings of the session first (`streamed`), since ADBC
+holds a whole result in memory when the query itself has parameters.
 
 Types, written (`column_type`): the stage is created with these types before the first COPY,
 and they match what ADBC's binary COPY sends for each Arrow type, so every value arrives as
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -75,6 +79,45 @@ class PostgresDialect(Dialect):
 
 
 DIALECT = PostgresDialect()
+
+_SETTING = "hygge.bound_{}"  # the session settings a streamed read's bound values go into
+_BOUND_TYPES: tuple[tuple[type, str], ...] = (  # a bound value's type, in the order to ask
+    (bool, "boolean"),  # before int, which it is too
+    (int, "bigint"),
+    (Decimal, "numeric"),
+    (str, "text"),
+    (datetime, "timestamp"),  # before date, which it is too; `with time zone` when aware
+    (date, "date"),
+)
+
+
+def streamed(sql: str, params: Sequence[Any]) -> tuple[tuple[str, list[Any]] | None, str]:
+    """A read with bound values as a statement that binds them into settings of the session,
+    and a query without parameters that reads them back (None and sql: nothing to bind).
+
+    ADBC streams a query without parameters through binary COPY, batch by batch, but runs one
+    with parameters as a prepared statement whose whole result libpq holds in memory before
+    the first batch. The values still travel as bound parameters: the server writes each as
+    text and the query casts it back to the type it was bound as, in the same session, so it
+    is exact; the SQL holds only setting and type names. The planner reads the settings when
+    it estimates (stable functions), so a narrow window still gets its index range scan."""
+    if not params:
+        return None, sql
+    parts = sql.split(SLOT)
+    sets, query = [], [parts[0]]
+    for number, (value, part) in enumerate(zip(params, parts[1:], strict=True), start=1):
+        name = _SETTING.format(number)
+        sets.append(f"set_config('{name}', ${number}::text, false)")
+        query += [f"current_setting('{name}')::{_bound_type(value)}", part]
+    return (f"SELECT {', '.join(sets)}", list(params)), "".join(query)
+
+
+def _bound_type(value: Any) -> str:
+    for kind, name in _BOUND_TYPES:
+        if isinstance(value, kind):
+            aware = isinstance(value, datetime) and value.tzinfo is not None
+            return f"{name} with time zone" if aware else name
+    raise TypeError(f"no PostgreSQL type for a bound {type(value).__name__}")
 
 
 def _open(url: str) -> Connection:

@@ -1,8 +1,11 @@
 """A PostgreSQL table or query as a home, streamed as Arrow batches through ADBC.
 
-The window goes down as `$n` bound parameters with the Mark's Python value: PostgreSQL keeps
-microseconds, which a Python datetime holds exactly. Batches are made exact by
-`hygge.engines.postgres.exact` (numeric(p,s) as decimals, unknown types as text).
+The window's values are bound as `$n` parameters with the Mark's Python value: PostgreSQL
+keeps microseconds, which a Python datetime holds exactly. A read binds them into settings
+of its session first and then runs without parameters (`hygge.engines.postgres.streamed`),
+so ADBC streams it through binary COPY instead of holding the whole window in memory.
+Batches are made exact by `hygge.engines.postgres.exact` (numeric(p,s) as decimals, unknown
+types as text).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hygge.engines.postgres import (
     exact,
     exact_schema,
     mapped,
+    streamed,
 )
 from hygge.errors import SourceError
 from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig
@@ -82,8 +86,12 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
         return sql, [table, column]
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
+        binding, query = streamed(sql, params)
         with connect(self.config, self.context, SourceError) as con, con.cursor() as cursor:
-            cursor.execute(*self.dialect.finish(sql, params))
+            if binding is not None:
+                cursor.execute(*binding)
+                cursor.fetchall()
+            cursor.execute(query)
             for batch in self._record_batches(cursor):
                 batch = exact(batch)
                 for offset in range(0, batch.num_rows, batch_rows):
