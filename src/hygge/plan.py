@@ -237,7 +237,7 @@ def _key_warnings(run_type: RunType, settings: Settings, store: Store[Any]) -> t
     """A primary_key says rows are updated by key, which an append cannot do: every planned
     incremental run with one is warned, whatever its destination holds now (a plan reads
     nothing), since each changed row it reads is appended beside its earlier version."""
-    if run_type != "incremental" or not settings.primary_key:
+    if run_type != "incremental" or not settings.primary_key or store.incremental_upserts:
         return ()
     way_out = (
         "use run_type: merge to update them"

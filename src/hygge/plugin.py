@@ -189,6 +189,8 @@ class Store(ABC, Generic[ConfigT]):
 
     Config: ClassVar[type[PluginConfig]]
     run_types: ClassVar[frozenset[RunType]] = frozenset()
+    # An incremental load updates rows by primary_key instead of appending them.
+    incremental_upserts: ClassVar[bool] = False
     # A flow-level `path` names a folder that holds one sub-folder per entity.
     folder_per_entity: ClassVar[bool] = False
 

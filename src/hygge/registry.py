@@ -41,6 +41,7 @@ BUILTINS: dict[Family, dict[str, Builtin]] = {
         "mysql": Builtin("hygge.stores.mysql:MySqlStore", extra="mysql"),
         "mssql": Builtin("hygge.stores.mssql:MsSqlStore", extra="mssql"),
         "delta": Builtin("hygge.stores.delta:DeltaStore", extra="delta"),
+        "open_mirroring": Builtin("hygge.stores.open_mirroring:OpenMirroringStore"),
     },
 }
 

@@ -1,0 +1,284 @@
+"""The open mirroring store on a local folder: the landing zone format, keys, sequence numbers,
+rebuilds, refused columns, and every row landed once after a crash at any failpoint.
+
+After every test, every landing zone it made (a folder named `landing`) is held to the
+format by `tests.landing_zone.check_landing_zone`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from hygge.errors import StoreError
+from hygge.plugin import Context, LoadRun, Store
+from hygge.registry import store_class
+from hygge.testing import StoreContract, sample
+from hygge.testing.contracts import commit_of
+from tests.landing_zone import MARKER, check_landing_zone, keys_of, leftovers, read_mirror
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+FLOW = """\
+home: {type: parquet, path: "data/{entity}"}
+store: {type: open_mirroring, path: landing, schema: dbo, drop_wait: 0}
+entities:
+  - name: orders
+    primary_key: [id]
+    watermark: {column: updated_at}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _landing_zones_keep_the_format(tmp_path: Path) -> Iterator[None]:
+    yield
+    zones = [p for p in tmp_path.rglob("landing") if p.is_dir()]
+    for zone in zones:
+        check_landing_zone(zone)
+
+
+def mirror_store(tmp_path: Path, **config: Any) -> Store:
+    cls = store_class("open_mirroring")
+    settings = {"type": "open_mirroring", "path": "landing", "drop_wait": 0, **config}
+    return cls(cls.Config.model_validate(settings), Context(tmp_path, "shop", "orders"))
+
+
+def table_of(store: Store) -> Path:
+    return Path(store.target())
+
+
+def land(store: Store, run_type: str, *frames: pl.DataFrame, run_id: str, keys=("id",)) -> None:
+    load = store.begin(LoadRun(run_id, run_type, keys, "version"))  # type: ignore[arg-type]
+    for frame in frames:
+        load.write(frame)
+    load.publish(commit_of(run_id))
+
+
+class TestOpenMirroringStore(StoreContract):
+    def make_store(self, tmp_path: Path) -> Store:
+        return mirror_store(tmp_path, file_rows=4)
+
+    def make_broken_store(self, tmp_path: Path) -> Store:
+        (tmp_path / "landing").write_text("a file, not a folder")
+        return mirror_store(tmp_path)
+
+    def read_back(self, store: Store) -> pl.DataFrame | None:
+        table = table_of(store)
+        return read_mirror(table) if table.is_dir() else None
+
+    def leftovers(self, store: Store) -> list[str]:
+        return leftovers(table_of(store))
+
+
+def test_a_table_folder_has_its_keys_and_numbered_files_with_the_marker_last(
+    tmp_path: Path,
+) -> None:
+    store = mirror_store(tmp_path, schema="dbo", file_rows=4)
+    table = tmp_path / "landing/dbo.schema/orders"
+    assert table_of(store) == table
+    land(store, "full_drop", sample(6), run_id="run-1")
+    land(store, "incremental", sample(5, start=4), run_id="run-2")
+
+    assert json.loads((table / "_metadata.json").read_text()) == {"keyColumns": ["id"]}
+    names = sorted(p.name for p in table.iterdir() if not p.name.startswith("_"))
+    assert names == [f"{n:020d}.parquet" for n in range(1, 5)]
+    initial, change = pl.read_parquet(table / names[0]), pl.read_parquet(table / names[2])
+    assert MARKER not in initial.columns  # an initial load is all inserts
+    assert change.columns == ["id", "name", MARKER]
+    assert set(change[MARKER]) == {4}
+    assert read_mirror(table).sort("id").equals(sample(9))
+
+
+def test_numbers_continue_from_the_highest_landed_even_after_fabric_took_files_away(
+    tmp_path: Path,
+) -> None:
+    store = mirror_store(tmp_path)
+    table = table_of(store)
+    land(store, "incremental", sample(3), run_id="run-1")
+    land(store, "incremental", sample(3, start=3), run_id="run-2")
+    (table / f"{1:020d}.parquet").unlink()  # Fabric moves processed files away ...
+    (table / f"{2:020d}.parquet").unlink()  # ... the last one included, in time
+
+    land(store, "incremental", sample(3, start=6), run_id="run-3")
+
+    assert [p.name for p in table.glob("0*")] == [f"{3:020d}.parquet"]
+
+
+def test_a_changed_key_fails_naming_both_until_a_full_drop_rebuilds(tmp_path: Path) -> None:
+    store = mirror_store(tmp_path)
+    land(store, "incremental", sample(3), run_id="run-1")
+
+    with pytest.raises(StoreError) as refused:
+        store.begin(LoadRun("run-2", "incremental", ("id", "name")))
+
+    assert "['id']" in refused.value.message and "['id', 'name']" in refused.value.message
+    assert refused.value.hint and "shop.orders:d" in refused.value.hint
+    land(store, "full_drop", sample(3), run_id="run-3", keys=("id", "name"))
+    land(store, "incremental", sample(2, start=5), run_id="run-4", keys=("id", "name"))
+    assert keys_of(table_of(store)) == ["id", "name"]
+
+
+@pytest.mark.parametrize("column", ["order id", "total(eur)", "a=b", MARKER])
+def test_a_column_fabric_refuses_fails_the_load_naming_it(tmp_path: Path, column: str) -> None:
+    store = mirror_store(tmp_path)
+    load = store.begin(LoadRun("run-1", "full_drop", ("id",)))
+    with pytest.raises(StoreError) as refused:
+        load.write(sample(2).with_columns(pl.lit(1).alias(column)))
+    load.abort()
+    assert repr(column) in refused.value.message
+    assert not table_of(store).exists()
+
+
+def test_a_key_column_fabric_refuses_fails_before_a_row_is_read(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="'order id'"):
+        mirror_store(tmp_path).begin(LoadRun("run-1", "incremental", ("order id",)))
+
+
+def test_a_rebuild_waits_for_fabric_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("hygge.stores.open_mirroring.time.sleep", waits.append)
+    store = mirror_store(tmp_path, drop_wait=42)
+    land(store, "full_drop", sample(3), run_id="run-1")  # a new table: nothing to drop
+    assert waits == []
+    with caplog.at_level(logging.WARNING):
+        land(store, "full_drop", sample(2, start=10), run_id="run-2")
+    assert waits == [42]
+    assert "waiting 42 s (drop_wait) for Fabric to drop table" in caplog.text
+    assert read_mirror(table_of(store)).equals(sample(2, start=10))
+
+
+def test_a_full_drop_refuses_a_table_folder_hygge_did_not_write(tmp_path: Path) -> None:
+    table = tmp_path / "landing/orders"
+    table.mkdir(parents=True)
+    (table / "_metadata.json").write_text('{"keyColumns": ["id"]}')
+    sample(2).write_parquet(table / f"{1:020d}.parquet")
+    with pytest.raises(StoreError, match=r"00000000000000000001\.parquet") as refused:
+        mirror_store(tmp_path).begin(LoadRun("run-1", "full_drop", ("id",)))
+    assert refused.value.hint and "overwrite_foreign: true" in refused.value.hint
+    land(mirror_store(tmp_path, overwrite_foreign=True), "full_drop", sample(1), run_id="run-2")
+    assert read_mirror(table).equals(sample(1))
+
+
+def test_an_incremental_run_continues_a_table_another_writer_started(tmp_path: Path) -> None:
+    table = tmp_path / "landing/orders"
+    table.mkdir(parents=True)
+    (table / "_metadata.json").write_text('{"keyColumns": ["id"]}')
+    sample(2).write_parquet(table / f"{7:020d}.parquet")
+    land(mirror_store(tmp_path), "incremental", sample(2, start=1), run_id="run-1")
+    assert (table / f"{8:020d}.parquet").is_file()
+    assert read_mirror(table).sort("id").equals(sample(3))
+
+
+def test_a_table_name_fabric_would_ignore_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'_orders'"):
+        mirror_store(tmp_path, table="_orders")
+
+
+# Real processes: a crash at every failpoint, then a rerun lands every row once.
+
+
+def add_orders(root: Path, ids: range, at: datetime, name: str, status: str = "new") -> None:
+    folder = root / "data/orders"
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = pl.DataFrame({"id": list(ids), "status": [status] * len(ids), "at": [at] * len(ids)})
+    frame.rename({"at": "updated_at"}).write_parquet(folder / f"{name}.parquet")
+
+
+def source(root: Path) -> pl.DataFrame:
+    return pl.read_parquet(sorted((root / "data/orders").glob("*.parquet")))
+
+
+def hygge(root: Path, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYGGE_FAILPOINT"}
+    if failpoint:
+        env["HYGGE_FAILPOINT"] = failpoint
+    command = args or ("go", "--var", "flow.shop.store.file_rows=10")
+    return subprocess.run(
+        [sys.executable, "-m", "hygge", *command],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def shop(make_project) -> Path:
+    root = make_project({"flows/shop/flow.yml": FLOW})
+    add_orders(root, range(100), T0, "a")
+    return root
+
+
+def mirrored(root: Path) -> pl.DataFrame:
+    return read_mirror(root / "landing/dbo.schema/orders").sort("id")
+
+
+@pytest.mark.parametrize("point", ["after_batch", "before_publish", "mid_publish", "after_publish"])
+def test_an_incremental_crash_anywhere_then_a_rerun_lands_every_row_once(
+    point: str, shop: Path
+) -> None:
+    assert hygge(shop).returncode == 0
+    add_orders(shop, range(50, 53), T0, "tie", status="changed")  # same time as the watermark
+    for part in range(3):  # new rows in several files, so a publish lands several
+        ids = range(100 + 10 * part, 110 + 10 * part)
+        add_orders(shop, ids, T0 + timedelta(hours=part + 1), f"n{part}")
+
+    crashed = hygge(shop, failpoint=point)
+    assert crashed.returncode == 99, crashed.stderr
+    check_landing_zone(shop / "landing")
+    rerun = hygge(shop)
+
+    assert rerun.returncode == 0, rerun.stderr
+    expected = source(shop).unique("id", keep="last").sort("id")
+    assert mirrored(shop).equals(expected)
+    table = shop / "landing/dbo.schema/orders"
+    landed = pl.concat([pl.read_parquet(f) for f in sorted(table.glob("0*.parquet"))])
+    assert landed.height == 100 + 33  # each new or changed row landed once, none twice
+    assert leftovers(table) == []
+
+
+@pytest.mark.parametrize(
+    ("point", "survivor"),
+    [
+        ("after_batch", "old"),
+        ("before_publish", "old"),
+        ("before_drop", "old"),
+        ("after_drop", None),
+        ("after_publish", "new"),
+    ],
+)
+def test_a_full_drop_crash_anywhere_then_a_rerun_lands_the_new_copy(
+    point: str, survivor: str | None, shop: Path
+) -> None:
+    assert hygge(shop, "go", "--entity", "shop.orders:d").returncode == 0
+    for old in (shop / "data/orders").glob("*.parquet"):
+        old.unlink()
+    add_orders(shop, range(40), T0 + timedelta(days=1), "b", status="new copy")
+
+    crashed = hygge(shop, "go", "--entity", "shop.orders:d", failpoint=point)
+
+    assert crashed.returncode == 99, crashed.stderr
+    table = shop / "landing/dbo.schema/orders"
+    if survivor is None:
+        assert not table.exists()  # dropped; the staged copy lands on the next run
+    else:
+        assert mirrored(shop).height == (100 if survivor == "old" else 40)
+    # A rebuild under way is finished by the rerun's recover and its record adopted, so an
+    # incremental rerun reads nothing new; a rebuild that never began is run again.
+    rerun = hygge(shop, *(("go", "--entity", "shop.orders:d") if survivor == "old" else ()))
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert mirrored(shop).equals(source(shop).sort("id"))
+    assert leftovers(table) == []
