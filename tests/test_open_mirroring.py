@@ -277,8 +277,25 @@ def test_a_full_drop_crash_anywhere_then_a_rerun_lands_the_new_copy(
         assert mirrored(shop).height == (100 if survivor == "old" else 40)
     # A rebuild under way is finished by the rerun's recover and its record adopted, so an
     # incremental rerun reads nothing new; a rebuild that never began is run again.
-    rerun = hygge(shop, *(("go", "--entity", "shop.orders:d") if survivor == "old" else ()))
+    again = ("--entity", "shop.orders:d") if survivor == "old" else ()
+    rerun = hygge(shop, "go", *again, "--var", "flow.shop.store.drop_wait=0.01")
 
     assert rerun.returncode == 0, rerun.stderr
+    waited = "waiting 0.01 s (drop_wait) for Fabric to drop table" in rerun.stderr
+    assert waited == (point != "after_publish"), rerun.stderr  # a rebuild always waits
     assert mirrored(shop).equals(source(shop).sort("id"))
     assert leftovers(table) == []
+    files = sorted(table.glob("0*.parquet"))
+    assert sum(pl.read_parquet(file).height for file in files) == 40  # no row twice
+    assert all(MARKER not in pl.read_parquet_schema(file) for file in files)  # the rebuild
+
+
+def test_an_incremental_entity_with_a_key_upserts_without_a_warning(shop: Path, hygge_cli) -> None:
+    """Other file stores append, so a key on an incremental entity is warned about there."""
+    result = hygge_cli("go", "--json", cwd=shop)
+    assert result.exit_code == 0, result.output
+    (orders,) = json.loads(result.stdout)["entities"]
+    assert (orders["rows"], orders["warnings"]) == (100, [])
+    add_orders(shop, range(3), T0 + timedelta(hours=1), "b", status="changed")
+    assert hygge_cli("go", cwd=shop).exit_code == 0
+    assert mirrored(shop).equals(source(shop).unique("id", keep="last").sort("id"))

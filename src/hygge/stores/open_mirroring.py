@@ -118,7 +118,7 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
                         self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
             for staging in self._stagings():
                 if read_records(self.fs, staging):
-                    self.replace_table(staging)
+                    self.replace_table(staging, maybe_dropped=True)
         except OSError as exc:
             raise StoreError(
                 f"cannot finish an earlier publish into {self.path}: {exc.strerror or exc}",
@@ -133,22 +133,23 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
         names = self.fs.list_names(str(folder.parent))
         return [str(folder.parent / name) for name in names if name.startswith(prefix)]
 
-    def replace_table(self, staging: str) -> None:
+    def replace_table(self, staging: str, maybe_dropped: bool = False) -> None:
         """Drop the table folder, give Fabric `drop_wait` to drop the table, then land the
-        staged folder in its place: the pages' way to rebuild a mirrored table."""
-        if self.fs.exists(self.path):
+        staged folder in its place: the pages' way to rebuild a mirrored table.
+        `maybe_dropped`: a crashed run may have deleted the folder just now, so wait anyway."""
+        dropped = self.fs.exists(self.path)
+        if dropped:
             self.fs.remove_tree(self.path)
             failpoint("after_drop")
-            wait = self.config.drop_wait
-            if wait:
-                log.warning(
-                    "%s: waiting %g s (drop_wait) for Fabric to drop table %s before landing"
-                    " its new copy",
-                    self.address,
-                    wait,
-                    self.path,
-                )
-                time.sleep(wait)
+        if (dropped or maybe_dropped) and self.config.drop_wait:
+            log.warning(
+                "%s: waiting %g s (drop_wait) for Fabric to drop table %s before landing its"
+                " new copy",
+                self.address,
+                self.config.drop_wait,
+                self.path,
+            )
+            time.sleep(self.config.drop_wait)
         self.fs.makedirs(str(PurePosixPath(self.path).parent))
         self.fs.move(staging, self.path)
 
