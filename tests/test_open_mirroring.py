@@ -299,3 +299,24 @@ def test_an_incremental_entity_with_a_key_upserts_without_a_warning(shop: Path, 
     add_orders(shop, range(3), T0 + timedelta(hours=1), "b", status="changed")
     assert hygge_cli("go", cwd=shop).exit_code == 0
     assert mirrored(shop).equals(source(shop).unique("id", keep="last").sort("id"))
+
+
+def readme_example() -> str:
+    """The README's open mirroring flow.yml, as written there."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("# flows/fabric/flow.yml\n", 1)[1]
+    return block.split("```", 1)[0]
+
+
+def test_the_readme_example_runs(make_project, hygge_cli) -> None:
+    root = make_project({"flows/fabric/flow.yml": readme_example()})
+    add_orders(root, range(20), T0, "a")
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    add_orders(root, range(15, 25), T0 + timedelta(hours=1), "b", status="changed")
+
+    again = hygge_cli("go", "--json", cwd=root)
+
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["entities"][0]["rows"] == 10
+    table = root / "landing/dbo.schema/orders"
+    assert read_mirror(table).sort("id").equals(source(root).unique("id", keep="last").sort("id"))
