@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -180,9 +181,61 @@ def test_an_incremental_run_continues_a_table_another_writer_started(tmp_path: P
     assert read_mirror(table).sort("id").equals(sample(3))
 
 
-def test_a_table_name_fabric_would_ignore_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="'_orders'"):
-        mirror_store(tmp_path, table="_orders")
+@pytest.mark.parametrize("name", ["_orders", "a/b", "orders.schema", "a.hygge-b"])
+def test_a_table_name_that_cannot_be_a_table_folder_is_a_config_error(
+    tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(ValueError, match=f"'{re.escape(name)}' cannot name"):
+        mirror_store(tmp_path, table=name)
+
+
+def test_rows_without_a_key_column_fail_the_load_naming_it(tmp_path: Path) -> None:
+    load = mirror_store(tmp_path).begin(LoadRun("run-1", "incremental", ("order_id",)))
+    with pytest.raises(StoreError, match=r"\['order_id'\]"):
+        load.write(sample(2))
+    load.abort()
+
+
+def write_zone(zone: Path, files: dict[str, pl.DataFrame], metadata: bool = True) -> Path:
+    table = zone / "orders"
+    table.mkdir(parents=True)
+    if metadata:
+        (table / "_metadata.json").write_text('{"keyColumns": ["id"]}')
+    for name, frame in files.items():
+        frame.write_parquet(table / name)
+    return table
+
+
+def changes(frame: pl.DataFrame, marker: int = 4) -> pl.DataFrame:
+    return frame.with_columns(pl.lit(marker, pl.Int32).alias(MARKER))
+
+
+@pytest.mark.parametrize(
+    ("files", "metadata", "problem"),
+    [
+        ({"00000000000000000001.parquet": sample(1)}, False, "without _metadata.json"),
+        ({"1.parquet": sample(1)}, True, "not a data file name"),
+        ({f"{n:020d}.parquet": sample(1) for n in (1, 3)}, True, "gap"),
+        ({f"{1:020d}.parquet": changes(sample(1)).select(MARKER, "id")}, True, "last column"),
+        ({f"{1:020d}.parquet": changes(sample(1), 3)}, True, "markers"),
+        ({f"{1:020d}.parquet": changes(sample(1)), f"{2:020d}.parquet": sample(1)}, True, "after"),
+        ({f"{1:020d}.parquet": sample(1).drop("id")}, True, "key columns"),
+    ],
+)
+def test_the_checker_finds_each_broken_rule(
+    tmp_path: Path, files: dict[str, pl.DataFrame], metadata: bool, problem: str
+) -> None:
+    write_zone(tmp_path / "zone", files, metadata)
+    with pytest.raises(AssertionError, match=problem):
+        check_landing_zone(tmp_path / "zone")
+
+
+def test_the_checker_finds_a_partial_file(tmp_path: Path) -> None:
+    table = write_zone(tmp_path / "zone", {f"{1:020d}.parquet": sample(5)})
+    whole = (table / f"{1:020d}.parquet").read_bytes()
+    (table / f"{1:020d}.parquet").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(pl.exceptions.PolarsError):
+        check_landing_zone(tmp_path / "zone")
 
 
 # Real processes: a crash at every failpoint, then a rerun lands every row once.

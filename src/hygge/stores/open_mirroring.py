@@ -54,9 +54,14 @@ _NAME = re.compile(r"^[^/\\_.][^/\\]*$")
 
 
 def _folder_name(value: str | None) -> str | None:
-    if value is not None and (not _NAME.match(value) or value.endswith(".schema")):
+    """A table or schema folder: Fabric skips `_` names, `.schema` marks a schema folder,
+    and the staging mark would make one table's staging look like another's."""
+    if value is None:
+        return None
+    if not _NAME.match(value) or value.endswith(".schema") or STAGING_MARK in value:
         raise ValueError(
-            f"{value!r} cannot name a landing zone folder: no '/', and no '_' or '.' first"
+            f"{value!r} cannot name a landing zone folder: no '/', no '_' or '.' first, no"
+            f" '.schema' last and no {STAGING_MARK!r}"
         )
     return value
 
@@ -244,7 +249,8 @@ class MirrorLoad(Load):
 
     def write(self, frame: pl.DataFrame) -> None:
         new = [name for name in frame.columns if name not in self.checked]
-        refuse_columns(new, f"{self.store.address}'s rows")
+        if new:
+            self._check_columns(new, frame.columns)
         self.checked.update(new)
         frame, changed = self.columns.admit(frame)
         if changed:
@@ -262,6 +268,17 @@ class MirrorLoad(Load):
                     self._close_file()
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
+
+    def _check_columns(self, new: list[str], columns: list[str]) -> None:
+        """Names Fabric refuses, and key columns the rows lack (Fabric could match nothing)."""
+        refuse_columns(new, f"{self.store.address}'s rows")
+        missing = [key for key in self.run.primary_key if key not in columns]
+        if missing:
+            raise StoreError(
+                f"primary_key column(s) {missing} of {self.store.address} are not among the"
+                f" columns of its rows ({', '.join(columns)})",
+                hint="name columns the source has in primary_key",
+            )
 
     def publish(self, commit: Commit) -> None:
         self._close_file()
