@@ -373,3 +373,60 @@ def test_the_readme_example_runs(make_project, hygge_cli) -> None:
     assert json.loads(again.stdout)["entities"][0]["rows"] == 10
     table = root / "landing/dbo.schema/orders"
     assert read_mirror(table).sort("id").equals(source(root).unique("id", keep="last").sort("id"))
+
+
+def test_with_deletes_a_full_read_lands_deletes_of_the_keys_gone_since_the_last(
+    tmp_path: Path,
+) -> None:
+    store = mirror_store(tmp_path, deletes=True)
+    table = table_of(store)
+    land(store, "full_drop", sample(10), run_id="run-1")  # a new table: an initial load
+    land(store, "incremental", sample(2, start=20), run_id="run-2")
+    kept = pl.concat([sample(3), sample(5, start=5), sample(1, start=30)])
+
+    land(store, "full_drop", kept, run_id="run-3")  # 3, 4, 20 and 21 are gone
+
+    assert read_mirror(table).sort("id").equals(kept)
+    deleted = pl.read_parquet(sorted(table.glob("0*.parquet"))[-1])
+    assert deleted.columns == ["id", "name", MARKER]
+    assert (sorted(deleted["id"]), set(deleted[MARKER])) == ([3, 4, 20, 21], {2})
+    assert deleted["name"].null_count() == 4
+    before = sorted(table.glob("0*.parquet"))
+    land(store, "full_drop", kept, run_id="run-4")  # nothing gone since run-3
+    assert len(sorted(table.glob("0*.parquet"))) == len(before) + 1
+    land(store, "full_drop", run_id="run-5")  # the source is empty: every key is gone
+    assert read_mirror(table).height == 0
+
+
+def test_deletes_need_a_primary_key(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no primary_key") as refused:
+        mirror_store(tmp_path, deletes=True).begin(LoadRun("run-1", "full_drop", ()))
+    assert refused.value.hint and "primary_key" in refused.value.hint
+
+
+@pytest.mark.parametrize("point", ["before_publish", "mid_publish", "after_publish"])
+def test_a_crash_landing_deletes_then_a_rerun_lands_each_change_once(
+    point: str, shop: Path
+) -> None:
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text().replace("drop_wait: 0", "drop_wait: 0, deletes: true"))
+    assert hygge(shop, "go", "--entity", "shop.orders:d").returncode == 0
+    (shop / "data/orders/a.parquet").unlink()
+    add_orders(shop, range(0, 100, 2), T0, "a")  # the odd ids are gone
+    add_orders(shop, range(100, 125), T0 + timedelta(hours=1), "b")
+
+    args = ("go", "--entity", "shop.orders:d", "--var", "flow.shop.store.file_rows=10")
+    crashed = hygge(shop, *args, failpoint=point)
+    assert crashed.returncode == 99, crashed.stderr
+    rerun = hygge(shop, *(args if point == "before_publish" else ()))
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert mirrored(shop).equals(source(shop).sort("id"))
+    table = shop / "landing/dbo.schema/orders"
+    changes = pl.concat([pl.read_parquet(f) for f in sorted(table.glob("0*.parquet"))[1:]])
+    assert changes.filter(pl.col(MARKER) == 2).height == 50  # each gone row deleted once
+    assert changes.filter(pl.col(MARKER) == 4).height == 75  # each row read upserted once
+    assert leftovers(table) == []
+    assert hygge(shop, *args).returncode == 0  # the keys the crashed run landed are known
+    again = pl.concat([pl.read_parquet(f) for f in sorted(table.glob("0*.parquet"))[1:]])
+    assert again.filter(pl.col(MARKER) == 2).height == 50  # so no key is deleted twice

@@ -14,6 +14,10 @@ loads never draw the same ones.
   initial load without markers, record) is staged, the old folder deleted, then, after
   `drop_wait` seconds for Fabric to drop the table, the staging is renamed into its place.
   A staging holding a record is a publish under way: `recover()` finishes it.
+- with `deletes`, a full_drop of an existing table lands as changes instead, deleting the
+  keys gone since the last full read (`_mirror_deletes`).
+
+The load itself is `_mirror_load.MirrorLoad`.
 """
 
 from __future__ import annotations
@@ -32,21 +36,15 @@ from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
-from hygge.stores._commits import last_commit, prune, read_records, write_record
-from hygge.stores._file_schema import FolderSchema
+from hygge.stores._commits import last_commit, read_records
 from hygge.stores._landing import (
-    UPSERT,
-    data_name,
     highest_sequence,
     read_keys,
     refuse_columns,
     sequence_of,
-    with_marker,
-    without_marker,
-    write_metadata,
 )
-from hygge.stores._mirror_keys import one_row_per_key
-from hygge.stores.parquet import ParquetStoreConfig, ParquetWriter
+from hygge.stores._mirror_deletes import move_keys_in
+from hygge.stores._mirror_load import MirrorLoad
 
 log = logging.getLogger(__name__)
 STAGING_MARK = ".hygge-"
@@ -75,6 +73,7 @@ class OpenMirroringStoreConfig(PluginConfig):
     compression: Literal["snappy", "gzip", "zstd", "none"] = "snappy"
     drop_wait: Annotated[float, Field(ge=0)] = 60.0  # seconds Fabric gets to drop a table
     overwrite_foreign: bool = False  # may a full_drop replace a folder hygge did not write?
+    deletes: bool = False  # land deletes of rows gone since the last full read (_mirror_deletes)
 
     _names = field_validator("table", "schema_name")(_folder_name)
 
@@ -121,6 +120,8 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
                 for name in record.files:
                     if self.fs.exists(f"{staging}/{name}"):
                         self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
+                if self.fs.exists(staging):
+                    move_keys_in(self.fs, staging, self.path)
             for staging in self._stagings():
                 if read_records(self.fs, staging):
                     self.replace_table(staging, maybe_dropped=True)
@@ -186,12 +187,21 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
         return highest_sequence(self.fs.list_names(self.path), records) + 1
 
     def start(self, run: LoadRun) -> Load:
+        """A load landing changes, or (a full_drop, unless `deletes` and a table to compare
+        with) a rebuild of the table."""
         refuse_columns(list(run.primary_key), f"the primary_key of {self.address}")
-        if run.run_type == "full_drop":
-            self._refuse_foreign()
-        else:
+        if self.config.deletes and not run.primary_key:
+            raise StoreError(
+                f"the store of {self.address} lands deletes (deletes: true), which Fabric"
+                " matches by key, but the entity has no primary_key",
+                hint="set primary_key on the entity, or remove deletes from the store",
+            )
+        changes = run.run_type != "full_drop" or (self.config.deletes and self.fs.exists(self.path))
+        if changes:
             self._refuse_other_keys(run.primary_key)
-        return MirrorLoad(self, run)
+        else:
+            self._refuse_foreign()
+        return MirrorLoad(self, run, changes)
 
     def _refuse_other_keys(self, keys: tuple[str, ...]) -> None:
         """Fabric fixes a table's key columns once declared; only a rebuild changes them."""
@@ -217,140 +227,3 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
                 hint="point the store at another table, or set overwrite_foreign: true on"
                 " the store to replace them",
             )
-
-
-class MirrorLoad(Load):
-    """One run's files, staged beside the table folder, then landed (module docstring)."""
-
-    def __init__(self, store: OpenMirroringStore, run: LoadRun) -> None:
-        self.store = store
-        self.run = run
-        self.fs = store.fs
-        self.staging = store.staging_path(run.run_id)
-        self.parts = 0
-        self.writer: ParquetWriter | None = None
-        self.keep_staging = False
-        self.format = ParquetStoreConfig(path=store.path, compression=store.config.compression)
-        self.columns = FolderSchema(self._published(), store.path, store.address)
-        self.checked: set[str] = set()
-        try:
-            self.fs.remove_tree(self.staging)
-            self.fs.makedirs(self.staging)
-        except OSError as exc:
-            raise StoreError(f"cannot stage in {self.staging}: {exc.strerror or exc}") from exc
-
-    def _published(self) -> pl.Schema | None:
-        if self.run.run_type == "full_drop":
-            return None
-        for record in reversed(read_records(self.fs, self.store.path)):
-            if record.schema is not None:
-                return without_marker(record.schema)
-        return None
-
-    def write(self, frame: pl.DataFrame) -> None:
-        new = [name for name in frame.columns if name not in self.checked]
-        if new:
-            self._check_columns(new, frame.columns)
-        self.checked.update(new)
-        frame, changed = self.columns.admit(frame)
-        if changed:
-            self._close_file()
-        if self.run.run_type != "full_drop":
-            frame = with_marker(frame, UPSERT)
-        limit = self.store.config.file_rows
-        try:
-            while frame.height:
-                writer = self.writer or self._next_file()
-                room = limit - writer.rows
-                writer.write(frame.head(room))
-                frame = frame.slice(room)
-                if writer.rows >= limit:
-                    self._close_file()
-        except OSError as exc:
-            raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
-
-    def _check_columns(self, new: list[str], columns: list[str]) -> None:
-        """Names Fabric refuses, and key columns the rows lack (Fabric could match nothing)."""
-        refuse_columns(new, f"{self.store.address}'s rows")
-        missing = [key for key in self.run.primary_key if key not in columns]
-        if missing:
-            raise StoreError(
-                f"primary_key column(s) {missing} of {self.store.address} are not among the"
-                f" columns of its rows ({', '.join(columns)})",
-                hint="name columns the source has in primary_key",
-            )
-
-    def publish(self, commit: Commit) -> None:
-        self._close_file()
-        try:
-            parts = [n for n in self.fs.list_names(self.staging) if n.startswith("part-")]
-            if self.run.run_type != "full_drop" and self.run.primary_key and parts:
-                parts = one_row_per_key(self.fs, self.staging, parts, self.run, self.format)
-            if self.run.run_type == "full_drop":
-                self._rebuild(commit, parts)
-            else:
-                self._land_changes(commit, parts)
-        except OSError as exc:
-            raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
-        self.schema_changes = self.columns.changes()
-        try:
-            prune(self.fs, self.store.path)
-        except OSError as exc:
-            log.warning("cannot prune the commit records of %s: %s", self.store.path, exc)
-        self.store.remove_leftover(self.staging)
-
-    def abort(self) -> None:
-        try:
-            self._close_file()
-        finally:
-            if not self.keep_staging:
-                self.store.remove_leftover(self.staging)
-
-    def _name_parts(self, parts: list[str], first: int) -> list[str]:
-        """Give the staged files their final names, still inside the staging."""
-        names = [data_name(first + offset) for offset in range(len(parts))]
-        for part, name in zip(parts, names, strict=True):
-            self.fs.move(f"{self.staging}/{part}", f"{self.staging}/{name}")
-        return names
-
-    def _rebuild(self, commit: Commit, parts: list[str]) -> None:
-        names = self._name_parts(parts, 1)
-        write_metadata(self.fs, self.staging, self.run.primary_key)
-        write_record(self.fs, self.staging, commit, names, self.columns.after)
-        failpoint("before_drop")
-        self.keep_staging = True  # from here on the publish is finished, if not now then later
-        self.store.replace_table(self.staging)
-        self.keep_staging = False
-
-    def _land_changes(self, commit: Commit, parts: list[str]) -> None:
-        """Record first (naming the files), then move them in, in order; a failed move is
-        finished by the next run, never undone."""
-        store = self.store
-        if read_keys(self.fs, store.path) is None:
-            write_metadata(self.fs, store.path, self.run.primary_key)
-        names = self._name_parts(parts, store.next_sequence())
-        schema = self.columns.after
-        write_record(self.fs, store.path, commit, names, schema)
-        self.keep_staging = True
-        try:
-            for name in names:
-                self.fs.move(f"{self.staging}/{name}", f"{store.path}/{name}")
-                failpoint("mid_publish")
-        except OSError as exc:
-            raise StoreError(
-                f"cannot publish to {store.path}: {exc}; it is half done, and the next run"
-                " finishes it",
-                hint="let the user running hygge write there",
-            ) from exc
-        self.keep_staging = False
-
-    def _next_file(self) -> ParquetWriter:
-        self.parts += 1
-        handle = self.fs.open_write(f"{self.staging}/part-{self.parts:05d}.parquet")
-        self.writer = ParquetWriter(handle, self.format)
-        return self.writer
-
-    def _close_file(self) -> None:
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
