@@ -128,6 +128,25 @@ def test_a_changed_key_fails_naming_both_until_a_full_drop_rebuilds(tmp_path: Pa
     assert keys_of(table_of(store)) == ["id", "name"]
 
 
+def test_with_deletes_the_way_to_a_new_key_turns_them_off_for_the_rebuild(
+    shop: Path, hygge_cli
+) -> None:
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text().replace("drop_wait: 0", "drop_wait: 0, deletes: true"))
+    assert hygge_cli("go", cwd=shop).exit_code == 0
+    flow.write_text(flow.read_text().replace("primary_key: [id]", "primary_key: [id, status]"))
+
+    refused = hygge_cli("go", "--json", cwd=shop)
+
+    assert refused.exit_code == 1
+    (orders,) = json.loads(refused.stdout)["entities"]
+    way_out = "hygge go --entity shop.orders:d --var flow.shop.store.deletes=false"
+    assert way_out in orders["hint"]
+    assert hygge_cli(*way_out.split()[1:], cwd=shop).exit_code == 0
+    assert keys_of(shop / "landing/dbo.schema/orders") == ["id", "status"]
+    assert hygge_cli("go", cwd=shop).exit_code == 0
+
+
 @pytest.mark.parametrize("column", ["order id", "total(eur)", "a=b", MARKER])
 def test_a_column_fabric_refuses_fails_the_load_naming_it(tmp_path: Path, column: str) -> None:
     store = mirror_store(tmp_path)

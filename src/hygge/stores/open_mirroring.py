@@ -212,8 +212,14 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
             f"the mirrored table {self.path} has key columns {declared} in its _metadata.json,"
             f" but the entity's primary_key is now {list(keys)}; Fabric cannot change them",
             hint=f"set primary_key back to {declared}, or rebuild the table with the new key"
-            f" by one full_drop run: hygge go --entity {self.address}:d",
+            f" by one full_drop run: hygge go --entity {self.address}:d{self._rebuilding()}",
         )
+
+    def _rebuilding(self) -> str:
+        """What a full_drop run needs to rebuild: with deletes it lands changes instead."""
+        if not self.config.deletes:
+            return ""
+        return f" --var flow.{self.context.flow}.store.deletes=false"
 
     def _refuse_foreign(self) -> None:
         if self.config.overwrite_foreign or read_records(self.fs, self.path):
