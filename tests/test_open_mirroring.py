@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from hygge.errors import StoreError
+from hygge.errors import ConfigError, StoreError
 from hygge.plugin import Context, LoadRun, Store
 from hygge.registry import store_class
 from hygge.testing import StoreContract, sample
@@ -206,6 +206,15 @@ def test_a_table_name_that_cannot_be_a_table_folder_is_a_config_error(
 ) -> None:
     with pytest.raises(ValueError, match=f"'{re.escape(name)}' cannot name"):
         mirror_store(tmp_path, table=name)
+
+
+def test_an_entity_named_like_a_folder_fabric_ignores_needs_a_table_name(tmp_path: Path) -> None:
+    cls = store_class("open_mirroring")
+    config = cls.Config.model_validate({"type": "open_mirroring", "path": "landing"})
+    with pytest.raises(ConfigError, match="'_orders'") as refused:
+        cls(config, Context(tmp_path, "shop", "_orders"))
+    assert refused.value.hint and "table:" in refused.value.hint
+    assert cls(config.model_copy(update={"table": "orders"}), Context(tmp_path, "shop", "_orders"))
 
 
 def test_rows_without_a_key_column_fail_the_load_naming_it(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ class MirrorLoad(Load):
                 self._land_changes(commit, self._changes(parts))
             else:
                 self._rebuild(commit, parts)
-        except OSError as exc:
+        except (OSError, pl.exceptions.PolarsError) as exc:
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
         self.schema_changes = self.columns.changes()
         try:

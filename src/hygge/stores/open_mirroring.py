@@ -32,7 +32,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from hygge.config.models import RunType
-from hygge.errors import StoreError
+from hygge.errors import ConfigError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
@@ -87,6 +87,12 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
         super().__init__(config, context)
         self.landing = real_path(context.resolve(config.path).rstrip("/"))
         self.table = config.table or context.entity
+        if self.table.startswith("_"):  # an entity's name; a `table` was validated
+            raise ConfigError(
+                f"{context.flow}.{context.entity}: Fabric ignores a table folder whose name"
+                f" starts with '_', as {self.table!r} does",
+                hint="give the store a table: name that starts with a letter or digit",
+            )
         schema = f"{config.schema_name}.schema/" if config.schema_name else ""
         self.written = f"{context.resolve(config.path).rstrip('/')}/{schema}{self.table}"
         self.path = f"{self.landing}/{schema}{self.table}"
