@@ -158,6 +158,35 @@ def test_a_column_fabric_refuses_fails_the_load_naming_it(tmp_path: Path, column
     assert not table_of(store).exists()
 
 
+def test_polish_renames_a_column_fabric_refuses(shop: Path, hygge_cli) -> None:
+    frame = pl.DataFrame({"id": [500], "unit price": [2.5], "updated_at": [T0]})
+    frame.write_parquet(shop / "data/orders/prices.parquet")
+
+    refused = hygge_cli("go", "--json", cwd=shop)
+
+    assert refused.exit_code == 1
+    (orders,) = json.loads(refused.stdout)["entities"]
+    assert "'unit price'" in orders["error"] and "remove_spaces" in orders["hint"]
+    assert not (shop / "landing/dbo.schema/orders").exists()
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text() + "    polish: {remove_spaces: true}\n")
+    assert hygge_cli("go", cwd=shop).exit_code == 0
+    assert "unit_price" in mirrored(shop).columns
+
+
+def test_a_run_keeps_the_newest_version_of_a_key_across_a_column_it_added(
+    tmp_path: Path,
+) -> None:
+    store = mirror_store(tmp_path)
+    first = pl.DataFrame({"id": [1, 2], "name": ["a", "b"], "version": [1, 1]})
+    later = pl.DataFrame({"id": [1], "name": ["a2"], "version": [2], "extra": [5]})
+    land(store, "merge", first, later, run_id="run-1")  # two parts, one key twice
+
+    (landed,) = table_of(store).glob("0*.parquet")
+    assert pl.read_parquet_schema(landed).names() == ["id", "name", "version", "extra", MARKER]
+    assert read_mirror(table_of(store)).sort("id")["name"].to_list() == ["a2", "b"]
+
+
 def test_a_key_column_fabric_refuses_fails_before_a_row_is_read(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="'order id'"):
         mirror_store(tmp_path).begin(LoadRun("run-1", "incremental", ("order id",)))

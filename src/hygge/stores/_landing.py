@@ -64,7 +64,8 @@ def refuse_columns(names: list[str], where: str) -> None:
         if problem:
             raise StoreError(
                 f"column {name!r} of {where} cannot be mirrored: {problem}",
-                hint="rename the column in the source (e.g. an alias in the query)",
+                hint="let the entity's polish rename it (remove_spaces, remove_special or"
+                " rename), or rename it in the source",
             )
 
 
@@ -106,3 +107,13 @@ def with_marker(frame: pl.DataFrame, marker: int) -> pl.DataFrame:
 
 def without_marker(schema: pl.Schema) -> pl.Schema:
     return pl.Schema({name: dtype for name, dtype in schema.items() if name != MARKER})
+
+
+def scan_parts(staging: str, parts: list[str]) -> pl.LazyFrame:
+    """A run's staged parts as one table: a part started when a column was added has more
+    columns than those before it (theirs read as null); the marker stays last."""
+    rows = pl.concat([pl.scan_parquet(f"{staging}/{part}") for part in parts], how="diagonal")
+    names = rows.collect_schema().names()
+    if MARKER in names:
+        rows = rows.select(*(name for name in names if name != MARKER), MARKER)
+    return rows

@@ -18,7 +18,7 @@ import polars as pl
 from hygge.filesystem import FileSystem
 from hygge.plugin import LoadRun
 from hygge.stores._commits import RECORDS_FOLDER
-from hygge.stores._landing import MARKER
+from hygge.stores._landing import MARKER, scan_parts
 
 KEYS = f"{RECORDS_FOLDER}/keys"
 DELETES_PART = "part-zz-deletes.parquet"  # sorts after the run's other parts: lands last
@@ -34,7 +34,7 @@ def stage_keys(fs: FileSystem, staging: str, parts: list[str], run: LoadRun, int
     """Write the distinct keys of the staged parts to `into` (a full read of no rows: none)."""
     if not parts:
         return
-    keys = pl.scan_parquet([f"{staging}/{part}" for part in parts]).select(run.primary_key)
+    keys = scan_parts(staging, parts).select(run.primary_key)
     with fs.open_write(into) as handle:
         keys.unique().sink_parquet(handle)
 

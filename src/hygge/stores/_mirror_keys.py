@@ -16,6 +16,7 @@ import polars as pl
 
 from hygge.filesystem import FileSystem
 from hygge.plugin import LoadRun
+from hygge.stores._landing import scan_parts
 from hygge.stores._one_per_key import SHOWN, ambiguous_versions
 from hygge.stores.parquet import ParquetStoreConfig
 
@@ -28,7 +29,7 @@ def one_row_per_key(
 ) -> list[str]:
     """The staged parts after keeping one row per key (the same parts when none repeats)."""
     keys = list(run.primary_key)
-    rows = pl.scan_parquet([f"{staging}/{part}" for part in parts])
+    rows = scan_parts(staging, parts)
     if not _repeated(rows, keys):
         return parts
     names = rows.collect_schema().names()
