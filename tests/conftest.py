@@ -19,6 +19,7 @@ import hygge
 from hygge.cli import main
 from tests.mariadb import mariadb_url  # noqa: F401  (a session fixture)
 from tests.pg import postgres_url  # noqa: F401  (a session fixture)
+from tests.s3 import s3_server  # noqa: F401  (a session fixture)
 
 if TYPE_CHECKING:
     from tests.engines import Engine

@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from hygge.pool import DEFAULT_SIZE, DEFAULT_TIMEOUT
 from hygge.watermark import parse_duration
@@ -191,6 +200,45 @@ class Connection(Strict):
     acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT  # seconds
 
 
+class S3Connection(Strict):
+    """Credentials for `s3://` paths (hygge.clouds.s3). What is left out comes from the AWS
+    default chain: environment, shared config and profile, instance or task role."""
+
+    type: Literal["s3"]
+    region: str | None = None
+    endpoint_url: str | None = None  # S3-compatible stores (MinIO, R2) and emulators
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_credential(self) -> S3Connection:
+        keys = (self.access_key_id, self.secret_access_key)
+        if any(keys) and not all(keys):
+            raise ValueError("give access_key_id and secret_access_key together")
+        if self.profile and any(keys):
+            raise ValueError("give a profile or access keys, not both")
+        return self
+
+
+CloudConnection = S3Connection  # a union once a second cloud comes
+CLOUD_CONNECTIONS: dict[str, type[CloudConnection]] = {"s3": S3Connection}
+
+
+def _connection_kind(value: Any) -> str:
+    """A cloud's connection model by its type; any other type is a database connection."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    cloud = CLOUD_CONNECTIONS.get(kind) if isinstance(kind, str) else None
+    return cloud.__name__ if cloud else "Connection"
+
+
+AnyConnection = Annotated[
+    Annotated[Connection, Tag("Connection")] | Annotated[S3Connection, Tag("S3Connection")],
+    Discriminator(_connection_kind),
+]
+
+
 class JournalConfig(Strict):
     """Where runs and watermarks are recorded (PostgreSQL comes with multi-machine runs)."""
 
@@ -202,7 +250,7 @@ class ProjectFile(Strict):
     name: Name
     flows_dir: str = "flows"
     options: ProjectOptions = ProjectOptions()
-    connections: dict[Name, Connection] = {}
+    connections: dict[Name, AnyConnection] = {}
     journal: JournalConfig = JournalConfig()
 
 

@@ -8,14 +8,14 @@ from typing import ClassVar, TypeVar
 
 import polars as pl
 
+from hygge.clouds import LocationConfig
 from hygge.errors import SourceError
 from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, real_path
-from hygge.plugin import Context, Home, PluginConfig, Window
+from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
 
-class FileHomeConfig(PluginConfig):
-    path: str
+class FileHomeConfig(LocationConfig):
     columns: list[str] | None = None
     new_files_only: bool = False  # read only files new or changed since the last run
 
@@ -33,7 +33,7 @@ class FileHome(Home[FileHomeConfigT]):
     def __init__(self, config: FileHomeConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
-        self.fs = FileSystem(self.path)
+        self.fs = FileSystem(self.path, config.credentials)
 
     def describe(self) -> str:
         return self.path
@@ -80,15 +80,11 @@ class FileHome(Home[FileHomeConfigT]):
         return self.config.new_files_only
 
     def listing(self) -> pl.DataFrame:
-        files = self.fs.data_files(self.path, self.suffixes)
-        stats = [self.fs.size_and_mtime(file) for file in files]
+        found = self.fs.listing(self.path, self.suffixes)
         return pl.DataFrame(
-            {
-                "path": files,
-                "size": [size for size, _ in stats],
-                "modified_ns": [modified for _, modified in stats],
-            },
+            found,
             schema={"path": pl.String, "size": pl.Int64, "modified_ns": pl.Int64},
+            orient="row",
         )
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
