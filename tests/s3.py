@@ -11,17 +11,23 @@ skipped, saying why.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import http.client
+import http.server
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -78,7 +84,7 @@ class S3:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[str]:
+def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
     try:
         import moto.server  # noqa: F401
     except ImportError as exc:
@@ -91,6 +97,7 @@ def running_server() -> Iterator[str]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     try:
         servers.wait_ready("moto", home, server, lambda: _answers(port), pause=0.1)
@@ -106,16 +113,121 @@ def _answers(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3]:
+@contextlib.contextmanager
+def aws_environment() -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in ENVIRONMENT}
     os.environ.update(ENVIRONMENT)
     try:
-        for endpoint in servers.session_url("S3 (moto)", running_server):
-            yield S3(endpoint)
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3]:
+    with aws_environment():
+        for endpoint in servers.session_url("S3 (moto)", running_server):
+            yield S3(endpoint)
+
+
+@pytest.fixture(scope="session")
+def s3_locked() -> Iterator[S3]:
+    """A second server that checks credentials: every key the tests use is unknown to it,
+    so each request is refused with a 403."""
+    locked = functools.partial(running_server, {"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    with aws_environment():
+        for endpoint in servers.session_url("S3 (moto, auth on)", locked):
+            yield S3(endpoint)
+
+
+@pytest.fixture(scope="session")
+def s3_throttled(s3_server: S3) -> Iterator[S3]:
+    """The session's server behind a proxy that answers every third request with 503."""
+    with throttling_proxy(s3_server.endpoint) as endpoint:
+        yield S3(endpoint)
+
+
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+@pytest.fixture(scope="session")
+def s3_counted(s3_server: S3) -> Iterator[tuple[S3, list[str]]]:
+    """The session's server behind a proxy that notes each request (`GET /bucket?list-type=2
+    ...`) in the list it yields with it; a test clears the list first."""
+    seen: list[str] = []
+    with throttling_proxy(s3_server.endpoint, every=0, seen=seen) as endpoint:
+        yield S3(endpoint), seen
+
+
+@contextlib.contextmanager
+def throttling_proxy(upstream: str, every: int = 3, seen: list[str] | None = None) -> Iterator[str]:
+    """A loopback HTTP proxy to upstream answering every `every`-th request (0: none) with
+    S3's 503 SlowDown instead of passing it on; `seen` collects each request line."""
+    host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
+    counter = itertools.count(1)
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def handle_any(self) -> None:
+            body = self._body()
+            if seen is not None:
+                seen.append(f"{self.command} {self.path}")
+            if every and next(counter) % every == 0:
+                self._answer(503, [("Content-Type", "application/xml")], SLOW_DOWN)
+                return
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            if body is not None:
+                headers["Content-Length"] = str(len(body))
+            upstream = http.client.HTTPConnection(host, port, timeout=60)
+            try:
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                response = upstream.getresponse()
+                self._answer(response.status, response.getheaders(), response.read())
+            finally:
+                upstream.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+        def _body(self) -> bytes | None:
+            if "chunked" in self.headers.get("Transfer-Encoding", ""):
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()
+                return b"".join(chunks)
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else None
+
+        def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+            self.send_response(status)
+            skip = {"transfer-encoding", "connection", "content-length", "server", "date"}
+            for name, value in headers:
+                if name.lower() not in skip:
+                    self.send_header(name, value)
+            length = dict((k.lower(), v) for k, v in headers).get("content-length")
+            heading = self.command == "HEAD" and length is not None
+            self.send_header("Content-Length", length if heading else str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -207,3 +207,90 @@ def test_an_s3_path_without_its_extra_names_the_extra(make_project: ProjectMaker
     assert done.returncode == 2, done.stderr
     assert "pip install 'hygge[s3]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_debug_probes_each_store_location_and_names_a_missing_bucket(
+    bucket: str, s3_server: S3, make_project: ProjectMaker, hygge_cli
+) -> None:
+    flow = "home: {{type: parquet, path: data/x.parquet}}\n" + (
+        "store: {{type: parquet, connection: lake, path: s3://{b}/lake}}\n"
+    )
+    root = s3_project(
+        make_project,
+        s3_server,
+        {"good": flow.format(b=bucket), "bad": flow.format(b="no-such-bucket-42")},
+    )
+    pl.DataFrame({"id": [1]}).write_parquet(root / "data/x.parquet")
+    result = hygge_cli("debug", cwd=root)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ok") and f"s3://{bucket}/lake" in line for line in lines)
+    problem = next(i for i, line in enumerate(lines) if line.startswith("problem"))
+    assert "bad.bad" in lines[problem]
+    assert "s3://no-such-bucket-42/lake" in lines[problem + 1]
+    assert "bucket does not exist" in lines[problem + 1]
+    assert s3_server.filesystem().find(bucket) == []  # the probe object is gone
+
+
+def test_a_landing_folder_of_many_files_is_listed_once_per_run(
+    s3_counted: tuple[S3, list[str]],
+    tmp_path: Path,
+    make_project: ProjectMaker,
+    hygge_cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The objects already read cost no request of their own: one recursive listing tells
+    each one's size and LastModified."""
+    monkeypatch.setenv("LAKE_SECRET", SECRET)
+    s3, seen = s3_counted
+    bucket = s3.bucket(tmp_path)
+    landing = f"s3://{bucket}/landing"
+    root = s3_project(
+        make_project,
+        s3,
+        {"events": f"home: {{type: csv, connection: lake, path: {landing}, new_files_only: true}}"
+         "\nstore: {type: parquet, path: lake}\n"},
+    )  # fmt: skip
+    fs = s3.filesystem()
+    for number in range(60):
+        fs.pipe(f"{landing}/{number // 10}/f{number}.csv", f"id\n{number}\n".encode())
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    fs.pipe(f"{landing}/new/a.csv", b"id\n100\n")
+    seen.clear()
+
+    result = hygge_cli("go", "--json", cwd=root)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["entities"][0]["rows"] == 1
+    listings = [line for line in seen if "list-type=2" in line]
+    assert len(listings) <= 2, listings  # the preflight's look, and the one listing
+    about_old_files = [line for line in seen if "/landing/" in line and "/new/" not in line]
+    assert about_old_files == [], about_old_files
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"), [("one.csv", [1]), ("data/*/keep-*.csv", [2, 3]), ("data", [2, 3, 4])]
+)
+def test_a_home_path_on_s3_is_an_object_a_glob_or_a_folder(
+    path: str,
+    expected: list[int],
+    bucket: str,
+    s3_server: S3,
+    make_project: ProjectMaker,
+    hygge_cli,
+) -> None:
+    fs = s3_server.filesystem()
+    for key, value in {
+        "one.csv": 1, "data/x/keep-1.csv": 2, "data/y/keep-2.csv": 3, "data/y/other.csv": 4,
+        "data/_tmp/keep-3.csv": 98, "data/x/.keep-4.csv": 99,
+    }.items():  # fmt: skip
+        fs.pipe(f"{bucket}/{key}", f"id\n{value}\n".encode())
+    root = s3_project(
+        make_project,
+        s3_server,
+        {"x": f'home: {{type: csv, connection: lake, path: "s3://{bucket}/{path}"}}\n'
+         "store: {type: parquet, path: lake}\n"},
+    )  # fmt: skip
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 0, result.output
+    assert ids(read_lake(root / "lake")) == expected

@@ -49,6 +49,11 @@ class FileSystem:
         self.is_local = isinstance(self.fs, LocalFileSystem)
         self.scheme = path.partition("://")[0] if "://" in path and not self.is_local else ""
 
+    def retried_requests(self) -> int:
+        """How many requests the cloud answered with throttling or a server error and
+        were retried, so far (0 on a local disk)."""
+        return int(getattr(self.fs, "retried", 0))
+
     def url(self, path: str) -> str:
         """path as Polars and messages want it: with the scheme fsspec's listings drop."""
         if not self.scheme or "://" in path:
@@ -81,6 +86,11 @@ class FileSystem:
         if any(c in pattern for c in GLOB_CHARS):
             found = self.fs.glob(pattern, detail=True)
             files = sorted(p for p in found if not _hidden_below(p, glob_base(bare)))
+        elif not self.is_local:  # one listing of the prefix, which names an object itself too
+            found = self.fs.find(pattern, detail=True)
+            if list(found) != [bare]:
+                found = {p: info for p, info in found.items() if p.endswith(suffixes)}
+            files = sorted(p for p in found if p == bare or not _hidden_below(p, bare))
         elif self.fs.isdir(pattern):
             found = self.fs.find(pattern, detail=True)
             found = {p: info for p, info in found.items() if p.endswith(suffixes)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
 from collections.abc import Generator, Iterator
 from typing import ClassVar, TypeVar
@@ -80,20 +81,39 @@ class FileHome(Home[FileHomeConfigT]):
         return self.config.new_files_only
 
     def listing(self) -> pl.DataFrame:
-        found = self.fs.listing(self.path, self.suffixes)
+        with self._reaching():
+            found = self.fs.listing(self.path, self.suffixes)
         return pl.DataFrame(
             found,
             schema={"path": pl.String, "size": pl.Int64, "modified_ns": pl.Int64},
             orient="row",
         )
 
+    def files(self) -> list[str]:
+        """The data files the path names now (one listing)."""
+        with self._reaching():
+            return self.fs.data_files(self.path, self.suffixes)
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """A listing that fails (a refused credential, a missing bucket) names the path."""
+        try:
+            yield
+        except OSError as exc:
+            raise SourceError(
+                f"cannot list {self.path}: {exc.strerror or exc}",
+                hint="check that it exists and that hygge's user or credentials may read it",
+            ) from exc
+
+    def files_of(self, window: Window) -> list[str]:
+        """The files a read of window reads: a new-files-only window names them (found by
+        the run's one listing: a folder of many objects is not listed twice)."""
+        return sorted(window.files) if window.files is not None else self.files()
+
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
-        files = self.fs.data_files(self.path, self.suffixes)
-        if window.files is not None:
-            wanted = set(window.files)
-            files = [file for file in files if file in wanted]
-            if not files:
-                return
+        files = self.files_of(window)
+        if window.files is not None and not files:
+            return
         if not files:
             if not self.fs.exists(glob_base(self.path)):
                 raise SourceError(f"home path {self.path} does not exist")
@@ -123,7 +143,7 @@ class FileHome(Home[FileHomeConfigT]):
         """The columns of all files, scan by scan as a read goes: files that gained or lost a
         column since the others still make one schema (a later file's type wins)."""
         merged: dict[str, pl.DataType] = {}
-        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+        for group in self.groups(self.files()):
             try:
                 merged.update(self._columns(self.scan(group)).collect_schema())
             except (pl.exceptions.PolarsError, OSError) as exc:
@@ -133,7 +153,7 @@ class FileHome(Home[FileHomeConfigT]):
     def high_mark(self, column: str) -> Mark | None:
         """The column's maximum over every scan of a read (each may lack other columns)."""
         tops = []
-        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+        for group in self.groups(self.files()):
             try:
                 tops.append(self._columns(self.scan(group)).select(pl.col(column).max()).collect())
             except (pl.exceptions.PolarsError, OSError) as exc:

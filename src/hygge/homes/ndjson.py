@@ -28,7 +28,7 @@ class NdjsonHome(FileHome[NdjsonHomeConfig]):
     suffixes = (".ndjson", ".jsonl", ".json")
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
-        files = self.fs.data_files(self.path, self.suffixes)
+        files = self.files_of(window)
         if files and not any(self._has_values(file) for file in files):
             return  # empty files: an empty source, not a failure
         yield from super().batches(window, batch_rows)

@@ -16,8 +16,10 @@ hygge never published to (someone else's), unless `overwrite_foreign` says so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import abstractmethod
+from collections.abc import Iterator
 from typing import IO, Annotated, Any, ClassVar, TypeVar
 
 import polars as pl
@@ -110,6 +112,10 @@ class FileStore(Store[FileStoreConfigT]):
         """Finish the incremental publishes a crash (or a failed roll-back) left half-done,
         then drop all staging. A publish that cannot be finished fails the entity, its
         staging kept; other leftovers that cannot be removed are only warned about."""
+        with self.reaching():
+            self._recover()
+
+    def _recover(self) -> None:
         for record in read_records(self.fs, self.path):
             staging = self.staging_path(record.commit.run_id)
             try:
@@ -137,7 +143,21 @@ class FileStore(Store[FileStoreConfigT]):
             log.warning("cannot remove %s, left by an earlier run: %s", path, exc)
 
     def last_commit(self) -> Commit | None:
-        return last_commit(self.fs, self.path)
+        with self.reaching():
+            return last_commit(self.fs, self.path)
+
+    @contextlib.contextmanager
+    def reaching(self) -> Iterator[None]:
+        """An error reaching the destination at all (a refused credential, a missing
+        bucket, a folder hygge may not read) fails the entity naming the destination."""
+        try:
+            yield
+        except OSError as exc:
+            raise StoreError(
+                f"cannot reach {self.path}: {exc.strerror or exc}",
+                hint="check that it exists and that hygge's user or credentials may read and"
+                " write it",
+            ) from exc
 
     def row_count(self) -> int | None:
         if not self.fs.exists(self.path):
@@ -149,9 +169,10 @@ class FileStore(Store[FileStoreConfigT]):
             raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
 
     def start(self, run: LoadRun) -> Load:
-        self._refuse_unchangeable(run.run_type)
-        if run.run_type == "full_drop":
-            self._refuse_foreign()
+        with self.reaching():
+            self._refuse_unchangeable(run.run_type)
+            if run.run_type == "full_drop":
+                self._refuse_foreign()
         return FileLoad(self, run)
 
     def _refuse_unchangeable(self, run_type: RunType) -> None:
@@ -205,6 +226,7 @@ class FileLoad(Load):
         self.files = 0
         self.writer: FileWriter | None = None
         self.keep_staging = False  # a record names its files: the next run finishes the publish
+        self.retried_before = self.fs.retried_requests()
         address = f"{store.context.flow}.{store.context.entity}"
         self.columns = FolderSchema.of(self.fs, store.path, run, address)
         try:
@@ -245,6 +267,12 @@ class FileLoad(Load):
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
         self.schema_changes = self.columns.changes()
         self._tidy()
+        retried = self.fs.retried_requests() - self.retried_before
+        if retried:
+            self.notes = (
+                f"{retried} requests to {self.store.path} were throttled or met a server"
+                " error, and succeeded when retried",
+            )
 
     def abort(self) -> None:
         try:
