@@ -46,6 +46,8 @@ ENVIRONMENT = {
 @dataclass(frozen=True)
 class S3:
     endpoint: str  # http://127.0.0.1:PORT
+    scheme = "s3"
+    secret = SECRET
 
     def filesystem(self) -> Any:
         import s3fs

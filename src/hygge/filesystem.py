@@ -44,8 +44,8 @@ class FileSystem:
             self.fs, _ = fsspec.core.url_to_fs(path)
             self.scan_options: dict[str, str] | None = None
         else:
-            self.fs = cloud.filesystem(credentials)
-            self.scan_options = cloud.polars_options(credentials)  # for Polars' readers
+            self.fs = cloud.filesystem(credentials, path)
+            self.scan_options = cloud.polars_options(credentials, path)  # Polars' readers
         self.is_local = isinstance(self.fs, LocalFileSystem)
         self.scheme = path.partition("://")[0] if "://" in path and not self.is_local else ""
 

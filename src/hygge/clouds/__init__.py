@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from pydantic import model_validator
 
+from hygge.clouds._translating import TranslatingFileSystem
 from hygge.config.models import CloudConnection
 from hygge.errors import MissingDriverError
 from hygge.plugin import PluginConfig
@@ -31,20 +32,28 @@ class Cloud:
             return importlib.import_module(self.module)
         except ImportError as exc:
             raise MissingDriverError(
-                f"{self.name}:// paths need a library that is not installed ({exc.name or exc})",
+                f"{self.name} paths need a library that is not installed ({exc.name or exc})",
                 hint=f"pip install 'hygge[{self.extra}]'",
             ) from exc
 
-    def filesystem(self, credentials: CloudConnection | None) -> Any:
-        """An fsspec filesystem reaching the cloud with credentials (None: its default chain)."""
-        return self.load().filesystem(credentials)
+    def filesystem(self, credentials: CloudConnection | None, path: str) -> Any:
+        """An fsspec filesystem reaching path's cloud with credentials (None: its default
+        chain); a module that `translate`s its library's errors has it wrapped to do so."""
+        module = self.load()
+        fs = module.filesystem(credentials, path)
+        translate = getattr(module, "translate", None)
+        return fs if translate is None else TranslatingFileSystem(fs, translate)
 
-    def polars_options(self, credentials: CloudConnection | None) -> dict[str, str] | None:
+    def polars_options(
+        self, credentials: CloudConnection | None, path: str
+    ) -> dict[str, str] | None:
         """`storage_options` for Polars' readers, which reach the cloud on their own."""
-        return self.load().polars_options(credentials)  # type: ignore[no-any-return]
+        return self.load().polars_options(credentials, path)  # type: ignore[no-any-return]
 
 
-CLOUDS = {"s3": Cloud("s3", "hygge.clouds.s3", extra="s3")}
+_AZURE = Cloud("azure", "hygge.clouds.azure", extra="azure")
+CLOUDS = {"s3": Cloud("s3", "hygge.clouds.s3", extra="s3"), "az": _AZURE, "abfs": _AZURE}
+CLOUDS["abfss"] = _AZURE
 
 
 def cloud_of(path: str) -> Cloud | None:
@@ -78,8 +87,10 @@ class LocationConfig(PluginConfig):
             return self
         cloud = cloud_of(self.path)
         if cloud is None or cloud.name != self.credentials.type:
+            schemes = sorted(s for s, c in CLOUDS.items() if c.name == self.credentials.type)
             raise ValueError(
                 f"connection {self.connection!r} is of type {self.credentials.type!r}, for"
-                f" {self.credentials.type}:// paths; path {self.path!r} is not one"
+                f" {' and '.join(f'{s}://' for s in schemes)} paths; path {self.path!r} is"
+                " not one"
             )
         return self

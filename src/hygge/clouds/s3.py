@@ -58,7 +58,7 @@ def _os_error(exc: boto.BotoCoreError) -> OSError:
     return OSError(str(exc))
 
 
-def filesystem(credentials: S3Connection | None) -> s3fs.S3FileSystem:
+def filesystem(credentials: S3Connection | None, path: str) -> s3fs.S3FileSystem:
     """A filesystem of its own (not fsspec's shared instance), so its retry count is one
     plugin's."""
     c = credentials or S3Connection(type="s3")
@@ -74,7 +74,7 @@ def filesystem(credentials: S3Connection | None) -> s3fs.S3FileSystem:
     )
 
 
-def polars_options(credentials: S3Connection | None) -> dict[str, str] | None:
+def polars_options(credentials: S3Connection | None, path: str) -> dict[str, str] | None:
     """Polars' names for the same settings; None leaves its own default chain to it."""
     if credentials is None:
         return None

@@ -222,8 +222,38 @@ class S3Connection(Strict):
         return self
 
 
-CloudConnection = S3Connection  # a union once a second cloud comes
-CLOUD_CONNECTIONS: dict[str, type[CloudConnection]] = {"s3": S3Connection}
+class AzureConnection(Strict):
+    """Credentials for Azure Blob and ADLS Gen2 paths (`az://`, `abfss://`; hygge.clouds.azure).
+    Without a key, SAS token, client secret or `anonymous`, azure-identity's default chain
+    (environment, workload or managed identity, `az login`) is used."""
+
+    type: Literal["azure"]
+    account: str | None = None  # else the one an abfss:// URL names
+    endpoint_url: str | None = None  # the blob endpoint of an emulator or another cloud
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    sas_token: str | None = None
+    account_key: str | None = None
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind_of_credential(self) -> AzureConnection:
+        kinds = [self.account_key, self.sas_token, self.client_secret, self.anonymous or None]
+        if sum(kind is not None for kind in kinds) > 1:
+            raise ValueError("give one of account_key, sas_token, client_secret or anonymous")
+        if self.client_secret and not (self.tenant_id and self.client_id):
+            raise ValueError("a client_secret needs tenant_id and client_id")
+        if self.endpoint_url and not (self.account_key or self.sas_token):
+            raise ValueError("an endpoint_url needs an account_key or a sas_token")
+        return self
+
+
+CloudConnection = S3Connection | AzureConnection
+CLOUD_CONNECTIONS: dict[str, type[CloudConnection]] = {
+    "s3": S3Connection,
+    "azure": AzureConnection,
+}
 
 
 def _connection_kind(value: Any) -> str:
@@ -234,7 +264,9 @@ def _connection_kind(value: Any) -> str:
 
 
 AnyConnection = Annotated[
-    Annotated[Connection, Tag("Connection")] | Annotated[S3Connection, Tag("S3Connection")],
+    Annotated[Connection, Tag("Connection")]
+    | Annotated[S3Connection, Tag("S3Connection")]
+    | Annotated[AzureConnection, Tag("AzureConnection")],
     Discriminator(_connection_kind),
 ]
 

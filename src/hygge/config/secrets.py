@@ -23,7 +23,9 @@ from hygge.redact import is_secret_key, remember_secret, remember_url, url_passw
 
 _REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 # The keys that hold a secret: a database's password, a cloud connection's secret key or token.
-SECRET_KEYS = frozenset({"password", "secret_access_key", "session_token"})
+SECRET_KEYS = frozenset(
+    {"password", "secret_access_key", "session_token", "client_secret", "sas_token", "account_key"}
+)
 
 
 def refuse_literal_secrets(doc: YamlDoc) -> None:

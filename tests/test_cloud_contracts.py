@@ -1,5 +1,6 @@
-"""Every file home and store passes the contracts of hygge.testing on S3 (moto, tests/s3.py),
-with its credentials as planning gives them from a hygge.yml connection."""
+"""Every file home and store passes the contracts of hygge.testing on object storage: S3 (moto,
+tests/s3.py) and Azure Blob (Azurite, tests/azurite.py), with credentials as planning gives
+them from a hygge.yml connection."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from hygge.plugin import Home, Store
 from hygge.testing import HomeContract, StoreContract
+from tests.azurite import Azure
 from tests.s3 import S3
 from tests.test_contracts import READERS, home, store
 
@@ -22,26 +24,27 @@ WRITERS = {
 }
 
 
-class OnS3:
-    """The moto server and this test's bucket (one per tmp_path, so a second make_store
-    reaches the same destination)."""
+class InCloud:
+    """The cloud's emulator (`server`: its session fixture) and this test's bucket or
+    container (one per tmp_path, so a second make_store reaches the same destination)."""
 
     kind: str
-    s3: S3
+    server: str
+    lake: S3 | Azure
 
     @pytest.fixture(autouse=True)
-    def _server(self, s3_server: S3) -> None:
-        self.s3 = s3_server
+    def _server(self, request: pytest.FixtureRequest) -> None:
+        self.lake = request.getfixturevalue(self.server)
 
     def url(self, tmp_path: Path, key: str) -> str:
-        return f"s3://{self.s3.bucket(tmp_path)}/{key}"
+        return f"{self.lake.scheme}://{self.lake.bucket(tmp_path)}/{key}"
 
     def put(self, url: str, frame: pl.DataFrame) -> None:
-        with self.s3.filesystem().open(url, "wb") as handle:
+        with self.lake.filesystem().open(url, "wb") as handle:
             WRITERS[self.kind](frame, handle)
 
 
-class S3HomeCase(OnS3, HomeContract):
+class CloudHomeCase(InCloud, HomeContract):
     """A folder of two files plus entries a reader must skip, as for local files."""
 
     def make_home(self, tmp_path: Path, frame: pl.DataFrame) -> Home:
@@ -52,31 +55,43 @@ class S3HomeCase(OnS3, HomeContract):
             self.put(f"{folder}/part-{number}.{self.kind}", part)
         self.put(f"{folder}/.hidden.{self.kind}", frame.head(1))
         self.put(f"{folder}/_staging/part.{self.kind}", frame.head(1))
-        return home(self.kind, tmp_path, path=folder, credentials=self.s3.credentials())
+        return home(self.kind, tmp_path, path=folder, credentials=self.lake.credentials())
 
     def make_broken_home(self, tmp_path: Path) -> Home:
         missing = self.url(tmp_path, "data/missing")
-        return home(self.kind, tmp_path, path=missing, credentials=self.s3.credentials())
+        return home(self.kind, tmp_path, path=missing, credentials=self.lake.credentials())
 
 
-class TestS3ParquetHome(S3HomeCase):
-    kind = "parquet"
+class TestS3ParquetHome(CloudHomeCase):
+    kind, server = "parquet", "s3_server"
 
 
-class TestS3CsvHome(S3HomeCase):
-    kind = "csv"
+class TestS3CsvHome(CloudHomeCase):
+    kind, server = "csv", "s3_server"
 
 
-class TestS3NdjsonHome(S3HomeCase):
-    kind = "ndjson"
+class TestS3NdjsonHome(CloudHomeCase):
+    kind, server = "ndjson", "s3_server"
 
 
-class S3StoreCase(OnS3, StoreContract):
-    """The destination is s3://<bucket>/lake/orders; small files so that loads span several."""
+class TestAzureParquetHome(CloudHomeCase):
+    kind, server = "parquet", "azurite"
+
+
+class TestAzureCsvHome(CloudHomeCase):
+    kind, server = "csv", "azurite"
+
+
+class TestAzureNdjsonHome(CloudHomeCase):
+    kind, server = "ndjson", "azurite"
+
+
+class CloudStoreCase(InCloud, StoreContract):
+    """The destination is <bucket>/lake/orders; small files so that loads span several."""
 
     def make_store(self, tmp_path: Path, **config: Any) -> Store:
         destination = self.url(tmp_path, "lake/orders")
-        credentials = self.s3.credentials()
+        credentials = self.lake.credentials()
         return store(
             self.kind, tmp_path, path=destination, file_rows=7, credentials=credentials, **config
         )
@@ -86,12 +101,12 @@ class S3StoreCase(OnS3, StoreContract):
         return store(
             self.kind,
             tmp_path,
-            path="s3://no-such-bucket-here/lake/orders",
-            credentials=self.s3.credentials(),
+            path=f"{self.lake.scheme}://no-such-bucket-here/lake/orders",
+            credentials=self.lake.credentials(),
         )
 
     def read_back(self, store: Store) -> pl.DataFrame | None:
-        fs = self.s3.filesystem()
+        fs = self.lake.filesystem()
         folder = store.destination()
         if not fs.exists(folder):
             return None
@@ -103,7 +118,7 @@ class S3StoreCase(OnS3, StoreContract):
         return pl.concat([read(io.BytesIO(fs.cat(f"{folder}/{name}"))) for name in files])
 
     def leftovers(self, store: Store) -> list[str]:
-        fs = self.s3.filesystem()
+        fs = self.lake.filesystem()
         folder = store.destination()
         parent = folder.rpartition("/")[0]
         beside = [p for p in fs.find(parent) if not p.startswith(fs._strip_protocol(folder) + "/")]
@@ -111,13 +126,25 @@ class S3StoreCase(OnS3, StoreContract):
         return sorted(beside + inside)
 
 
-class TestS3ParquetStore(S3StoreCase):
-    kind = "parquet"
+class TestS3ParquetStore(CloudStoreCase):
+    kind, server = "parquet", "s3_server"
 
 
-class TestS3CsvStore(S3StoreCase):
-    kind = "csv"
+class TestS3CsvStore(CloudStoreCase):
+    kind, server = "csv", "s3_server"
 
 
-class TestS3NdjsonStore(S3StoreCase):
-    kind = "ndjson"
+class TestS3NdjsonStore(CloudStoreCase):
+    kind, server = "ndjson", "s3_server"
+
+
+class TestAzureParquetStore(CloudStoreCase):
+    kind, server = "parquet", "azurite"
+
+
+class TestAzureCsvStore(CloudStoreCase):
+    kind, server = "csv", "azurite"
+
+
+class TestAzureNdjsonStore(CloudStoreCase):
+    kind, server = "ndjson", "azurite"

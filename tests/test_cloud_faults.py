@@ -1,6 +1,6 @@
-"""Crashes, refusals and throttling on S3 (moto, tests/s3.py), with real processes: after a
-crash at any failpoint and a rerun every row is there once, and a full_drop leaves the old
-set or the new one."""
+"""Crashes, refusals and throttling on object storage (S3 by moto, tests/s3.py; Azure Blob by
+Azurite, tests/azurite.py), with real processes: after a crash at any failpoint and a rerun
+every row is there once, and a full_drop leaves the old set or the new one."""
 
 from __future__ import annotations
 
@@ -13,32 +13,44 @@ import pytest
 
 from hygge.plugin import Context
 from hygge.registry import store_class
+from tests.azurite import Azure
 from tests.conftest import ProjectMaker
 from tests.proc import run
 from tests.s3 import S3, SECRET
 
 FULL_DROP = """\
 home: {{type: parquet, path: data/orders}}
-store: {{type: parquet, connection: lake, path: "s3://{bucket}/lake/orders", file_rows: 250}}
+store: {{type: parquet, connection: lake, path: "{scheme}://{bucket}/lake/orders", file_rows: 250}}
 run_type: full_drop
 batch_rows: 100
 """
 INCREMENTAL = """\
 home: {{type: parquet, path: data/orders}}
-store: {{type: parquet, connection: lake, path: "s3://{bucket}/lake/orders", file_rows: 250}}
+store: {{type: parquet, connection: lake, path: "{scheme}://{bucket}/lake/orders", file_rows: 250}}
 watermark: {{column: id}}
 batch_rows: 100
 """
 ENV = {"LAKE_SECRET": SECRET}
+Lake = S3 | Azure
 
 
-def project(make_project: ProjectMaker, s3: S3, flow: str, bucket: str) -> Path:
+@pytest.fixture(params=["s3_server", "azurite"])
+def lake(request: pytest.FixtureRequest) -> Lake:
+    """Each cloud's emulator in turn."""
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+def project(make_project: ProjectMaker, s3: Lake, flow: str, bucket: str) -> Path:
     return make_project(
         {
             "hygge.yml": "name: t\n" + s3.connection_yaml(),
-            "flows/orders/flow.yml": flow.format(bucket=bucket),
+            "flows/orders/flow.yml": flow.format(bucket=bucket, scheme=s3.scheme),
         }
     )
+
+
+def env(lake: Lake, **extra: str) -> dict[str, str]:
+    return {"LAKE_SECRET": lake.secret, **extra}
 
 
 def write_orders(root: Path, ids: range, version: int) -> pl.DataFrame:
@@ -49,23 +61,24 @@ def write_orders(root: Path, ids: range, version: int) -> pl.DataFrame:
     return frame
 
 
-def seen(s3: S3, bucket: str) -> pl.DataFrame:
+def seen(s3: Lake, bucket: str) -> pl.DataFrame:
     """What a reader listing the folder sees."""
     fs = s3.filesystem()
     names = [p for p in fs.ls(f"{bucket}/lake/orders", detail=False) if p.endswith(".parquet")]
     return pl.concat([pl.read_parquet(io.BytesIO(fs.cat(name))) for name in names])
 
 
-def hidden(s3: S3, bucket: str) -> list[str]:
+def hidden(s3: Lake, bucket: str) -> list[str]:
     """Staging prefixes and hidden objects: what a finished run leaves none of."""
     return [p for p in s3.filesystem().find(bucket) if "/." in p]
 
 
-def recover(s3: S3, bucket: str, root: Path) -> None:
+def recover(s3: Lake, bucket: str, root: Path) -> None:
     """What the next run does first, alone: finish or undo what the crash left."""
     cls = store_class("parquet")
+    path = f"{s3.scheme}://{bucket}/lake/orders"
     config = cls.Config.model_validate(
-        {"type": "parquet", "path": f"s3://{bucket}/lake/orders", "credentials": s3.credentials()}
+        {"type": "parquet", "path": path, "credentials": s3.credentials()}
     )
     cls(config, Context(root=root, flow="orders", entity="orders")).recover()
 
@@ -85,48 +98,48 @@ def test_a_full_drop_crash_leaves_old_or_new_after_recovery(
     point: str,
     versions_seen: set[int],
     recovered: set[int],
-    s3_server: S3,
+    lake: Lake,
     tmp_path: Path,
     make_project: ProjectMaker,
 ) -> None:
-    bucket = s3_server.bucket(tmp_path)
-    root = project(make_project, s3_server, FULL_DROP, bucket)
+    bucket = lake.bucket(tmp_path)
+    root = project(make_project, lake, FULL_DROP, bucket)
     old = write_orders(root, range(1000), 1)
-    assert run(root, "go", env=ENV).returncode == 0
+    assert run(root, "go", env=env(lake)).returncode == 0
     (root / "data/orders/part-1.parquet").unlink()
     new = write_orders(root, range(500, 1500), 2)
 
-    crashed = run(root, "go", env={**ENV, "HYGGE_FAILPOINT": point})
+    crashed = run(root, "go", env=env(lake, HYGGE_FAILPOINT=point))
 
     assert crashed.returncode == 99, crashed.stderr
-    assert set(seen(s3_server, bucket)["version"].unique()) == versions_seen
-    recover(s3_server, bucket, root)
-    after = seen(s3_server, bucket).sort("id")
+    assert set(seen(lake, bucket)["version"].unique()) == versions_seen
+    recover(lake, bucket, root)
+    after = seen(lake, bucket).sort("id")
     assert after.equals(new if recovered == {2} else old)
-    assert hidden(s3_server, bucket) == []
-    rerun = run(root, "go", env=ENV)
+    assert hidden(lake, bucket) == []
+    rerun = run(root, "go", env=env(lake))
     assert rerun.returncode == 0, rerun.stderr
-    assert seen(s3_server, bucket).sort("id").equals(new)
-    assert hidden(s3_server, bucket) == []
+    assert seen(lake, bucket).sort("id").equals(new)
+    assert hidden(lake, bucket) == []
 
 
 @pytest.mark.parametrize("point", ["after_batch", "before_publish", "mid_publish", "after_publish"])
 def test_an_incremental_crash_then_a_rerun_loads_every_row_once(
-    point: str, s3_server: S3, tmp_path: Path, make_project: ProjectMaker
+    point: str, lake: Lake, tmp_path: Path, make_project: ProjectMaker
 ) -> None:
-    bucket = s3_server.bucket(tmp_path)
-    root = project(make_project, s3_server, INCREMENTAL, bucket)
+    bucket = lake.bucket(tmp_path)
+    root = project(make_project, lake, INCREMENTAL, bucket)
     write_orders(root, range(300), 1)
-    assert run(root, "go", env=ENV).returncode == 0
+    assert run(root, "go", env=env(lake)).returncode == 0
     write_orders(root, range(300, 1000), 2)
 
-    crashed = run(root, "go", env={**ENV, "HYGGE_FAILPOINT": point})
+    crashed = run(root, "go", env=env(lake, HYGGE_FAILPOINT=point))
     assert crashed.returncode == 99, crashed.stderr
-    rerun = run(root, "go", env=ENV)
+    rerun = run(root, "go", env=env(lake))
 
     assert rerun.returncode == 0, rerun.stderr
-    assert sorted(seen(s3_server, bucket)["id"].to_list()) == list(range(1000))
-    assert hidden(s3_server, bucket) == []
+    assert sorted(seen(lake, bucket)["id"].to_list()) == list(range(1000))
+    assert hidden(lake, bucket) == []
 
 
 def test_a_refused_credential_fails_at_once_naming_the_place_and_never_shows_the_secret(
