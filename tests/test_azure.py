@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.azurite import Azure
+from tests.azurite import ACCOUNT, Azure
 from tests.conftest import ProjectMaker, read_lake
 from tests.proc import run
 
@@ -62,10 +62,13 @@ def test_a_flow_writes_to_azure_and_another_reads_it_back(
     assert sorted(read_lake(down / "lake")["id"].to_list()) == [1, 2, 3]
 
 
+@pytest.mark.parametrize("scheme", ["az", "abfss"])
 def test_a_landing_container_is_read_file_by_file(
-    container: str, azurite: Azure, make_project: ProjectMaker, hygge_cli
+    scheme: str, container: str, azurite: Azure, make_project: ProjectMaker, hygge_cli
 ) -> None:
-    landing = f"az://{container}/landing"
+    """Listed files keep the URL as written: Polars reads them by it."""
+    account = f"@{ACCOUNT}.dfs.core.windows.net" if scheme == "abfss" else ""
+    landing = f"{scheme}://{container}{account}/landing"
     root = azure_project(
         make_project,
         azurite,

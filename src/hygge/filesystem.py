@@ -47,7 +47,11 @@ class FileSystem:
             self.fs = cloud.filesystem(credentials, path)
             self.scan_options = cloud.polars_options(credentials, path)  # Polars' readers
         self.is_local = isinstance(self.fs, LocalFileSystem)
-        self.scheme = path.partition("://")[0] if "://" in path and not self.is_local else ""
+        # A listing names `bucket/key`; a URL as written may say more about the bucket
+        # (`abfss://container@account.dfs.core.windows.net/key`): listed paths get it back.
+        scheme, _, rest = path.partition("://") if not self.is_local else ("", "", "")
+        self.authority = f"{scheme}://{rest.partition('/')[0]}" if scheme else ""
+        self.bucket = str(self.fs._strip_protocol(self.authority)) if scheme else ""
 
     def retried_requests(self) -> int:
         """How many requests the cloud answered with throttling or a server error and
@@ -55,14 +59,18 @@ class FileSystem:
         return int(getattr(self.fs, "retried", 0))
 
     def url(self, path: str) -> str:
-        """path as Polars and messages want it: with the scheme fsspec's listings drop."""
-        if not self.scheme or "://" in path:
+        """A listed path as Polars and messages want it: written as the store's or home's
+        own URL is (scheme, and the bucket as it was named)."""
+        if not self.authority or "://" in path:
             return path
-        return f"{self.scheme}://{path}"
+        bucket, slash, key = path.partition("/")
+        if bucket == self.bucket:
+            return f"{self.authority}{slash}{key}"
+        return f"{self.authority.partition('://')[0]}://{path}"
 
     def bare(self, path: str) -> str:
         """path without its scheme, as fsspec's listings name it."""
-        return str(self.fs._strip_protocol(path)) if self.scheme else path
+        return str(self.fs._strip_protocol(path)) if self.authority else path
 
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))

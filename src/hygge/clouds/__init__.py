@@ -52,8 +52,12 @@ class Cloud:
 
 
 _AZURE = Cloud("azure", "hygge.clouds.azure", extra="azure")
-CLOUDS = {"s3": Cloud("s3", "hygge.clouds.s3", extra="s3"), "az": _AZURE, "abfs": _AZURE}
-CLOUDS["abfss"] = _AZURE
+CLOUDS = {  # a URL's scheme -> its cloud
+    "s3": Cloud("s3", "hygge.clouds.s3", extra="s3"),
+    "az": _AZURE,
+    "abfs": _AZURE,
+    "abfss": _AZURE,
+}
 
 
 def cloud_of(path: str) -> Cloud | None:
