@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -101,17 +103,18 @@ def test_an_account_key_written_into_hygge_yml_is_refused(
     assert "c2VjcmV0" not in result.output
 
 
+@pytest.mark.parametrize("side", ["store", "home"])
 def test_a_refused_key_fails_at_once_naming_the_place_and_never_shows_the_key(
-    container: str, azurite: Azure, make_project: ProjectMaker
+    side: str, container: str, azurite: Azure, make_project: ProjectMaker
 ) -> None:
     canary = base64.b64encode(b"canary-7c1f-not-the-key").decode()
     lake = f"az://{container}/lake"
-    root = azure_project(
-        make_project,
-        azurite,
-        "home: {type: parquet, path: data/x.parquet}\n"
-        f"store: {{type: parquet, connection: lake, path: {lake}}}\n",
+    local, remote = (
+        "{type: parquet, path: data/x.parquet}",
+        f"{{type: parquet, connection: lake, path: {lake}}}",
     )
+    home, store = (local, remote) if side == "store" else (remote, "{type: parquet, path: lake}")
+    root = azure_project(make_project, azurite, f"home: {home}\nstore: {store}\n")
     pl.DataFrame({"id": [1]}).write_parquet(root / "data/x.parquet")
 
     done = run(root, "go", "-v", "--json", env={"LAKE_SECRET": canary})
@@ -139,3 +142,21 @@ def test_debug_names_a_missing_container(
     assert result.exit_code == 1, result.output
     assert "az://no-such-container/lake" in result.stdout
     assert "container does not exist" in result.stdout
+
+
+def test_an_azure_path_without_its_extra_names_the_extra(make_project: ProjectMaker) -> None:
+    root = make_project(
+        {"flows/x/flow.yml": "home: {type: parquet, path: data/x.parquet}\n"
+         "store: {type: parquet, path: az://container/lake}\n"}
+    )  # fmt: skip
+    code = "import sys; sys.modules['adlfs'] = None; from hygge.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "go", "--dry-run"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'hygge[azure]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -44,7 +44,11 @@ class FileHome(Home[FileHomeConfigT]):
         return real_path(glob_base(self.path) if _is_glob(self.path) else self.path)
 
     def preflight(self) -> list[str]:
-        """Cheap checks made before a run starts: the path must exist."""
+        """Cheap checks made before a run starts: a local path must exist. Object storage
+        is not reached before the run (or `hygge debug`) reads."""
+        return self._missing() if self.fs.is_local else []
+
+    def _missing(self) -> list[str]:
         anchor = glob_base(self.path) if _is_glob(self.path) else self.path
         if not self.fs.exists(anchor):
             return [f"home path {self.path} does not exist{self._why_missing()}"]
@@ -61,11 +65,12 @@ class FileHome(Home[FileHomeConfigT]):
         )
 
     def check(self) -> list[str]:
-        problems = self.preflight()
-        if problems:
-            return problems
         try:
-            files = self.fs.data_files(self.path, self.suffixes)
+            with self._reaching():
+                problems = self._missing()
+                if problems:
+                    return problems
+                files = self.fs.data_files(self.path, self.suffixes)
         except SourceError as exc:
             return [exc.message]
         for file in files:
@@ -115,8 +120,9 @@ class FileHome(Home[FileHomeConfigT]):
         if window.files is not None and not files:
             return
         if not files:
-            if not self.fs.exists(glob_base(self.path)):
-                raise SourceError(f"home path {self.path} does not exist")
+            with self._reaching():
+                if not self.fs.exists(glob_base(self.path)):
+                    raise SourceError(f"home path {self.path} does not exist")
             return
         for group in self.groups(files):
             try:
