@@ -111,3 +111,13 @@ def _answers(port: int) -> bool:
 def azurite() -> Iterator[Azure]:
     for endpoint in servers.session_url("Azure (Azurite)", running_server):
         yield Azure(endpoint)
+
+
+@pytest.fixture(scope="session")
+def azurite_throttled(azurite: Azure) -> Iterator[Azure]:
+    """The session's Azurite behind a proxy that answers its third request with 503 (once:
+    Azure's storage library waits some 15 seconds before its first retry)."""
+    from tests.s3 import throttling_proxy
+
+    with throttling_proxy(azurite.endpoint, limit=1) as proxy:
+        yield Azure(f"{proxy}/{ACCOUNT}")

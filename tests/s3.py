@@ -169,11 +169,15 @@ def s3_counted(s3_server: S3) -> Iterator[tuple[S3, list[str]]]:
 
 
 @contextlib.contextmanager
-def throttling_proxy(upstream: str, every: int = 3, seen: list[str] | None = None) -> Iterator[str]:
-    """A loopback HTTP proxy to upstream answering every `every`-th request (0: none) with
-    S3's 503 SlowDown instead of passing it on; `seen` collects each request line."""
+def throttling_proxy(
+    upstream: str, every: int = 3, seen: list[str] | None = None, limit: int | None = None
+) -> Iterator[str]:
+    """A loopback HTTP proxy to upstream answering every `every`-th request (0: none; at
+    most `limit` of them) with S3's 503 SlowDown instead of passing it on; `seen` collects
+    each request line."""
     host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
     counter = itertools.count(1)
+    refused = itertools.count(1)
 
     class Proxy(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -185,7 +189,8 @@ def throttling_proxy(upstream: str, every: int = 3, seen: list[str] | None = Non
             body = self._body()
             if seen is not None:
                 seen.append(f"{self.command} {self.path}")
-            if every and next(counter) % every == 0:
+            throttle = every and next(counter) % every == 0
+            if throttle and (limit is None or next(refused) <= limit):
                 self._answer(503, [("Content-Type", "application/xml")], SLOW_DOWN)
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}

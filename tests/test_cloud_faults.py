@@ -179,3 +179,18 @@ def test_throttled_requests_are_retried_and_counted(
     notes = [w for w in entity["warnings"] if "throttled" in w]
     assert notes and int(notes[0].split()[0]) > 0, entity["warnings"]
     assert seen(s3_throttled, bucket).sort("id").equals(frame)
+
+
+def test_throttled_azure_requests_are_retried(
+    azurite_throttled: Azure, tmp_path: Path, make_project: ProjectMaker
+) -> None:
+    """The same proxy in front of Azurite: azure-core retries each 503 and the run succeeds
+    (its retries are not counted: README, Object storage)."""
+    bucket = azurite_throttled.bucket(tmp_path)
+    root = project(make_project, azurite_throttled, FULL_DROP, bucket)
+    frame = write_orders(root, range(1000), 1)
+
+    done = run(root, "go", env=env(azurite_throttled))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert seen(azurite_throttled, bucket).sort("id").equals(frame)
