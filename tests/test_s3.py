@@ -294,3 +294,18 @@ def test_a_home_path_on_s3_is_an_object_a_glob_or_a_folder(
     result = hygge_cli("go", cwd=root)
     assert result.exit_code == 0, result.output
     assert ids(read_lake(root / "lake")) == expected
+
+
+def test_a_store_path_that_is_a_whole_bucket_is_refused(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    """The staging of a load sits beside its folder: a bucket has no beside."""
+    root = make_project(
+        {"flows/x/flow.yml": "home: {type: parquet, path: data/x.parquet}\n"
+         "store: {type: parquet, path: s3://shop-lake/}\n"}
+    )  # fmt: skip
+    (root / "data").mkdir()
+    pl.DataFrame({"id": [1]}).write_parquet(root / "data/x.parquet")
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 2, result.output
+    assert "s3://shop-lake is a whole bucket" in result.stderr

@@ -92,6 +92,11 @@ class FileStore(Store[FileStoreConfigT]):
         return self.path
 
     def preflight(self) -> list[str]:
+        if not self.fs.is_local and "/" not in self.path.partition("://")[2]:
+            return [
+                f"store path {self.path} is a whole bucket or container: name a folder in it"
+                f" (e.g. {self.path}/{self.context.entity}), which its staging sits beside"
+            ]
         problem = self.fs.folder_problem(self.path)
         return [f"store path {self.path}: {problem}"] if problem else []
 
