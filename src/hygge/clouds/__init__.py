@@ -15,7 +15,6 @@ from typing import Any, Self
 
 from pydantic import model_validator
 
-from hygge.clouds._translating import TranslatingFileSystem
 from hygge.config.models import CloudConnection
 from hygge.errors import MissingDriverError
 from hygge.plugin import PluginConfig
@@ -38,11 +37,8 @@ class Cloud:
 
     def filesystem(self, credentials: CloudConnection | None, path: str) -> Any:
         """An fsspec filesystem reaching path's cloud with credentials (None: its default
-        chain); a module that `translate`s its library's errors has it wrapped to do so."""
-        module = self.load()
-        fs = module.filesystem(credentials, path)
-        translate = getattr(module, "translate", None)
-        return fs if translate is None else TranslatingFileSystem(fs, translate)
+        chain), raising OSErrors only."""
+        return self.load().filesystem(credentials, path)
 
     def polars_options(
         self, credentials: CloudConnection | None, path: str

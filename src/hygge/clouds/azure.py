@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import adlfs
 from azure.core import exceptions as azure
 
+from hygge.clouds._translating import TranslatingFileSystem
 from hygge.config.models import AzureConnection
 from hygge.errors import ConfigError
 
@@ -28,7 +29,12 @@ def account_of(credentials: AzureConnection | None, path: str) -> str | None:
     return host.split(".")[0] if "." in host else None
 
 
-def filesystem(credentials: AzureConnection | None, path: str) -> adlfs.AzureBlobFileSystem:
+def filesystem(credentials: AzureConnection | None, path: str) -> TranslatingFileSystem:
+    """adlfs, its errors made OSErrors (`translate`)."""
+    return TranslatingFileSystem(_adlfs(credentials, path), translate)
+
+
+def _adlfs(credentials: AzureConnection | None, path: str) -> adlfs.AzureBlobFileSystem:
     c = credentials or AzureConnection(type="azure")
     account = account_of(c, path)
     if c.endpoint_url:
