@@ -158,5 +158,5 @@ def test_an_azure_path_without_its_extra_names_the_extra(make_project: ProjectMa
         timeout=120,
     )
     assert done.returncode == 2, done.stderr
-    assert "pip install 'hygge[azure]'" in done.stderr
+    assert "pip install '.[azure]' in a checkout of hygge" in done.stderr
     assert "Traceback" not in done.stderr

@@ -205,7 +205,7 @@ def test_an_s3_path_without_its_extra_names_the_extra(make_project: ProjectMaker
         timeout=120,
     )
     assert done.returncode == 2, done.stderr
-    assert "pip install 'hygge[s3]'" in done.stderr
+    assert "pip install '.[s3]' in a checkout of hygge" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -24,7 +24,7 @@ from hygge.plugin import PluginConfig
 class Cloud:
     name: str  # its connection type
     module: str
-    extra: str  # pip install 'hygge[<extra>]'
+    extra: str  # the pip extra that brings its library
 
     def load(self) -> ModuleType:
         try:
@@ -32,7 +32,8 @@ class Cloud:
         except ImportError as exc:
             raise MissingDriverError(
                 f"{self.name} paths need a library that is not installed ({exc.name or exc})",
-                hint=f"pip install 'hygge[{self.extra}]'",
+                hint=f"install the extra {self.extra!r}: pip install '.[{self.extra}]' in a"
+                " checkout of hygge",
             ) from exc
 
     def filesystem(self, credentials: CloudConnection | None, path: str) -> Any:
