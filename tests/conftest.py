@@ -17,8 +17,15 @@ from hypothesis import settings
 
 import hygge
 from hygge.cli import main
+from tests.azurite import azurite, azurite_throttled  # noqa: F401  (session fixtures)
 from tests.mariadb import mariadb_url  # noqa: F401  (a session fixture)
 from tests.pg import postgres_url  # noqa: F401  (a session fixture)
+from tests.s3 import (  # noqa: F401  (session fixtures)
+    s3_counted,
+    s3_locked,
+    s3_server,
+    s3_throttled,
+)
 
 if TYPE_CHECKING:
     from tests.engines import Engine

@@ -47,6 +47,7 @@ from hygge.cli import main
 from hygge.cli.scaffold import init_project
 from hygge.config.models import (
     BUILTIN_SETTINGS,
+    CLOUD_CONNECTIONS,
     SETTING_KEYS,
     Connection,
     EntityFile,
@@ -257,7 +258,7 @@ def readme_connections() -> dict[str, Connection]:
 
 def nested_keys() -> set[str]:
     """The keys one may write inside a connection, watermark, partition, home or store."""
-    models: list[type[BaseModel]] = [Connection, Watermark, Partition]
+    models: list[type[BaseModel]] = [Connection, *CLOUD_CONNECTIONS.values(), Watermark, Partition]
     for family, plugin in (("home", home_class), ("store", store_class)):
         models += [plugin(kind).Config for kind in known_kinds(family)]
     return {field.alias or name for m in models for name, field in m.model_fields.items()}

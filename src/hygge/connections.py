@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import model_validator
 
-from hygge.config.models import Connection
+from hygge.config.models import CloudConnection, Connection
 from hygge.errors import ConfigError, EntityError
 from hygge.plugin import PluginConfig
 from hygge.redact import redact
@@ -94,9 +94,10 @@ def connection_url(connection: Connection) -> str:
 
 
 def with_connection_url(
-    section: dict[str, Any], connections: Mapping[str, Connection]
+    section: dict[str, Any], connections: Mapping[str, Connection | CloudConnection]
 ) -> dict[str, Any]:
-    """The section with the URL of the connection it names; unchanged when it names none."""
+    """The section with the URL of the connection it names (a cloud connection's
+    `credentials`, for file plugins); unchanged when it names none."""
     name = section.get("connection")
     if not isinstance(name, str) or "url" in section:
         return section
@@ -106,7 +107,10 @@ def with_connection_url(
             f"connection {name!r} is not defined in hygge.yml",
             hint=f"defined connections: {known}",
         )
-    return {**section, "url": connection_url(connections[name])}
+    connection = connections[name]
+    if isinstance(connection, CloudConnection):
+        return {**section, "credentials": connection.model_dump()}
+    return {**section, "url": connection_url(connection)}
 
 
 @contextlib.contextmanager

@@ -1,8 +1,11 @@
-"""One filesystem interface for file homes and stores: local today, object stores later.
+"""One filesystem interface for file homes and stores: a local disk or object storage.
 
-Built on fsspec so `s3://`, `abfss://` and `gs://` paths plug in by protocol. The one
-operation fsspec lacks is an atomic swap of two folders, which full_drop needs; on a
-local Linux filesystem it is renameat2(RENAME_EXCHANGE).
+Built on fsspec; a cloud's filesystem and credentials come from its module in
+`hygge.clouds`. Paths go in and come out as written, with their scheme (`s3://bucket/key`),
+so Polars can read what a listing found. Object storage has no folders: making one is a
+no-op there, and a folder exists while an object lies under its prefix. The one operation
+fsspec lacks is an atomic swap of two folders, which a local full_drop uses; on a local Linux
+filesystem it is renameat2(RENAME_EXCHANGE).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from hygge.clouds import cloud_of
+from hygge.config.models import CloudConnection
 from hygge.errors import SourceError, StoreError
 
 GLOB_CHARS = "*?["
@@ -33,13 +38,39 @@ def is_hidden(name: str) -> bool:
 class FileSystem:
     """A path's filesystem, with the handful of operations hygge needs."""
 
-    def __init__(self, path: str, storage_options: dict[str, Any] | None = None) -> None:
-        self.fs, _ = fsspec.core.url_to_fs(path, **(storage_options or {}))
-        self.storage_options = storage_options or {}
+    def __init__(self, path: str, credentials: CloudConnection | None = None) -> None:
+        cloud = cloud_of(path)
+        if cloud is None:
+            self.fs, _ = fsspec.core.url_to_fs(path)
+            self.scan_options: dict[str, str] | None = None
+        else:
+            self.fs = cloud.filesystem(credentials, path)
+            self.scan_options = cloud.polars_options(credentials, path)  # Polars' readers
+        self.is_local = isinstance(self.fs, LocalFileSystem)
+        # A listing names `bucket/key`; a URL as written may say more about the bucket
+        # (`abfss://container@account.dfs.core.windows.net/key`): listed paths get it back.
+        scheme, _, rest = path.partition("://") if not self.is_local else ("", "", "")
+        self.authority = f"{scheme}://{rest.partition('/')[0]}" if scheme else ""
+        self.bucket = str(self.fs._strip_protocol(self.authority)) if scheme else ""
 
-    @property
-    def is_local(self) -> bool:
-        return isinstance(self.fs, LocalFileSystem)
+    def retried_requests(self) -> int:
+        """How many requests the cloud answered with throttling or a server error and
+        were retried, so far (0 on a local disk)."""
+        return int(getattr(self.fs, "retried", 0))
+
+    def url(self, path: str) -> str:
+        """A listed path as Polars and messages want it: written as the store's or home's
+        own URL is (scheme, and the bucket as it was named)."""
+        if not self.authority or "://" in path:
+            return path
+        bucket, slash, key = path.partition("/")
+        if bucket == self.bucket:
+            return f"{self.authority}{slash}{key}"
+        return f"{self.authority.partition('://')[0]}://{path}"
+
+    def bare(self, path: str) -> str:
+        """path without its scheme, as fsspec's listings name it."""
+        return str(self.fs._strip_protocol(path)) if self.authority else path
 
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))
@@ -54,38 +85,54 @@ class FileSystem:
         named pipe, socket or device among them is an error naming it: read, it would block
         or never end; skipped, a source would silently read as empty.
         """
+        return list(self.data_file_infos(pattern, suffixes))
+
+    def data_file_infos(self, pattern: str, suffixes: tuple[str, ...]) -> dict[str, Any]:
+        """data_files with what one listing tells of each (size, modification time): one
+        recursive listing, not a request per file, which counts on object storage."""
+        bare = self.bare(pattern)
         if any(c in pattern for c in GLOB_CHARS):
             found = self.fs.glob(pattern, detail=True)
-            files = sorted(p for p in found if not _hidden_below(p, glob_base(pattern)))
+            files = sorted(p for p in found if not _hidden_below(p, glob_base(bare)))
+        elif not self.is_local:  # one listing of the prefix, which names an object itself too
+            found = self.fs.find(pattern, detail=True)
+            if list(found) != [bare]:
+                found = {p: info for p, info in found.items() if p.endswith(suffixes)}
+            files = sorted(p for p in found if p == bare or not _hidden_below(p, bare))
         elif self.fs.isdir(pattern):
             found = self.fs.find(pattern, detail=True)
             found = {p: info for p, info in found.items() if p.endswith(suffixes)}
-            files = sorted(p for p in found if not _hidden_below(p, pattern))
+            files = sorted(p for p in found if not _hidden_below(p, bare))
         elif self.fs.exists(pattern):
-            found, files = {pattern: self.fs.info(pattern)}, [pattern]
+            found, files = {bare: self.fs.info(pattern)}, [bare]
         else:
-            return []
+            return {}
         for path in files:
             if found[path]["type"] not in ("file", "directory"):
                 raise SourceError(
-                    f"home path {path} is {_kind(found[path])}, not a regular file",
+                    f"home path {self.url(path)} is {_kind(found[path])}, not a regular file",
                     hint="point the home at regular files, or move it out of the folder",
                 )
-        return [path for path in files if found[path]["type"] == "file"]
+        return {self.url(p): found[p] for p in files if found[p]["type"] == "file"}
+
+    def listing(self, pattern: str, suffixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
+        """(path, size, modification time in ns) of each data file, from one listing (a
+        local file's times from a stat, which has nanoseconds)."""
+        found = self.data_file_infos(pattern, suffixes)
+        if self.is_local:
+            return [(path, *self.size_and_mtime(path)) for path in found]
+        return [(path, *size_and_mtime(info)) for path, info in found.items()]
 
     def size_and_mtime(self, path: str) -> tuple[int, int]:
         """A file's size and modification time (nanoseconds since the epoch)."""
         if self.is_local:
             stat = os.stat(path)
             return stat.st_size, stat.st_mtime_ns
-        info = self.fs.info(path)
-        modified = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
-        if hasattr(modified, "timestamp"):
-            modified = modified.timestamp()
-        return int(info.get("size") or 0), int(float(modified or 0) * 1_000_000_000)
+        return size_and_mtime(self.fs.info(path))
 
     def makedirs(self, path: str) -> None:
-        self.fs.makedirs(path, exist_ok=True)
+        if self.is_local:  # object storage has no folders (and s3fs would create a bucket)
+            self.fs.makedirs(path, exist_ok=True)
 
     def open_write(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "wb")  # type: ignore[no-any-return]
@@ -116,7 +163,8 @@ class FileSystem:
         a walk that stops early, as path may be large."""
         found: list[str] = []
         if not self.is_local:
-            found = [PurePosixPath(p).relative_to(path).as_posix() for p in self.fs.find(path)]
+            base = self.bare(path)
+            found = [PurePosixPath(p).relative_to(base).as_posix() for p in self.fs.find(path)]
             return [name for name in found if name.split("/")[0] != skip][:limit]
         for top, folders, files in os.walk(path):
             folders[:] = sorted(f for f in folders if not (top == path and f == skip))
@@ -170,7 +218,11 @@ class FileSystem:
         return existing
 
     def folder_problem(self, path: str) -> str | None:
-        """Why path can't be (or become) a folder: it, or an ancestor, is a file."""
+        """Why path can't be (or become) a folder: it, or an ancestor, is a file (local; on
+        object storage a prefix can always take objects, and this is asked before any
+        connection is opened)."""
+        if not self.is_local:
+            return None
         existing = self.nearest_existing(path)
         if self.fs.isfile(existing):
             return f"{existing} is a file, not a folder"
@@ -178,6 +230,8 @@ class FileSystem:
 
     def probe_writable(self, path: str) -> str | None:
         """Why path can't take new files (None when it can). Tries a real write, then cleans up."""
+        if not self.is_local:
+            return self._probe_objects(path)
         problem = self.folder_problem(path)
         if problem:
             return problem
@@ -191,6 +245,29 @@ class FileSystem:
             return f"cannot write in {existing}: {exc.strerror or exc}"
         return None
 
+    def _probe_objects(self, path: str) -> str | None:
+        """Write, list, read and remove a hidden probe object under path; a refused
+        credential or a missing bucket is named."""
+        probe = f"{path}/.hygge-probe-{uuid.uuid4().hex}"
+        try:
+            with self.fs.open(probe, "wb") as handle:
+                handle.write(b"hygge")
+            self.fs.ls(path, detail=False)
+            with self.fs.open(probe, "rb") as handle:
+                handle.read()
+            self.fs.rm(probe)
+        except OSError as exc:
+            return f"cannot write in {path}: {exc.strerror or exc}"
+        return None
+
+
+def size_and_mtime(info: dict[str, Any]) -> tuple[int, int]:
+    """A listed file's size and modification time (nanoseconds since the epoch)."""
+    modified: Any = info.get("mtime") or info.get("LastModified") or info.get("last_modified")
+    if hasattr(modified, "timestamp"):
+        modified = modified.timestamp()
+    return int(info.get("size") or 0), int(float(modified or 0) * 1_000_000_000)
+
 
 def real_path(path: str) -> str:
     """What a local path really is: absolute, with `..` and symlinks resolved (so aliases of
@@ -200,17 +277,19 @@ def real_path(path: str) -> str:
         return os.path.realpath(path)
     if scheme == "file":
         return os.path.realpath(rest)
-    return f"{scheme}://{posixpath.normpath(rest)}"
+    bucket, _, key = posixpath.normpath(rest).partition("/")
+    return f"{scheme.lower()}://{bucket.lower()}/{key}".rstrip("/")
 
 
 def glob_base(pattern: str) -> str:
-    """The fixed folder a glob starts from ('data/*/x.csv' -> 'data')."""
+    """The fixed folder a glob starts from ('data/*/x.csv' -> 'data'; a URL keeps its scheme)."""
+    scheme, sep, rest = pattern.rpartition("://")
     fixed: list[str] = []
-    for part in PurePosixPath(pattern).parts:
+    for part in PurePosixPath(rest).parts:
         if any(c in part for c in GLOB_CHARS):
             break
         fixed.append(part)
-    return str(PurePosixPath(*fixed)) if fixed else "."
+    return f"{scheme}{sep}{PurePosixPath(*fixed)}" if fixed else "."
 
 
 def _kind(info: dict[str, Any]) -> str:

@@ -167,7 +167,7 @@ class EntityFlow:
             load.abort()
             raise
         failpoint("after_publish")
-        warnings = [*read.notes, *checked]
+        warnings = [*read.notes, *load.notes, *checked]
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")

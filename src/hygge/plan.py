@@ -17,7 +17,7 @@ from hygge.config.layers import (
     resolve_settings,
     var_error,
 )
-from hygge.config.models import RunType, Settings
+from hygge.config.models import Connection, RunType, Settings
 from hygge.config.overrides import Var, parse_vars
 from hygge.config.per_entity import per_entity
 from hygge.config.project import EntityDef, FlowDef, Project
@@ -86,7 +86,9 @@ def make_plan(
     by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
     picked = (selection or Selection()).pick(list(by_address))
     parsed = tuple(parse_vars(list(variables), project))
-    connections = project.spec.connections
+    connections = {  # a cloud connection has no pool: its filesystem keeps its own
+        n: c for n, c in project.spec.connections.items() if isinstance(c, Connection)
+    }
     pools = Pools(
         {name: c.pool_size for name, c in connections.items()},
         {name: c.acquire_timeout for name, c in connections.items()},

@@ -164,6 +164,8 @@ class Load(ABC):
 
     A store that changes its destination's columns (adds the source's new ones) says so in
     `schema_changes` once published; the flow reports them and the journal keeps them.
+    Anything else the run's summary should say (e.g. requests a cloud made it retry) goes
+    into `notes`.
     """
 
     schema_changes: tuple[SchemaChange, ...] = ()
@@ -171,6 +173,7 @@ class Load(ABC):
     # the rows of its published files), once published; None: the store cannot tell. The
     # flow compares it with the rows it wrote, so a load that lost rows never reports success.
     published_rows: int | None = None
+    notes: tuple[str, ...] = ()
 
     @abstractmethod
     def write(self, frame: pl.DataFrame) -> None: ...

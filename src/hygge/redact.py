@@ -18,7 +18,9 @@ from urllib.parse import quote, unquote
 MASK = "***"
 # The password runs to the last "@" before the host, so an unescaped "@" in it is masked too.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?P<password>[^\s/]+)@")
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credential)", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|token|api_?key|account_?key|credential)", re.IGNORECASE
+)
 # libpq also takes the password as a query parameter: `postgresql://app@db/shop?password=...`
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:ssl)?password=)(?P<password>[^&#\s]+)", re.I)
 # Where a URL parser may cut a badly escaped password short, quoting only a piece of it.

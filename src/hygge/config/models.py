@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from hygge.pool import DEFAULT_SIZE, DEFAULT_TIMEOUT
 from hygge.watermark import parse_duration
@@ -191,6 +200,77 @@ class Connection(Strict):
     acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT  # seconds
 
 
+class S3Connection(Strict):
+    """Credentials for `s3://` paths (hygge.clouds.s3). What is left out comes from the AWS
+    default chain: environment, shared config and profile, instance or task role."""
+
+    type: Literal["s3"]
+    region: str | None = None
+    endpoint_url: str | None = None  # S3-compatible stores (MinIO, R2) and emulators
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_credential(self) -> S3Connection:
+        keys = (self.access_key_id, self.secret_access_key)
+        if any(keys) and not all(keys):
+            raise ValueError("give access_key_id and secret_access_key together")
+        if self.profile and any(keys):
+            raise ValueError("give a profile or access keys, not both")
+        return self
+
+
+class AzureConnection(Strict):
+    """Credentials for Azure Blob and ADLS Gen2 paths (`az://`, `abfss://`; hygge.clouds.azure).
+    Without a key, SAS token, client secret or `anonymous`, azure-identity's default chain
+    (environment, workload or managed identity, `az login`) is used."""
+
+    type: Literal["azure"]
+    account: str | None = None  # else the one an abfss:// URL names
+    endpoint_url: str | None = None  # the blob endpoint of an emulator or another cloud
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    sas_token: str | None = None
+    account_key: str | None = None
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind_of_credential(self) -> AzureConnection:
+        kinds = [self.account_key, self.sas_token, self.client_secret, self.anonymous or None]
+        if sum(kind is not None for kind in kinds) > 1:
+            raise ValueError("give one of account_key, sas_token, client_secret or anonymous")
+        if self.client_secret and not (self.tenant_id and self.client_id):
+            raise ValueError("a client_secret needs tenant_id and client_id")
+        if self.endpoint_url and not (self.account_key or self.sas_token):
+            raise ValueError("an endpoint_url needs an account_key or a sas_token")
+        return self
+
+
+CloudConnection = S3Connection | AzureConnection
+CLOUD_CONNECTIONS: dict[str, type[CloudConnection]] = {
+    "s3": S3Connection,
+    "azure": AzureConnection,
+}
+
+
+def _connection_kind(value: Any) -> str:
+    """A cloud's connection model by its type; any other type is a database connection."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    cloud = CLOUD_CONNECTIONS.get(kind) if isinstance(kind, str) else None
+    return cloud.__name__ if cloud else "Connection"
+
+
+AnyConnection = Annotated[
+    Annotated[Connection, Tag("Connection")]
+    | Annotated[S3Connection, Tag("S3Connection")]
+    | Annotated[AzureConnection, Tag("AzureConnection")],
+    Discriminator(_connection_kind),
+]
+
+
 class JournalConfig(Strict):
     """Where runs and watermarks are recorded (PostgreSQL comes with multi-machine runs)."""
 
@@ -202,7 +282,7 @@ class ProjectFile(Strict):
     name: Name
     flows_dir: str = "flows"
     options: ProjectOptions = ProjectOptions()
-    connections: dict[Name, Connection] = {}
+    connections: dict[Name, AnyConnection] = {}
     journal: JournalConfig = JournalConfig()
 
 

@@ -1,4 +1,4 @@
-"""Passwords come from the environment, never from the files.
+"""Passwords and secret keys come from the environment, never from the files.
 
 Project files get committed, copied and pasted into tickets; a password written into one
 leaks with it. So a `password` key, or a URL with a password in it, must say where the
@@ -22,15 +22,21 @@ from hygge.errors import ConfigError
 from hygge.redact import is_secret_key, remember_secret, remember_url, url_passwords
 
 _REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
+# The keys that hold a secret: a database's password, a cloud connection's secret key or token.
+SECRET_KEYS = frozenset(
+    {"password", "secret_access_key", "session_token", "client_secret", "sas_token", "account_key"}
+)
 
 
 def refuse_literal_secrets(doc: YamlDoc) -> None:
-    """Raise ConfigError at the first password written into doc as a literal."""
+    """Raise ConfigError at the first password or secret key written into doc as a literal."""
     for at, value in _leaves(doc.data, ()):
-        if at and at[-1] == "password" and _literal(value):
+        if at and at[-1] in SECRET_KEYS and _literal(value):
+            what = "a password" if at[-1] == "password" else "a secret"
+            variable = _variable(at, str(at[-1]).upper())
             raise ConfigError(
-                f"{doc.where(at)}: {dotted(at)!r} holds a password written into the file",
-                hint=f"export it and write `password: ${{{_variable(at, 'PASSWORD')}}}`",
+                f"{doc.where(at)}: {dotted(at)!r} holds {what} written into the file",
+                hint=f"export it and write `{at[-1]}: ${{{variable}}}`",
             )
         if isinstance(value, str) and any(_literal(p) for p in url_passwords(value)):
             raise ConfigError(

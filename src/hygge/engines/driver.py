@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hygge.config.models import Connection
+from hygge.config.models import CLOUD_CONNECTIONS, CloudConnection, Connection
 from hygge.connections import DatabaseConfig, borrowed, connection_url, where
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context
@@ -138,13 +138,15 @@ _MODULES = {  # a connection type (the URL schemes its driver takes) -> its driv
 
 def connection_types() -> list[str]:
     """The types a hygge.yml connection may have: those with a driver here, and the types of
-    installed plugins, which may reach servers of their own."""
-    return sorted({*_MODULES, *plugin_kinds()})
+    installed plugins, which may reach servers of their own, and the clouds' (file paths)."""
+    return sorted({*_MODULES, *plugin_kinds(), *CLOUD_CONNECTIONS})
 
 
-def connection_problems(name: str, connection: Connection) -> list[str]:
+def connection_problems(name: str, connection: Connection | CloudConnection) -> list[str]:
     """Why the named connection cannot be used now ([] when its server answers); a plugin's
-    type is checked through the entities that use it."""
+    type, and a cloud's, are checked through the entities that use it."""
+    if isinstance(connection, CloudConnection):
+        return []
     module = _MODULES.get(connection.type)
     if module is None:
         return []

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
 from collections.abc import Generator, Iterator
 from typing import ClassVar, TypeVar
 
 import polars as pl
 
+from hygge.clouds import LocationConfig
 from hygge.errors import SourceError
 from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, real_path
-from hygge.plugin import Context, Home, PluginConfig, Window
+from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
 
-class FileHomeConfig(PluginConfig):
-    path: str
+class FileHomeConfig(LocationConfig):
     columns: list[str] | None = None
     new_files_only: bool = False  # read only files new or changed since the last run
 
@@ -33,7 +34,7 @@ class FileHome(Home[FileHomeConfigT]):
     def __init__(self, config: FileHomeConfigT, context: Context) -> None:
         super().__init__(config, context)
         self.path = context.resolve(config.path)
-        self.fs = FileSystem(self.path)
+        self.fs = FileSystem(self.path, config.credentials)
 
     def describe(self) -> str:
         return self.path
@@ -43,7 +44,11 @@ class FileHome(Home[FileHomeConfigT]):
         return real_path(glob_base(self.path) if _is_glob(self.path) else self.path)
 
     def preflight(self) -> list[str]:
-        """Cheap checks made before a run starts: the path must exist."""
+        """Cheap checks made before a run starts: a local path must exist. Object storage
+        is not reached before the run (or `hygge debug`) reads."""
+        return self._missing() if self.fs.is_local else []
+
+    def _missing(self) -> list[str]:
         anchor = glob_base(self.path) if _is_glob(self.path) else self.path
         if not self.fs.exists(anchor):
             return [f"home path {self.path} does not exist{self._why_missing()}"]
@@ -60,11 +65,12 @@ class FileHome(Home[FileHomeConfigT]):
         )
 
     def check(self) -> list[str]:
-        problems = self.preflight()
-        if problems:
-            return problems
         try:
-            files = self.fs.data_files(self.path, self.suffixes)
+            with self._reaching():
+                problems = self._missing()
+                if problems:
+                    return problems
+                files = self.fs.data_files(self.path, self.suffixes)
         except SourceError as exc:
             return [exc.message]
         for file in files:
@@ -80,27 +86,43 @@ class FileHome(Home[FileHomeConfigT]):
         return self.config.new_files_only
 
     def listing(self) -> pl.DataFrame:
-        files = self.fs.data_files(self.path, self.suffixes)
-        stats = [self.fs.size_and_mtime(file) for file in files]
+        with self._reaching():
+            found = self.fs.listing(self.path, self.suffixes)
         return pl.DataFrame(
-            {
-                "path": files,
-                "size": [size for size, _ in stats],
-                "modified_ns": [modified for _, modified in stats],
-            },
+            found,
             schema={"path": pl.String, "size": pl.Int64, "modified_ns": pl.Int64},
+            orient="row",
         )
 
+    def files(self) -> list[str]:
+        """The data files the path names now (one listing)."""
+        with self._reaching():
+            return self.fs.data_files(self.path, self.suffixes)
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """A listing that fails (a refused credential, a missing bucket) names the path."""
+        try:
+            yield
+        except OSError as exc:
+            raise SourceError(
+                f"cannot list {self.path}: {exc.strerror or exc}",
+                hint="check that it exists and that hygge's user or credentials may read it",
+            ) from exc
+
+    def files_of(self, window: Window) -> list[str]:
+        """The files a read of window reads: a new-files-only window names them (found by
+        the run's one listing: a folder of many objects is not listed twice)."""
+        return sorted(window.files) if window.files is not None else self.files()
+
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
-        files = self.fs.data_files(self.path, self.suffixes)
-        if window.files is not None:
-            wanted = set(window.files)
-            files = [file for file in files if file in wanted]
-            if not files:
-                return
+        files = self.files_of(window)
+        if window.files is not None and not files:
+            return
         if not files:
-            if not self.fs.exists(glob_base(self.path)):
-                raise SourceError(f"home path {self.path} does not exist")
+            with self._reaching():
+                if not self.fs.exists(glob_base(self.path)):
+                    raise SourceError(f"home path {self.path} does not exist")
             return
         for group in self.groups(files):
             try:
@@ -127,7 +149,7 @@ class FileHome(Home[FileHomeConfigT]):
         """The columns of all files, scan by scan as a read goes: files that gained or lost a
         column since the others still make one schema (a later file's type wins)."""
         merged: dict[str, pl.DataType] = {}
-        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+        for group in self.groups(self.files()):
             try:
                 merged.update(self._columns(self.scan(group)).collect_schema())
             except (pl.exceptions.PolarsError, OSError) as exc:
@@ -137,7 +159,7 @@ class FileHome(Home[FileHomeConfigT]):
     def high_mark(self, column: str) -> Mark | None:
         """The column's maximum over every scan of a read (each may lack other columns)."""
         tops = []
-        for group in self.groups(self.fs.data_files(self.path, self.suffixes)):
+        for group in self.groups(self.files()):
             try:
                 tops.append(self._columns(self.scan(group)).select(pl.col(column).max()).collect())
             except (pl.exceptions.PolarsError, OSError) as exc:

@@ -131,6 +131,7 @@ class CsvHome(FileHome[CsvHomeConfig]):
             "infer_schema_length": c.infer_schema_rows,
             "try_parse_dates": c.try_parse_dates,
             "raise_if_empty": False,
+            "storage_options": self.fs.scan_options,
         }
 
     def _schema(self, files: list[str]) -> pl.Schema:

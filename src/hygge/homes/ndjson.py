@@ -28,7 +28,7 @@ class NdjsonHome(FileHome[NdjsonHomeConfig]):
     suffixes = (".ndjson", ".jsonl", ".json")
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
-        files = self.fs.data_files(self.path, self.suffixes)
+        files = self.files_of(window)
         if files and not any(self._has_values(file) for file in files):
             return  # empty files: an empty source, not a failure
         yield from super().batches(window, batch_rows)
@@ -40,7 +40,10 @@ class NdjsonHome(FileHome[NdjsonHomeConfig]):
             return pl.LazyFrame()
         schema = self._schema(files) if len(files) > 1 else None
         return pl.scan_ndjson(
-            files, schema=schema, infer_schema_length=self.config.infer_schema_rows
+            files,
+            schema=schema,
+            infer_schema_length=self.config.infer_schema_rows,
+            storage_options=self.fs.scan_options,
         )
 
     def culprit(self, files: list[str], error: BaseException) -> str | None:
@@ -64,7 +67,11 @@ class NdjsonHome(FileHome[NdjsonHomeConfig]):
         schemas: list[dict[str, pl.DataType | None]] = []
         for file in files:
             try:
-                scan = pl.scan_ndjson(file, infer_schema_length=self.config.infer_schema_rows)
+                scan = pl.scan_ndjson(
+                    file,
+                    infer_schema_length=self.config.infer_schema_rows,
+                    storage_options=self.fs.scan_options,
+                )
                 schemas.append(dict(scan.collect_schema()))
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise SourceError(self._read_failure(exc, [file])) from exc

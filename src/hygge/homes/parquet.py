@@ -19,7 +19,7 @@ class ParquetHome(FileHome[ParquetHomeConfig]):
     suffixes = (".parquet", ".pq")
 
     def scan(self, files: list[str]) -> pl.LazyFrame:
-        return pl.scan_parquet(files)
+        return pl.scan_parquet(files, storage_options=self.fs.scan_options)
 
     def groups(self, files: list[str]) -> Iterator[list[str]]:
         """One file at a time: a scan of many files reads row groups ahead across them, which

@@ -31,6 +31,7 @@ class Record:
     commit: Commit
     files: tuple[str, ...]
     schema: pl.Schema | None = None  # the folder's columns after the load; None: not kept
+    replacing: bool = False  # a full_drop on object storage, its old files not yet all gone
 
 
 def write_record(
@@ -39,6 +40,7 @@ def write_record(
     commit: Commit,
     files: list[str],
     schema: pl.Schema | None = None,
+    replacing: bool = False,
 ) -> None:
     """Write atomically: a reader finds the whole record or none."""
     target = f"{folder}/{RECORDS}"
@@ -51,6 +53,7 @@ def write_record(
             "state": base64.b64encode(commit.state).decode() if commit.state else None,
             "files": files,
             "schema": None if schema is None else encode_schema(schema),
+            "replacing": replacing,
         }
     )
     temporary = f"{target}/.{commit.run_id}.json.tmp"
@@ -97,7 +100,12 @@ def _read(fs: FileSystem, path: str) -> Record:
         state=base64.b64decode(data["state"]) if data["state"] else None,
     )
     schema = data.get("schema")  # records of earlier versions have none
-    return Record(commit, tuple(data["files"]), decode_schema(schema) if schema else None)
+    return Record(
+        commit,
+        tuple(data["files"]),
+        decode_schema(schema) if schema else None,
+        bool(data.get("replacing")),
+    )
 
 
 def encode_schema(schema: pl.Schema) -> str:

@@ -16,22 +16,26 @@ hygge never published to (someone else's), unless `overwrite_foreign` says so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import abstractmethod
-from pathlib import PurePosixPath
+from collections.abc import Iterator
 from typing import IO, Annotated, Any, ClassVar, TypeVar
 
 import polars as pl
 from pydantic import Field
 
+from hygge.clouds import LocationConfig
 from hygge.config.models import RunType
 from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
+from hygge.plugin import Commit, Context, Load, LoadRun, Store
+from hygge.stores import _object_swap
 from hygge.stores._commits import (
     RECORDS,
     RECORDS_FOLDER,
+    Record,
     drop_record,
     last_commit,
     prune,
@@ -44,8 +48,7 @@ STAGING_MARK = ".hygge-"
 log = logging.getLogger(__name__)
 
 
-class FileStoreConfig(PluginConfig):
-    path: str
+class FileStoreConfig(LocationConfig):
     file_rows: Annotated[int, Field(gt=0)] = 1_000_000
     overwrite_foreign: bool = False  # may a full_drop replace files hygge did not write?
 
@@ -80,7 +83,7 @@ class FileStore(Store[FileStoreConfigT]):
         # Work where the folder really is: the publish's swap of a symlink (or of a folder
         # reached through one) would replace the link and leave its data behind.
         self.path = real_path(self.written)
-        self.fs = FileSystem(self.path)
+        self.fs = FileSystem(self.path, config.credentials)
 
     def destination(self) -> str:
         return self.written
@@ -89,6 +92,11 @@ class FileStore(Store[FileStoreConfigT]):
         return self.path
 
     def preflight(self) -> list[str]:
+        if not self.fs.is_local and "/" not in self.path.partition("://")[2]:
+            return [
+                f"store path {self.path} is a whole bucket or container: name a folder in it"
+                f" (e.g. {self.path}/{self.context.entity}), which its staging sits beside"
+            ]
         problem = self.fs.folder_problem(self.path)
         return [f"store path {self.path}: {problem}"] if problem else []
 
@@ -97,16 +105,27 @@ class FileStore(Store[FileStoreConfigT]):
         return [f"store path {self.path}: {problem}"] if problem else []
 
     def staging_path(self, run_id: str) -> str:
-        folder = PurePosixPath(self.path)
-        return str(folder.parent / f".{folder.name}{STAGING_MARK}{run_id}")
+        parent, name = self._parent_and_name()
+        return f"{parent}/.{name}{STAGING_MARK}{run_id}"
+
+    def _parent_and_name(self) -> tuple[str, str]:
+        """The folder holding the destination, and its name (URLs keep their `//`)."""
+        parent, _, name = self.path.rpartition("/")
+        return parent or "/", name
 
     def recover(self) -> None:
         """Finish the incremental publishes a crash (or a failed roll-back) left half-done,
         then drop all staging. A publish that cannot be finished fails the entity, its
         staging kept; other leftovers that cannot be removed are only warned about."""
+        with self.reaching():
+            self._recover()
+
+    def _recover(self) -> None:
         for record in read_records(self.fs, self.path):
             staging = self.staging_path(record.commit.run_id)
             try:
+                if record.replacing:
+                    _object_swap.finish(self.fs, self.path, staging, record)
                 for name in record.files:
                     if self.fs.exists(f"{staging}/{name}"):
                         self.fs.move(f"{staging}/{name}", f"{self.path}/{name}")
@@ -116,11 +135,11 @@ class FileStore(Store[FileStoreConfigT]):
                     f" {exc.strerror or exc}",
                     hint="let the user running hygge write there; the next run finishes it",
                 ) from exc
-        folder = PurePosixPath(self.path)
-        prefix = f".{folder.name}{STAGING_MARK}"
-        for name in self.fs.list_names(str(folder.parent)):
-            if name.startswith(prefix):
-                self.remove_leftover(str(folder.parent / name))
+        parent, name = self._parent_and_name()
+        prefix = f".{name}{STAGING_MARK}"
+        for found in self.fs.list_names(parent):
+            if found.startswith(prefix):
+                self.remove_leftover(f"{parent}/{found}")
 
     def remove_leftover(self, path: str) -> None:
         try:
@@ -129,7 +148,21 @@ class FileStore(Store[FileStoreConfigT]):
             log.warning("cannot remove %s, left by an earlier run: %s", path, exc)
 
     def last_commit(self) -> Commit | None:
-        return last_commit(self.fs, self.path)
+        with self.reaching():
+            return last_commit(self.fs, self.path)
+
+    @contextlib.contextmanager
+    def reaching(self) -> Iterator[None]:
+        """An error reaching the destination at all (a refused credential, a missing
+        bucket, a folder hygge may not read) fails the entity naming the destination."""
+        try:
+            yield
+        except OSError as exc:
+            raise StoreError(
+                f"cannot reach {self.path}: {exc.strerror or exc}",
+                hint="check that it exists and that hygge's user or credentials may read and"
+                " write it",
+            ) from exc
 
     def row_count(self) -> int | None:
         if not self.fs.exists(self.path):
@@ -141,9 +174,10 @@ class FileStore(Store[FileStoreConfigT]):
             raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
 
     def start(self, run: LoadRun) -> Load:
-        self._refuse_unchangeable(run.run_type)
-        if run.run_type == "full_drop":
-            self._refuse_foreign()
+        with self.reaching():
+            self._refuse_unchangeable(run.run_type)
+            if run.run_type == "full_drop":
+                self._refuse_foreign()
         return FileLoad(self, run)
 
     def _refuse_unchangeable(self, run_type: RunType) -> None:
@@ -197,6 +231,7 @@ class FileLoad(Load):
         self.files = 0
         self.writer: FileWriter | None = None
         self.keep_staging = False  # a record names its files: the next run finishes the publish
+        self.retried_before = self.fs.retried_requests()
         address = f"{store.context.flow}.{store.context.entity}"
         self.columns = FolderSchema.of(self.fs, store.path, run, address)
         try:
@@ -225,7 +260,9 @@ class FileLoad(Load):
         self._close_file()
         try:
             files = self.fs.list_names(self.staging)
-            if self.run.run_type == "full_drop":
+            if self.run.run_type == "full_drop" and not self.fs.is_local:
+                self._replace_objects(Record(commit, tuple(files), self.columns.after))
+            elif self.run.run_type == "full_drop":
                 write_record(self.fs, self.staging, commit, files, self.columns.after)
                 self.fs.exchange(self.staging, self.store.path)
                 failpoint("after_swap")
@@ -235,6 +272,12 @@ class FileLoad(Load):
             raise StoreError(f"cannot publish to {self.store.path}: {exc}") from exc
         self.schema_changes = self.columns.changes()
         self._tidy()
+        retried = self.fs.retried_requests() - self.retried_before
+        if retried:
+            self.notes = (
+                f"{retried} requests to {self.store.path} were throttled or met a server"
+                " error, and succeeded when retried",
+            )
 
     def abort(self) -> None:
         try:
@@ -262,6 +305,19 @@ class FileLoad(Load):
         if self.writer is not None:
             writer, self.writer = self.writer, None
             writer.close()
+
+    def _replace_objects(self, record: Record) -> None:
+        """A full_drop on object storage (`_object_swap`): once its record is in, a failure
+        leaves record and staging for the next run's recover() to finish."""
+        self.keep_staging = True
+        try:
+            _object_swap.replace(self.fs, self.store.path, self.staging, record)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot publish to {self.store.path}: {exc}; the next run finishes or"
+                " undoes the replacement",
+                hint="let the credential hygge uses write and delete there",
+            ) from exc
 
     def _move_files_in(self, commit: Commit, files: list[str]) -> None:
         """Record first, then move: the record makes a move cut by a crash finishable. A move

@@ -56,5 +56,11 @@ class CsvStore(FileStore[CsvStoreConfig]):
     def count_rows(self, files: list[str]) -> int:
         """Rows as written (values as text: counting needs no types)."""
         c = self.config
-        scan = pl.scan_csv(files, has_header=c.header, separator=c.delimiter, infer_schema=False)
+        scan = pl.scan_csv(
+            files,
+            has_header=c.header,
+            separator=c.delimiter,
+            infer_schema=False,
+            storage_options=self.fs.scan_options,
+        )
         return int(scan.select(pl.len()).collect().item())

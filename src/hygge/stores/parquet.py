@@ -126,4 +126,6 @@ class ParquetStore(FileStore[ParquetStoreConfig]):
 
     def count_rows(self, files: list[str]) -> int:
         """From the files' footers alone."""
-        return sum(pl.scan_parquet(file).select(pl.len()).collect().item() for file in files)
+        options = self.fs.scan_options
+        scans = (pl.scan_parquet(file, storage_options=options) for file in files)
+        return sum(scan.select(pl.len()).collect().item() for scan in scans)

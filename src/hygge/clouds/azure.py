@@ -1,0 +1,110 @@
+"""Azure Blob Storage and ADLS Gen2: `az://container/key` and
+`abfss://container@account.dfs.core.windows.net/key` through adlfs.
+
+The storage account is the connection's `account`, else the one an abfss:// URL names. A
+connection's key, SAS token or service principal goes to adlfs (listing, writing) and to
+Polars' readers; with none of them, both use azure-identity's default chain (environment,
+workload or managed identity, `az login`). An `endpoint_url` (an emulator such as Azurite,
+whose blob endpoint hygge is tested on, or another cloud) is reached by a connection string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import adlfs
+from azure.core import exceptions as azure
+
+from hygge.clouds._translating import TranslatingFileSystem
+from hygge.config.models import AzureConnection
+from hygge.errors import ConfigError
+
+
+def account_of(credentials: AzureConnection | None, path: str) -> str | None:
+    """The connection's account, else the one in `abfss://container@ACCOUNT.dfs...`."""
+    if credentials and credentials.account:
+        return credentials.account
+    host = urlsplit(path).netloc.rpartition("@")[2]
+    return host.split(".")[0] if "." in host else None
+
+
+def filesystem(credentials: AzureConnection | None, path: str) -> TranslatingFileSystem:
+    """adlfs, its errors made OSErrors (`translate`)."""
+    return TranslatingFileSystem(_adlfs(credentials, path), translate)
+
+
+def _adlfs(credentials: AzureConnection | None, path: str) -> adlfs.AzureBlobFileSystem:
+    c = credentials or AzureConnection(type="azure")
+    account = account_of(c, path)
+    if c.endpoint_url:
+        return adlfs.AzureBlobFileSystem(
+            connection_string=_connection_string(c, account), skip_instance_cache=True
+        )
+    if account is None:
+        raise ConfigError(
+            f"path {path} names no storage account",
+            hint="give the connection an `account`, or write the path as"
+            " abfss://container@ACCOUNT.dfs.core.windows.net/...",
+        )
+    return adlfs.AzureBlobFileSystem(
+        account_name=account,
+        account_key=c.account_key,
+        sas_token=c.sas_token,
+        tenant_id=c.tenant_id,
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        anon=c.anonymous,
+        skip_instance_cache=True,
+    )
+
+
+def _connection_string(c: AzureConnection, account: str | None) -> str:
+    endpoint = c.endpoint_url or ""
+    parts = {
+        "DefaultEndpointsProtocol": urlsplit(endpoint).scheme or "https",
+        "AccountName": account,
+        "AccountKey": c.account_key,
+        "SharedAccessSignature": c.sas_token,
+        "BlobEndpoint": endpoint,
+    }
+    return ";".join(f"{k}={v}" for k, v in parts.items() if v) + ";"
+
+
+def translate(exc: BaseException) -> OSError | None:
+    """azure-core's errors (adlfs passes them on, some inside a RuntimeError) as OSErrors:
+    a missing container or blob FileNotFoundError, a refused credential PermissionError."""
+    if isinstance(exc, RuntimeError) and isinstance(exc.__cause__, azure.AzureError):
+        exc = exc.__cause__
+    if not isinstance(exc, azure.AzureError):
+        return None
+    text = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, azure.ResourceNotFoundError):
+        return FileNotFoundError(message)
+    if isinstance(exc, azure.ClientAuthenticationError) or status == 403:
+        return PermissionError(message)
+    if isinstance(exc, azure.ServiceRequestError):
+        return ConnectionError(message)
+    return OSError(message)
+
+
+def polars_options(credentials: AzureConnection | None, path: str) -> dict[str, str] | None:
+    """Polars' names for the same settings; None leaves its own default chain to it."""
+    if credentials is None:
+        return None
+    c = credentials
+    given: dict[str, Any] = {
+        "account_name": account_of(c, path),
+        "account_key": c.account_key,
+        "sas_token": c.sas_token,
+        "tenant_id": c.tenant_id,
+        "client_id": c.client_id,
+        "client_secret": c.client_secret,
+        "azure_storage_endpoint": c.endpoint_url,
+        "azure_skip_signature": "true" if c.anonymous else None,
+    }
+    if (c.endpoint_url or "").startswith("http://"):
+        given["azure_allow_http"] = "true"
+    return {key: value for key, value in given.items() if value is not None} or None
