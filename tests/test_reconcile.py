@@ -56,3 +56,31 @@ def test_a_load_whose_counts_agree_succeeds(make_project) -> None:
     result = proc.run(root, "go", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["entities"][0]["rows"] == 10
+
+
+FILE_FLOW = """\
+home: {type: parquet, path: data}
+store: {type: parquet, path: lake, file_rows: 4}
+watermark: {column: updated_at}
+"""
+
+
+def test_a_staged_file_lost_before_publishing_fails_a_file_store_entity(
+    make_project, tmp_path: Path
+) -> None:
+    root = make_project({"flows/shop/flow.yml": FILE_FLOW})
+    (root / "data").mkdir()
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    pl.DataFrame({"id": range(10), "updated_at": [at] * 10}).write_parquet(root / "data/a.parquet")
+    marker = tmp_path / "held"
+    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
+    staged = sorted(root.glob(".lake.hygge-*/*.parquet"))  # the staging beside the lake
+    assert len(staged) == 3  # files of 4, 4 and 2 rows
+    staged[-1].unlink()  # something takes the last file (2 rows) away
+    marker.unlink()
+    code, out, err = proc.finish(run)
+
+    assert code == 1, err
+    entity = json.loads(out)["entities"][0]
+    assert "10 rows were written to" in entity["error"]
+    assert "it reports 8 from this load after publishing" in entity["error"]

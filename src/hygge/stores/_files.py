@@ -260,6 +260,7 @@ class FileLoad(Load):
         self._close_file()
         try:
             files = self.fs.list_names(self.staging)
+            self.published_rows = self._rows_in(files)
             if self.run.run_type == "full_drop" and not self.fs.is_local:
                 self._replace_objects(Record(commit, tuple(files), self.columns.after))
             elif self.run.run_type == "full_drop":
@@ -278,6 +279,17 @@ class FileLoad(Load):
                 f"{retried} requests to {self.store.path} were throttled or met a server"
                 " error, and succeeded when retried",
             )
+
+    def _rows_in(self, files: list[str]) -> int:
+        """`published_rows`: the rows the staged files hold, read back as a reader will
+        (parquet from its footers), file by file (a column added mid-run makes their columns
+        differ); a file that cannot be read back stops the publish."""
+        try:
+            return sum(self.store.count_rows([f"{self.staging}/{name}"]) for name in files)
+        except pl.exceptions.PolarsError as exc:
+            detail = str(exc).strip().splitlines()[0]
+            message = f"a file staged for {self.store.path} cannot be read back: {detail}"
+            raise StoreError(message) from exc
 
     def abort(self) -> None:
         try:
