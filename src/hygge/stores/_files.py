@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Annotated, Any, ClassVar, TypeVar
 
 import polars as pl
@@ -65,6 +65,20 @@ class FileWriter:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def fill_files(
+    frame: pl.DataFrame, limit: int, current: Callable[[], FileWriter], close: Callable[[], None]
+) -> None:
+    """Write frame into files of at most `limit` rows: `current()` is the open file (a new one
+    when none is open), `close()` ends it once full."""
+    while frame.height:
+        writer = current()
+        room = limit - writer.rows
+        writer.write(frame.head(room))
+        frame = frame.slice(room)
+        if writer.rows >= limit:
+            close()
 
 
 FileStoreConfigT = TypeVar("FileStoreConfigT", bound=FileStoreConfig)
@@ -246,13 +260,7 @@ class FileLoad(Load):
         if changed:
             self._close_file()  # a file's columns are its first batch's
         try:
-            while frame.height:
-                writer = self.writer or self._next_file()
-                room = limit - writer.rows
-                writer.write(frame.head(room))
-                frame = frame.slice(room)
-                if writer.rows >= limit:
-                    self._close_file()
+            fill_files(frame, limit, lambda: self.writer or self._next_file(), self._close_file)
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
 

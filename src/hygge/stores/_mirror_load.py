@@ -16,6 +16,7 @@ from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._commits import prune, read_records, write_record
 from hygge.stores._file_schema import FolderSchema
+from hygge.stores._files import fill_files
 from hygge.stores._landing import (
     UPSERT,
     data_name,
@@ -76,13 +77,7 @@ class MirrorLoad(Load):
             frame = with_marker(frame, UPSERT)
         limit = self.store.config.file_rows
         try:
-            while frame.height:
-                writer = self.writer or self._next_file()
-                room = limit - writer.rows
-                writer.write(frame.head(room))
-                frame = frame.slice(room)
-                if writer.rows >= limit:
-                    self._close_file()
+            fill_files(frame, limit, lambda: self.writer or self._next_file(), self._close_file)
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
 
