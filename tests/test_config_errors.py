@@ -104,6 +104,15 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
         },
         ["hygge.yml:5", "'connections.pg.url'", "written into the file", "${PG_PASSWORD}"],
     ),
+    "secret written into a delta store's storage_options": (
+        {
+            "flows/sales/flow.yml": GOOD_FLOW.replace(
+                "{type: parquet, path: lake}",
+                "{type: delta, path: lake/t, storage_options: {aws_secret_access_key: abc123}}",
+            )
+        },
+        ["flow.yml:2", "'store.storage_options.aws_secret_access_key'", "written into the file"],
+    ),
     "misspelt connection type": (
         {"hygge.yml": "name: t\nconnections:\n  pg:\n    type: postgress\n"},
         ["hygge.yml:4", "'connections.pg.type'", "'postgress'", "did you mean 'postgres'"],

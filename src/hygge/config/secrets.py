@@ -31,7 +31,7 @@ SECRET_KEYS = frozenset(
 def refuse_literal_secrets(doc: YamlDoc) -> None:
     """Raise ConfigError at the first password or secret key written into doc as a literal."""
     for at, value in _leaves(doc.data, ()):
-        if at and at[-1] in SECRET_KEYS and _literal(value):
+        if _holds_secret(at) and _literal(value):
             what = "a password" if at[-1] == "password" else "a secret"
             variable = _variable(at, str(at[-1]).upper())
             raise ConfigError(
@@ -75,6 +75,17 @@ def _userinfo_role(before: str, after: str) -> Literal["user", "password"] | Non
     if "@" not in after.partition("/")[0]:
         return None
     return "password" if ":" in authority else "user"
+
+
+def _holds_secret(at: KeyPath) -> bool:
+    """Whether the key at `at` holds a secret: one of ours, or a secret-looking key of the
+    options passed through to a storage library (`storage_options: {aws_secret_access_key: ..}`)."""
+    if not at:
+        return False
+    key = str(at[-1])
+    return key in SECRET_KEYS or (
+        len(at) > 1 and at[-2] == "storage_options" and is_secret_key(key)
+    )
 
 
 def _leaves(value: Any, at: KeyPath) -> list[tuple[KeyPath, Any]]:
