@@ -140,6 +140,7 @@ def test_a_column_of_another_type_fails_naming_it(tmp_path: Path) -> None:
         loaded.write(sample(2, start=3).with_columns(pl.col("id").cast(pl.String)))
     loaded.abort()
     assert "'id'" in refused.value.message and "full_drop" in (refused.value.hint or "")
+    assert "in the Delta table" in refused.value.message
     assert DeltaTable(store.destination()).version() == 0
 
 

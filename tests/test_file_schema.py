@@ -75,7 +75,7 @@ def test_a_changed_type_fails_the_entity_naming_it_and_leaves_the_folder_untouch
     failed = go(hygge_cli, root, code=1)
 
     assert failed["status"] == "failed"
-    assert "column 'v' is String in this run's rows but Int64 in the files of" in failed["error"]
+    assert "column 'v' is String in this run's rows but Int64 in the folder" in failed["error"]
     assert "full_drop" in failed["hint"] and "--entity x.x:d" in failed["hint"]
     assert snapshot(root / "lake/x") == before
     assert not [p for p in (root / "lake").iterdir() if p.name.startswith(".")]  # no staging

@@ -54,11 +54,14 @@ class FolderSchema:
     """One load's columns, held to what its folder published (None: a new folder, or a
     full_drop), as the module docstring says."""
 
-    def __init__(self, published: pl.Schema | None, where: str, address: str) -> None:
+    def __init__(
+        self, published: pl.Schema | None, where: str, address: str, holder: str = "folder"
+    ) -> None:
         self.published = published
         self.schema: dict[str, pl.DataType] | None = None if published is None else {**published}
         self.where = where
         self.address = address
+        self.holder = holder  # what `where` is, as messages name it: "folder", "Delta table"
 
     @classmethod
     def of(cls, fs: FileSystem, folder: str, run: LoadRun, address: str) -> FolderSchema:
@@ -104,10 +107,10 @@ class FolderSchema:
     def _conflict(self, name: str, dtype: pl.DataType, held: pl.DataType) -> StoreError:
         if self.published is not None and self.published.get(name) == held:
             return StoreError(
-                f"column {name!r} is {dtype} in this run's rows but {held} in the files of"
-                f" {self.where}; files of both types would make the folder unreadable",
-                hint=f"cast the column to {held} in the source, or rewrite the folder with the"
-                f" new type by one full_drop run: hygge go --entity {self.address}:d",
+                f"column {name!r} is {dtype} in this run's rows but {held} in the"
+                f" {self.holder} {self.where}, which cannot hold both types",
+                hint=f"cast the column to {held} in the source, or rewrite the {self.holder}"
+                f" with the new type by one full_drop run: hygge go --entity {self.address}:d",
             )
         return StoreError(
             f"column {name!r} is {dtype} in a batch but {held} in the batches before it",

@@ -173,7 +173,7 @@ class DeltaLoad(Load):
         self.where = f"{store.context.flow}.{store.context.entity}"
         table = None if run.run_type == "full_drop" else store.table()
         published = None if table is None else _polars_schema(table)
-        self.columns = FolderSchema(published, store.path, self.where)
+        self.columns = FolderSchema(published, store.path, self.where, "Delta table")
         self.staging = store.staging_path(run.run_id)
         self.files: list[Path] = []
         try:
