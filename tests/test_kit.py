@@ -35,7 +35,7 @@ def test_the_kit_exports_exactly_the_pinned_names() -> None:
 def test_importing_the_kit_loads_no_optional_driver() -> None:
     code = (
         "import sys, hygge.kit; drivers = ('duckdb', 'adbc_driver_postgresql', 'pymysql',"
-        " 'pymssql'); print([d for d in drivers if d in sys.modules])"
+        " 'mssql_python'); print([d for d in drivers if d in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

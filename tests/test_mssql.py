@@ -1,6 +1,9 @@
 """The SQL Server home and store (their generated SQL: tests/test_mssql_sql.py).
 
-Without a server: configs, the home's window and value quoting, rows to Arrow, error mapping.
+Without a server: configs, the sign-in per authentication mode (tests/test_mssql_login.py),
+the home's window as bound parameters, the driver's Arrow batches brought to hygge's types,
+the Arrow a bulk copy sends, error mapping (with the real driver, against a port where no
+server listens), and the store's order of statements (against a stand-in connection).
 With `HYGGE_TEST_MSSQL_URL` (`mssql://user:password@host:port/database`): the shared home and
 store contracts; without it they are skipped with that reason.
 """
@@ -15,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from hygge.engines.mssql import DIALECT, arrow_schema, mapped, to_batch
+from hygge.engines.mssql import DIALECT, bulk_arrow, conform, mapped
 from hygge.errors import RetryableError, SourceError, StoreError
 from hygge.homes.mssql import MsSqlHome
 from hygge.plugin import Home, LoadRun, Store, Window
@@ -30,9 +34,9 @@ from hygge.watermark import Mark
 from tests.test_contracts import home, store
 
 
-def render(sql: str, params: list[Any]) -> str:
-    """The text the home sends: its slots filled in by the driver's own quoting."""
-    return DIALECT.finish(sql, params)[0]
+def render(sql: str, params: list[Any]) -> tuple[str, list[Any] | None]:
+    """The text and the bound values the home sends."""
+    return DIALECT.finish(sql, params)
 
 
 URL = os.environ.get("HYGGE_TEST_MSSQL_URL")
@@ -59,7 +63,7 @@ def make_home(**config: Any) -> MsSqlHome:
     return made
 
 
-def test_the_window_is_bracket_quoted_and_its_values_quoted_by_the_driver() -> None:
+def test_the_window_is_bracket_quoted_and_its_values_bound_as_parameters() -> None:
     reader = make_home(table="dbo.orders")
     window = Window("updated]at", Mark("int", 5), Mark("int", 9))
     text, params = reader.predicate(window)
@@ -68,20 +72,18 @@ def test_the_window_is_bracket_quoted_and_its_values_quoted_by_the_driver() -> N
         "SELECT * FROM [dbo].[orders] WHERE ([updated]]at] >= \0? AND [updated]]at] <= \0?)"
         " OR [updated]]at] IS NULL"
     )
-    assert render(relation, params).endswith("([updated]]at] >= 5 AND [updated]]at] <= 9) OR"
-                                             " [updated]]at] IS NULL")  # fmt: skip
+    assert render(relation, params) == (
+        "SELECT * FROM [dbo].[orders] WHERE ([updated]]at] >= ? AND [updated]]at] <= ?)"
+        " OR [updated]]at] IS NULL",
+        [5, 9],
+    )
     assert reader.predicate(Window.everything()) == ("1=1", [])
-    assert reader.predicate(Window('a"TRUE', Mark("int", 1)))[0] == (
-        '([a"TRUE] >= \0?) OR [a"TRUE] IS NULL'
-    )
-    assert render("a = \0? AND b = \0?", ["o'k", date(2026, 1, 2)]) == (
-        "a = N'o''k' AND b = '2026-01-02'"
-    )
+    assert render("SELECT 1", []) == ("SELECT 1", None)
     zoned = Mark.max_of(pl.Series([datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)]))
     assert zoned is not None
     assert reader.dialect.bind(zoned)[1] == datetime(2026, 1, 2, 3, 4, 5, 123456)
-    with pytest.raises(SourceError):
-        render("a = \0?", [])
+    dated = Mark.max_of(pl.Series([date(2026, 1, 2)]))
+    assert dated is not None and reader.dialect.bind(dated)[1] == date(2026, 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,8 @@ def test_a_window_on_an_odd_column_name_quotes_it_in_brackets_alone(name: str, q
     reader = make_home(query="SELECT * FROM v WHERE {window}")
     text, params = reader.predicate(Window(name, Mark("int", 5)))
     assert render(reader.relation(text), params) == (
-        f"SELECT * FROM v WHERE (({quoted} >= 5) OR {quoted} IS NULL)"
+        f"SELECT * FROM v WHERE (({quoted} >= ?) OR {quoted} IS NULL)",
+        [5],
     )
 
 
@@ -104,41 +107,95 @@ def test_a_query_keeps_its_percent_signs_and_needs_its_window() -> None:
     reader = make_home(query="SELECT * FROM t WHERE name LIKE '%same%' AND {window}")
     text, params = reader.predicate(Window("id", Mark("int", 1)))
     assert render(reader.relation(text), params) == (
-        "SELECT * FROM t WHERE name LIKE '%same%' AND (([id] >= 1) OR [id] IS NULL)"
+        "SELECT * FROM t WHERE name LIKE '%same%' AND (([id] >= ?) OR [id] IS NULL)",
+        [1],
     )
     assert make_home(query="SELECT 1 AS id").window_problem("id") is not None
 
 
-def test_rows_become_arrow_in_the_described_types() -> None:
-    schema = arrow_schema([("n", "bigint"), ("d", "decimal(10,2)"), ("u", "uniqueidentifier"),
-                           ("t", "time(7)"), ("z", "datetimeoffset(7)")])  # fmt: skip
-    empty = to_batch([], schema)
-    assert empty.num_rows == 0 and empty.schema == schema
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    batch = to_batch([(1, Decimal("1.50"), _Uuid(), time(1, 2), at), (None,) * 5], schema)
-    frame = pl.from_arrow(batch)
+def test_a_table_reads_in_parallel_ranges_whose_bounds_are_bound() -> None:
+    """`partition:` as for PostgreSQL: each range is the window plus its own two bounds."""
+    from hygge.homes._partition import Range, condition
+
+    reader = make_home(table="dbo.orders", partition={"column": "id", "count": 4})
+    partition = reader.partition()
+    assert partition is not None and partition.count == 4
+    bounds = Range(part="i d", start=Mark("int", 1), end=Mark("int", 250))
+    assert render(*condition(DIALECT, bounds)) == ("([i d] >= ? AND [i d] <= ?)", [1, 250])
+    with pytest.raises(ValidationError, match="needs 'table'"):
+        make_home(query="SELECT * FROM t WHERE {window}", partition={"column": "id", "count": 2})
+
+
+def test_the_drivers_arrow_batches_are_brought_to_hygges_types_by_arrow_casts() -> None:
+    """The driver may read timestamps and times in other units, a GUID as 16 bytes: each
+    column is cast as a whole to what hygge reads SQL Server types as (microseconds, UTC)."""
+    at = datetime(2026, 1, 1, 12, 30, 1, 123456, tzinfo=UTC)
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "n": pa.array([1, None], pa.int64()),
+            "d": pa.array([Decimal("1.50"), None], pa.decimal128(10, 2)),
+            "ts": pa.array([at.replace(tzinfo=None), None], pa.timestamp("ns")),
+            "z": pa.array([at, None], pa.timestamp("ns", "+02:00")),
+            "t": pa.array([time(1, 2, 3, 456789), None], pa.time64("ns")),
+            "g": pa.array([b"0123456789abcdef", None], pa.binary(16)),
+        }
+    )
+    frame = pl.from_arrow(conform(batch))
     assert isinstance(frame, pl.DataFrame)
     assert frame.schema == pl.Schema(
-        {"n": pl.Int64, "d": pl.Decimal(10, 2), "u": pl.String, "t": pl.Time,
-         "z": pl.Datetime("us", "UTC")}
+        {"n": pl.Int64, "d": pl.Decimal(10, 2), "ts": pl.Datetime("us"),
+         "z": pl.Datetime("us", "UTC"), "t": pl.Time, "g": pl.Binary}
     )  # fmt: skip
-    assert frame.row(0) == (1, Decimal("1.50"), "uuid-text", time(1, 2), at)
+    assert frame.row(0) == (1, Decimal("1.50"), at.replace(tzinfo=None), at,
+                            time(1, 2, 3, 456789), b"0123456789abcdef")  # fmt: skip
+    assert frame.row(1) == (None,) * 6
+    empty = conform(batch.slice(0, 0))
+    assert empty.num_rows == 0 and empty.schema == conform(batch).schema
 
 
-class _Uuid:
-    def __str__(self) -> str:
-        return "uuid-text"
+def test_a_bulk_copy_sends_arrow_in_the_stages_column_types() -> None:
+    """Columns are widened as `column_type` widens them, so the bulk load need not convert."""
+    frame = pl.DataFrame(
+        {"i8": [1], "u16": [2], "u32": [3], "u64": [2**64 - 1], "cat": ["a"], "none": [None],
+         "s": ["x"]},
+        schema_overrides={"i8": pl.Int8, "u16": pl.UInt16, "u32": pl.UInt32, "u64": pl.UInt64,
+                          "cat": pl.Categorical},
+    )  # fmt: skip
+    sent = bulk_arrow(frame)
+    assert sent.schema.types == [
+        pa.int16(), pa.int32(), pa.int64(), pa.decimal128(20, 0), pa.large_string(),
+        pa.large_string(), pa.large_string(),
+    ]  # fmt: skip
+    assert sent.to_pylist()[0]["u64"] == Decimal(2**64 - 1)
 
 
 def test_driver_errors_are_mapped_and_redacted() -> None:
-    login = mapped(
-        Exception(18456, f"Login failed for user 'sa'. {FAKE}".encode()), "x", StoreError
-    )
+    login = mapped(Exception(f"[Microsoft][SQL Server]Login failed for user 'sa'. (18456) {FAKE}"),
+                   "x", StoreError)  # fmt: skip
     assert type(login) is StoreError and "s3cret" not in login.message
-    down = mapped(Exception(20009, b"Unable to connect: Adaptive Server is unavailable"), "x",
-                  SourceError)  # fmt: skip
+    assert login.hint is not None and "password" in login.hint
+    unreachable = "Client unable to establish connection; [Microsoft]TCP Provider: 0x2749"
+    down = mapped(Exception(unreachable), "x", SourceError)
     assert isinstance(down, RetryableError)
-    assert isinstance(mapped(Exception(1205, b"deadlock victim"), "x", StoreError), RetryableError)
+    assert isinstance(mapped(Exception("deadlock victim (1205)"), "x", StoreError), RetryableError)
+    assert type(mapped(Exception("Invalid object name 'x'. (208)"), "x", StoreError)) is StoreError
+
+
+def test_a_server_that_does_not_answer_is_retryable_and_its_password_never_shown(
+    tmp_path: Path,
+) -> None:
+    """The real driver, against a loopback port where nothing listens."""
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"mssql://sa:Canary-s3cret@127.0.0.1:{port}/shop?login_timeout=2"
+    reader = home("mssql", tmp_path, url=url, table="dbo.orders")
+    with pytest.raises(RetryableError) as caught:
+        reader.schema()
+    assert "Canary-s3cret" not in str(caught.value) and "127.0.0.1" in str(caught.value)
+    assert caught.value.hint is not None and "server" in caught.value.hint
 
 
 # --- against a server ------------------------------------------------------------------------
@@ -154,16 +211,11 @@ def table_of(tmp_path: Path) -> str:
 
 
 def run(statement: str, rows: list[tuple[Any, ...]] | None = None) -> list[tuple[Any, ...]]:
-    from urllib.parse import unquote, urlsplit
+    import mssql_python
 
-    import pymssql
+    from hygge.engines._mssql_login import login
 
-    parts = urlsplit(URL or "")
-    with pymssql.connect(
-        server=parts.hostname or "localhost", port=str(parts.port or 1433),
-        user=unquote(parts.username or ""), password=unquote(parts.password or ""),
-        database=parts.path.lstrip("/"), autocommit=True,
-    ) as con, con.cursor() as cur:  # fmt: skip
+    with mssql_python.connect(login(URL or "").text, autocommit=True) as con, con.cursor() as cur:
         if rows:
             cur.executemany(statement, rows)
             return []
@@ -178,7 +230,7 @@ class TestMsSqlHome(HomeContract):
         run(f"DROP TABLE IF EXISTS [dbo].[{name}]")
         run(f"CREATE TABLE [dbo].[{name}] (id bigint, name nvarchar(max))")
         if frame.height:
-            run(f"INSERT INTO [dbo].[{name}] VALUES (%d, %s)", list(frame.iter_rows()))
+            run(f"INSERT INTO [dbo].[{name}] VALUES (?, ?)", list(frame.iter_rows()))
         return home("mssql", tmp_path, url=URL, table=f"dbo.{name}")
 
     def make_broken_home(self, tmp_path: Path) -> Home:
@@ -221,7 +273,8 @@ class TestMsSqlStore(StoreContract):
 
 class _Server:
     """What a SQL Server would be told, recorded: no SQL Server can run on this machine, so
-    the store's order of statements is checked against a stand-in for pymssql's connection.
+    the store's order of statements is checked against a stand-in for mssql-python's
+    connection.
     It knows one thing: the stage tables it was asked to create (for `sys.tables`)."""
 
     def __init__(self, tables: list[str]) -> None:
@@ -229,15 +282,12 @@ class _Server:
         self.said: list[str] = []
         self.copied = 0
 
-    def connect(self, **_: Any) -> _Server:
+    def connect(self, *_: Any, **__: Any) -> _Server:
+        self.timeout = 0
         return self
 
     def cursor(self) -> _Cursor:
         return _Cursor(self)
-
-    def bulk_copy(self, table: str, rows: Any, batch_size: int) -> None:
-        self.said.append(f"BCP {table}")
-        self.copied += len(list(rows))
 
     def close(self) -> None:
         pass
@@ -252,6 +302,10 @@ class _Cursor:
         self.rows = [(t,) for t in self.server.tables] if "sys.tables" in sql else []
         self.description = [("x",)] if self.rows or sql.startswith("SELECT") else None
 
+    def bulkcopy_arrow(self, table: str, source: pa.Table, **_: Any) -> None:
+        self.server.said.append(f"BULK {table}")
+        self.server.copied += source.num_rows
+
     def fetchall(self) -> list[Any]:
         return self.rows
 
@@ -265,12 +319,12 @@ class _Cursor:
 def test_a_full_drop_load_stages_copies_and_publishes_in_one_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pymssql
+    import mssql_python
 
     writer = store("mssql", tmp_path, url=FAKE, table="orders")
     assert isinstance(writer, MsSqlStore)
     server = _Server([writer.stage_name("crashed"), "_hygge_stage#elsewhere#x", "orders"])
-    monkeypatch.setattr(pymssql, "connect", server.connect)
+    monkeypatch.setattr(mssql_python, "connect", server.connect)
 
     writer.recover()
     load = writer.begin(LoadRun("run-1", "full_drop"))
@@ -281,7 +335,7 @@ def test_a_full_drop_load_stages_copies_and_publishes_in_one_transaction(
     drops = [s for s in said if s.startswith("DROP TABLE IF EXISTS")]
     assert drops[0] == f"DROP TABLE IF EXISTS [dbo].[{writer.stage_name('crashed')}]"
     assert not any("elsewhere" in s for s in drops)  # another destination's stage stays
-    publish = said[said.index("BEGIN TRANSACTION", said.index(f"BCP {load.stage}")) :]
+    publish = said[said.index("BEGIN TRANSACTION", said.index(f"BULK {load.stage}")) :]
     assert "sp_getapplock" in publish[1] and "sp_rename" in " ".join(publish)
     assert any(s.startswith("INSERT INTO [dbo].[_hygge_commits]") for s in publish)
     assert publish[-1] == "COMMIT" and server.copied == 3
@@ -317,11 +371,11 @@ def test_a_merge_keeps_one_row_per_key_in_the_stage_before_publishing(
 ) -> None:
     """The newest version wins (a SELECT ... INTO the stage's copy, then back), or, when the
     versions cannot be ordered, the load fails naming the key before anything is merged."""
-    import pymssql
+    import mssql_python
 
     writer = store("mssql", tmp_path, url=FAKE, table="orders")
     server = _Repeating([[(7,)], [] if ordered else [(7,)]])
-    monkeypatch.setattr(pymssql, "connect", server.connect)
+    monkeypatch.setattr(mssql_python, "connect", server.connect)
     load = writer.begin(LoadRun("run-1", "merge", ("id",), "version"))
     load.write(pl.DataFrame({"id": [7, 7], "version": [1, 2]}))
 

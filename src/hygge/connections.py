@@ -14,11 +14,11 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from pydantic import model_validator
 
-from hygge.config.models import CloudConnection, Connection
+from hygge.config.models import SQL_SERVER_OPTIONS, CloudConnection, Connection
 from hygge.errors import ConfigError, EntityError
 from hygge.plugin import PluginConfig
 from hygge.redact import redact
@@ -88,9 +88,20 @@ def connection_url(connection: Connection) -> str:
         login += ":" + quote(connection.password, safe="")
     host = connection.host or "localhost"
     port = f":{connection.port}" if connection.port else ""
-    return (
+    url = (
         f"{connection.type}://{login}{'@' if login else ''}{host}{port}/{connection.database or ''}"
     )
+    return url + _options(connection)
+
+
+def _options(connection: Connection) -> str:
+    """A SQL Server connection's sign-in options as the URL's query (`?authentication=...`)."""
+    given = {}
+    for name in SQL_SERVER_OPTIONS:
+        value = getattr(connection, name)
+        if value is not None:
+            given[name] = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+    return "?" + urlencode(given) if given else ""
 
 
 def with_connection_url(

@@ -21,8 +21,11 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)(?P<p
 _SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|api_?key|account_?key|credential)", re.IGNORECASE
 )
-# libpq also takes the password as a query parameter: `postgresql://app@db/shop?password=...`
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:ssl)?password=)(?P<password>[^&#\s]+)", re.I)
+# libpq also takes the password as a query parameter: `postgresql://app@db/shop?password=...`,
+# and a SQL Server URL its service principal's secret: `mssql://db/shop?client_secret=...`.
+_QUERY_PASSWORD = re.compile(
+    r"(?P<head>[?&](?:(?:ssl)?password|client_secret)=)(?P<password>[^&#\s]+)", re.I
+)
 # Where a URL parser may cut a badly escaped password short, quoting only a piece of it.
 _CUTS = re.compile(r"[@:/?#\s]+")
 # Shorter values are left alone: masking every "ab" in a message hides more than it protects.

@@ -186,6 +186,10 @@ class ProjectOptions(Settings):
         return value
 
 
+SQL_SERVER_OPTIONS = ("authentication", "tenant_id", "client_id", "client_secret", "encrypt",
+                      "trust_server_certificate", "login_timeout", "query_timeout")  # fmt: skip
+
+
 class Connection(Strict):
     """A named connection, shared by the flows that name it."""
 
@@ -198,6 +202,22 @@ class Connection(Strict):
     password: str | None = None
     pool_size: Annotated[int, Field(gt=0)] = DEFAULT_SIZE
     acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT  # seconds
+    # SQL Server's sign-in and transport (hygge.engines._mssql_login), carried in the URL.
+    authentication: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    encrypt: str | bool | None = None
+    trust_server_certificate: bool | None = None
+    login_timeout: Annotated[int, Field(ge=0)] | None = None
+    query_timeout: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _sql_server_options_for_sql_server(self) -> Connection:
+        given = [name for name in SQL_SERVER_OPTIONS if getattr(self, name) is not None]
+        if given and self.type not in ("mssql", "sqlserver"):
+            raise ValueError(f"{', '.join(given)}: only a SQL Server connection (mssql) takes")
+        return self
 
 
 class S3Connection(Strict):

@@ -1,6 +1,6 @@
 """The DB-API cursor as hygge's SQL code uses it, whichever driver made it.
 
-sqlite3's and pymssql's cursors, a DuckDB connection, PyMySQL's cursors and ADBC's cursor all
+sqlite3's and mssql-python's cursors, a DuckDB connection, PyMySQL's cursors and ADBC's cursor all
 fit (tests/test_cursor.py holds each driver's class to it), so the SQL stores and their shared
 code (`hygge.stores._sql`, `_sql_load`, `_one_per_key`) are typed once for all of them.
 """
@@ -16,7 +16,7 @@ class Cursor(Protocol):
 
     Values are bound in the driver's terms, so `params` and `rows` are typed as loosely as
     the drivers differ: a list per statement for most, an Arrow batch for ADBC, a tuple for
-    pymssql (which formats `%s` into the text itself: `hygge.engines.mssql.execute`). What
+    mssql-python (`hygge.engines.mssql.execute`). What
     `execute` returns differs too (the cursor, a row count, None), so hygge relies on none
     of it."""
 

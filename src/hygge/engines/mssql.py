@@ -1,22 +1,21 @@
-"""SQL Server, for the mssql home and store: its driver, dialect, types and identity.
+"""SQL Server, for the mssql home and store: its driver, sign-in, dialect, types and identity.
 
-Driver: pymssql. It is maintained, its wheels bundle FreeTDS (and the TLS and Kerberos
-libraries it needs), so `pip install` is all a machine needs, and it has a bulk-copy path
-(`Connection.bulk_copy`, the TDS BCP protocol) for loading stages. Microsoft's `mssql-python`
-also ships wheels, but pulls in a bundled ODBC driver, a Rust core and azure-identity. URLs
-look like `mssql://user:password@host:port/database`. Pooling follows hygge.engines.postgres.
-Connections are in autocommit mode; a store publishes inside an explicit BEGIN TRANSACTION
-... COMMIT. Driver messages pass through `redact`; a failed login is final, a lost or refused
-connection, deadlock or timeout is retried by the flow.
+Driver: Microsoft's `mssql-python` (its wheels bundle the ODBC driver; Linux needs the system's
+libltdl7). It reads results straight into Arrow (`Cursor.arrow_batch`) and bulk-copies from
+Arrow (`Cursor.bulkcopy_arrow`), so rows never become Python objects on either side. URLs look
+like `mssql://user:password@host:port/database?authentication=...`; `login` turns one into
+the driver's connection string, its timeouts and, for a service principal, the credential
+that signs in (azure-identity's `ClientSecretCredential`, given the tenant). Pooling follows
+hygge.engines.postgres. Connections are in autocommit mode; a store publishes inside an
+explicit BEGIN TRANSACTION ... COMMIT. Driver messages pass through `redact`; a failed login
+is final, a lost or refused connection, deadlock or timeout is retried by the flow.
 
 Dialect: identifiers in [brackets] (a `]` inside is doubled); schema, table and stage names
 are first checked to be plain (letters, digits, `_`, plus `#` and `-` in stage names), so no
-name can end a bracket early. T-SQL has no TRUE: the empty window is `1=1`. pymssql has no
-server-side parameters: its `execute` quotes `%s` values into the text itself and would also
-fill in any `%s` a user's query holds (`LIKE '%done%'`). So a home's values are quoted by the
-driver's own function (`quote_simple_value`) into the text, which then runs without params;
-a store's statements are SQL with `%s` slots and the tuple of values pymssql fills in. A
-zoned Mark is compared in UTC (a datetimeoffset compares by its instant).
+name can end a bracket early. T-SQL has no TRUE: the empty window is `1=1`. Values are bound
+`?` parameters, sent apart from the text (the driver's scanner skips `?` inside literals,
+brackets and comments, so a query's own text is never taken for one). A zoned Mark is
+compared in UTC (a datetimeoffset compares by its instant).
 
 Types, written (`column_type`) and read back (`polars_type`):
 
@@ -27,10 +26,9 @@ Types, written (`column_type`) and read back (`polars_type`):
     Time time(7) | Datetime datetime2(7) | Datetime with a zone datetimeoffset(7) (UTC)
 
 Durations, lists, structs and objects have no SQL Server column and stop the load naming the
-column. Reading back, datetime2/datetimeoffset arrive in microseconds (what the driver keeps);
-money is exact, binary types are Binary, text and everything else String. A home's column
-types come from the server (`sys.dm_exec_describe_first_result_set`), not from values, so an
-empty or all-NULL batch keeps its types.
+column. Reading back, the driver's Arrow batches are brought to these types (`conform`):
+timestamps and times in microseconds, a zoned one in UTC, money exact, text and whatever has
+no type of its own (uniqueidentifier, xml, sql_variant) as String.
 """
 
 from __future__ import annotations
@@ -39,22 +37,22 @@ import re
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import polars as pl
 import pyarrow as pa
+from pydantic import model_validator
 
 from hygge.connections import DatabaseConfig, server_target
+from hygge.engines._mssql_login import PORT, login
 from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import SLOT, Dialect
 from hygge.engines.driver import BUSY, FINAL, Code, Driver, Verdict
 from hygge.engines.types import simple_type
-from hygge.errors import SourceError, StoreError
+from hygge.errors import StoreError
 from hygge.watermark import Mark
 
-Connection = Any  # pymssql.Connection (the driver is an optional extra)
+Connection = Any  # mssql_python.Connection (the driver is an optional extra)
 
-PORT = 1433
 DEFAULT_SCHEMA = "dbo"  # where an unqualified table lives
 NAME_LIMIT = 128  # the longest name SQL Server keeps, in characters
 _NAME = re.compile(r"^[A-Za-z0-9_#-]+$")
@@ -107,42 +105,40 @@ class MsSqlDialect(Dialect):
             value = value.astimezone(UTC).replace(tzinfo=None)
         return SLOT, value
 
-    def finish(self, sql: str, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
-        """sql with each slot replaced by its value as pymssql quotes it; no params left."""
-        from pymssql import _mssql
-
-        parts = sql.split(SLOT)
-        if len(parts) != len(params) + 1:
-            raise SourceError(f"the query has {len(parts) - 1} parameter slots for {len(params)}")
-        out = [parts[0]]
-        for value, part in zip(params, parts[1:], strict=True):
-            out += [_mssql.quote_simple_value(value, use_datetime2=True).decode(), part]
-        return "".join(out), None
-
 
 DIALECT = MsSqlDialect()
 
 
-# -2 timeout, 233/10053/10054 connection dropped, 1205 deadlock victim, 1222 lock timeout,
-# 40197/40501/40613 Azure SQL busy or failing over, 20002-20047 FreeTDS cannot reach the server.
+# Server error numbers: -2 timeout, 233/10053/10054 connection dropped, 1205 deadlock victim,
+# 1222 lock timeout, 40197/40501/40613 Azure SQL busy or failing over. The driver's own
+# messages for a server it cannot reach carry no number: they are known by their text.
 _TRANSIENT = {-2, 233, 1205, 1222, 10053, 10054, 40197, 40501, 40613}
+_UNREACHABLE = ("unable to establish connection", "tcp provider", "login timeout expired",
+                "communication link failure", "query timeout expired")  # fmt: skip
 _LOGIN_FAILED = {18452, 18456}
+_NUMBER = re.compile(r"\((-?\d+)\)")
 
 
 class MsSqlConfig(DatabaseConfig):
-    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
+    """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`, whose
+    query holds the sign-in options (see `hygge.engines._mssql_login`)."""
 
     url_schemes = ("mssql", "sqlserver")
+
+    @model_validator(mode="after")
+    def _signs_in(self) -> MsSqlConfig:
+        login(self.url or "")  # a ValueError names the option
+        return self
 
 
 def database_target(config: DatabaseConfig) -> str:
     """The database a config reaches, as a destination identity (`Store.target`); SQL
     Server compares names without case (its default collations), so all in lower case."""
-    return server_target(config, PORT).lower()
+    return server_target(config, PORT).split("?")[0].lower()
 
 
 def execute(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
-    """Run sql with its `%s` slots filled in by pymssql; without params the text runs as is."""
+    """Run sql with its `?` parameters bound; without params the text runs as is."""
     if params:
         cursor.execute(sql, tuple(params))
     else:
@@ -150,31 +146,35 @@ def execute(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
 
 
 def _open(url: str) -> Connection:
-    import pymssql
+    import mssql_python
 
-    parts = urlsplit(url)
-    return pymssql.connect(
-        server=parts.hostname or "localhost",
-        port=str(parts.port or 1433),
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        database=unquote(parts.path.lstrip("/")),
-        autocommit=True,
-        login_timeout=10,
-        use_datetime2=True,
-        tds_version="7.4",
+    how = login(url)
+    connection = mssql_python.connect(
+        how.text, autocommit=True, timeout=how.login_timeout, token_provider=how.credential()
     )
+    connection.timeout = how.query_timeout
+    return connection
+
+
+def parse(exc: BaseException) -> tuple[Code, str]:
+    """An mssql-python error's text and the server's error number in it (`... (18456)`)."""
+    text = " ".join(str(arg) for arg in getattr(exc, "args", ())) or str(exc)
+    number = _NUMBER.search(text)
+    return (int(number[1]) if number else None), text
 
 
 def _judge(code: Code, detail: str) -> Verdict:
-    if code in _LOGIN_FAILED or "login failed" in detail.lower():
-        return Verdict(hint="check the user and password of the connection")
-    if code in _TRANSIENT or (isinstance(code, int) and 20002 <= code <= 20047):
+    lowered = detail.lower()
+    if code in _LOGIN_FAILED or "login failed" in lowered:
+        return Verdict(hint="check the user and password (or authentication) of the connection")
+    if "failed to load the driver" in lowered:
+        return Verdict(hint="install the system's libltdl7 (apt-get install libltdl7)")
+    if code in _TRANSIENT or any(text in lowered for text in _UNREACHABLE):
         return Verdict(retry=True, hint=BUSY)
     return FINAL
 
 
-DRIVER = Driver("mssql", "pymssql", _open, _judge)
+DRIVER = Driver("mssql", "mssql_python", _open, _judge, parse=parse)
 connect = DRIVER.connect
 mapped = DRIVER.mapped
 
@@ -229,16 +229,40 @@ def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
     return frame.to_arrow().schema
 
 
-def to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
-    """Row tuples as one Arrow batch, built column by column in the schema's types; a text
-    column the driver hands over as objects (uniqueidentifier, sql_variant) becomes their text."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    arrays = []
-    for values, field in zip(columns, schema, strict=True):
-        try:
-            arrays.append(pa.array(values, field.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            if not pa.types.is_large_string(field.type) and not pa.types.is_string(field.type):
-                raise
-            arrays.append(pa.array([None if v is None else str(v) for v in values], field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+def conform(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch as the driver reads it, in hygge's types: timestamps and times in
+    microseconds (a zoned one in UTC), fixed-size binary as Binary. Arrow casts whole
+    columns: no value passes through Python."""
+    fields = [pa.field(f.name, _wanted(f.type)) for f in batch.schema]
+    pairs = zip(batch.columns, fields, strict=True)
+    columns = [c if c.type == f.type else c.cast(f.type) for c, f in pairs]
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _wanted(dtype: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(dtype):
+        return pa.timestamp("us", "UTC" if dtype.tz else None)
+    if pa.types.is_time(dtype):
+        return pa.time64("us")
+    if pa.types.is_fixed_size_binary(dtype):
+        return pa.large_binary()
+    return dtype
+
+
+_WIDER = {pl.Int8: pl.Int16, pl.UInt16: pl.Int32, pl.UInt32: pl.Int64}
+
+
+def bulk_arrow(frame: pl.DataFrame) -> pa.Table:
+    """frame as the Arrow table a bulk copy sends into columns of `column_type`'s types:
+    integers widened as their columns are, UInt64 as decimal(20,0), categoricals, enums
+    and all-NULL columns as text, strings as large_string (no string views)."""
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in frame.schema.items():
+        if dtype.base_type() in _WIDER:
+            casts[name] = _WIDER[dtype.base_type()]()  # type: ignore[index]
+        elif dtype == pl.UInt64:
+            casts[name] = pl.Decimal(20, 0)
+        elif isinstance(dtype, pl.Categorical | pl.Enum | pl.Null):
+            casts[name] = pl.String()
+    ready = frame.cast(casts) if casts else frame  # type: ignore[arg-type]
+    return ready.to_arrow(compat_level=pl.CompatLevel.oldest())

@@ -1,11 +1,11 @@
-"""A SQL Server table or query as a home, streamed with `fetchmany` into Arrow batches.
+"""A SQL Server table or query as a home, read by the driver straight into Arrow batches.
 
-Column types come from the server, not from values: `sys.dm_exec_describe_first_result_set`
-describes the statement before it runs, and `hygge.engines.mssql.polars_type` maps each
-column. So an empty or all-NULL batch keeps its types. Rows arrive as tuples in
-`fetchmany(batch_rows)` chunks and are turned into Arrow column by column. T-SQL has no
-LIMIT: schema() only describes. The window's values are quoted into the text by the driver's
-own function (see `hygge.engines.mssql`), never formatted in by hygge.
+mssql-python's `Cursor.arrow_batch` fills Arrow buffers from the result set itself, so rows
+never become Python objects; `hygge.engines.mssql.conform` brings its timestamps and times to
+microseconds. The schema comes from the server, not from values:
+`sys.dm_exec_describe_first_result_set` describes the statement (T-SQL has no LIMIT), mapped
+by `hygge.engines.mssql.polars_type`. The window's values are bound `?` parameters.
+`partition:` reads a table in parallel ranges, as for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,28 +14,32 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import mssql_python  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
 import pyarrow as pa
-import pymssql  # noqa: F401  (the driver: a missing one is reported early)
 
-from hygge.engines.cursor import Cursor
 from hygge.engines.mssql import (
     DEFAULT_SCHEMA,
     DIALECT,
     MsSqlConfig,
-    arrow_schema,
+    conform,
     connect,
     database_target,
     execute,
     polars_type,
-    to_batch,
 )
 from hygge.errors import SourceError
-from hygge.homes._sql import ServerHome, ServerHomeConfig
+from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig
 from hygge.plugin import Home
 
+_FETCH_ROWS = 65_536
+DESCRIBE = (
+    "SELECT name, system_type_name FROM sys.dm_exec_describe_first_result_set(?, NULL, 0)"
+    " WHERE is_hidden = 0 ORDER BY column_ordinal"
+)
 
-class MsSqlHomeConfig(ServerHomeConfig, MsSqlConfig):
+
+class MsSqlHomeConfig(ServerHomeConfig, PartitionedHomeConfig, MsSqlConfig):
     type: Literal["mssql"] = "mssql"
 
 
@@ -56,42 +60,42 @@ class MsSqlHome(ServerHome[MsSqlHomeConfig]):
         return pl.Schema({name: polars_type(kind) for name, kind in columns})
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
-        with self._result(sql, params) as (cursor, schema):
-            while rows := cursor.fetchmany(batch_rows):
-                yield to_batch(rows, schema)
+        with self._result(sql, params) as cursor:
+            while True:
+                batch = conform(cursor.arrow_batch(batch_rows))
+                yield batch
+                if batch.num_rows < batch_rows:
+                    return
 
     def fetch(self, sql: str, params: list[Any]) -> pa.Table:
-        with self._result(sql, params) as (cursor, schema):
-            rows = cursor.fetchall()
-        return pa.Table.from_batches([to_batch(rows, schema)] if rows else [], schema)
+        with self._result(sql, params) as cursor:
+            batches: list[pa.RecordBatch] = []
+            while (batch := conform(cursor.arrow_batch(_FETCH_ROWS))).num_rows or not batches:
+                batches.append(batch)
+                if batch.num_rows < _FETCH_ROWS:
+                    break
+        return pa.Table.from_batches(batches)
 
     @contextlib.contextmanager
-    def _result(self, sql: str, params: list[Any]) -> Iterator[tuple[Cursor, pa.Schema]]:
-        """A cursor that ran sql (its values rendered in), and the Arrow schema of its rows."""
+    def _result(self, sql: str, params: list[Any]) -> Iterator[Any]:
+        """A cursor (mssql_python.Cursor) that ran sql with params bound."""
         with connect(self.config, self.context, SourceError) as con:
-            text, _ = self.dialect.finish(sql, params)
-            schema = self._describe(con, text)
             cursor = con.cursor()
             try:
-                execute(cursor, text)
-                yield cursor, schema
+                execute(cursor, *self._finished(sql, params))
+                yield cursor
             finally:
                 cursor.close()
 
-    def _describe(self, con: Any, sql: str) -> pa.Schema:
-        """The columns sql returns, as Arrow fields, from the server's description."""
-        return arrow_schema(self._columns(con, sql))
+    def _finished(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        text, bound = self.dialect.finish(sql, params)
+        return text, bound or []
 
     def _columns(self, con: Any, sql: str) -> list[tuple[str, str]]:
         """(name, SQL Server type) of each column sql returns, described by the server."""
         cursor = con.cursor()
         try:
-            execute(
-                cursor,
-                "SELECT name, system_type_name FROM sys.dm_exec_describe_first_result_set"
-                "(%s, NULL, 0) WHERE is_hidden = 0 ORDER BY column_ordinal",
-                (sql,),
-            )
+            execute(cursor, DESCRIBE, (sql,))
             rows = cursor.fetchall()
         finally:
             cursor.close()

@@ -1,7 +1,7 @@
 """The SQL the mssql store sends, as pure functions (testable without a server).
 
 Names are quoted and checked by `hygge.engines.mssql` (`quote`, `plain`, `table`). Values are
-never part of the text: a statement is SQL with `%s` slots and the tuple of values the driver
+never part of the text: a statement is SQL with `?` slots and the tuple of values the driver
 fills in.
 
 Publishing is one transaction (see `publish`). Merge is DELETE of the destination rows whose
@@ -28,7 +28,7 @@ def create_table(name: str, types: dict[str, str]) -> str:
 
 def ensure_schema(schema: str) -> Statement:
     return (
-        f"IF SCHEMA_ID(%s) IS NULL EXEC('CREATE SCHEMA {quote(plain(schema))}')",
+        f"IF SCHEMA_ID(?) IS NULL EXEC('CREATE SCHEMA {quote(plain(schema))}')",
         (schema,),
     )
 
@@ -40,14 +40,14 @@ def drop_if_exists(name: str) -> str:
 def lock(schema: str) -> Statement:
     """The schema's application lock, held until the transaction ends."""
     return (
-        "EXEC sp_getapplock @Resource = %s, @LockMode = 'Exclusive', @LockOwner = 'Transaction'",
+        "EXEC sp_getapplock @Resource = ?, @LockMode = 'Exclusive', @LockOwner = 'Transaction'",
         (f"hygge:{plain(schema)}",),
     )
 
 
 def rename(schema: str, stage: str, to: str) -> Statement:
     """sp_rename of the stage to `to` (the new name is given bare, as sp_rename wants)."""
-    return "EXEC sp_rename %s, %s", (table(schema, stage), plain(to))
+    return "EXEC sp_rename ?, ?", (table(schema, stage), plain(to))
 
 
 def publish(
@@ -98,27 +98,26 @@ def record(
     state: bytes | None,
 ) -> list[Statement]:
     """The commit record, in the publish's transaction; only the newest KEEP_COMMITS are kept.
-    The time goes in UTC (pymssql writes a datetime without its zone), the state as a
-    bytearray (which pymssql writes as a 0x literal; bytes would become text)."""
+    The time goes in UTC, without its zone (a datetimeoffset takes it as +00:00), the state
+    as bytes (bound as varbinary)."""
     records = table(schema, COMMITS)
     if published_at.tzinfo is not None:
         published_at = published_at.astimezone(UTC).replace(tzinfo=None)
-    blob = None if state is None else bytearray(state)
     return [
         (
-            f"IF OBJECT_ID(%s, 'U') IS NULL CREATE TABLE {records} (run_id nvarchar(200)"
+            f"IF OBJECT_ID(?, 'U') IS NULL CREATE TABLE {records} (run_id nvarchar(200)"
             " NOT NULL, destination nvarchar(400) NOT NULL, published_at datetimeoffset(7)"
             " NOT NULL, watermark nvarchar(max) NULL, state varbinary(max) NULL)",
             (records,),
         ),
         (
             f"INSERT INTO {records} (run_id, destination, published_at, watermark, state)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (run_id, destination, published_at, watermark, blob),
+            " VALUES (?, ?, ?, ?, ?)",
+            (run_id, destination, published_at, watermark, state),
         ),
         (
-            f"DELETE FROM {records} WHERE destination = %s AND run_id NOT IN"
-            f" (SELECT TOP ({KEEP_COMMITS}) run_id FROM {records} WHERE destination = %s"
+            f"DELETE FROM {records} WHERE destination = ? AND run_id NOT IN"
+            f" (SELECT TOP ({KEEP_COMMITS}) run_id FROM {records} WHERE destination = ?"
             " ORDER BY published_at DESC, run_id DESC)",
             (destination, destination),
         ),
@@ -128,7 +127,7 @@ def record(
 def last_commit(schema: str, destination: str) -> Statement:
     records = table(schema, COMMITS)
     return (
-        f"IF OBJECT_ID(%s, 'U') IS NOT NULL SELECT TOP (1) run_id, published_at, watermark,"
-        f" state FROM {records} WHERE destination = %s ORDER BY published_at DESC, run_id DESC",
+        f"IF OBJECT_ID(?, 'U') IS NOT NULL SELECT TOP (1) run_id, published_at, watermark,"
+        f" state FROM {records} WHERE destination = ? ORDER BY published_at DESC, run_id DESC",
         (records, destination),
     )

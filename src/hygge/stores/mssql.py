@@ -1,9 +1,10 @@
 """A SQL Server table as a store: staged by bulk copy, published in one transaction.
 
-Each load bulk-copies its rows (pymssql's `bulk_copy`, the TDS BCP protocol) into a staging
+Each load bulk-copies its rows from Arrow (mssql-python's `Cursor.bulkcopy_arrow`, the TDS
+bulk-load protocol fed from Arrow buffers: no row becomes a Python object) into a staging
 table of its own beside the destination, created up front with the types of
-`hygge.engines.mssql.column_type`. BCP takes Python rows, so rows do pass through Python
-here: pymssql has no Arrow path. The stage's name carries a digest of the destination's name.
+`hygge.engines.mssql.column_type`; `bulk_arrow` first widens the Arrow columns to those
+types. The stage's name carries a digest of the destination's name.
 Publishing is one transaction holding the schema's application lock (`sp_getapplock`):
 full_drop drops the destination and renames the stage into place (`sp_rename`; DDL is
 transactional in SQL Server, so readers see the old table or the new one); incremental inserts
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
+import mssql_python  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
-import pymssql  # the driver: a missing one is reported early
 from pydantic import Field
 
 from hygge.connections import pool_need, where
@@ -27,6 +28,7 @@ from hygge.engines.mssql import (
     DEFAULT_SCHEMA,
     NAME_LIMIT,
     MsSqlConfig,
+    bulk_arrow,
     column_type,
     connect,
     database_target,
@@ -45,7 +47,6 @@ from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
     SqlStore,
     SqlStoreConfig,
-    bulk_ready,
     column_types,
     commit_of,
     new_columns,
@@ -53,7 +54,7 @@ from hygge.stores._sql import (
 )
 from hygge.stores._sql_load import StagedLoad
 
-_BCP_ROWS = 10_000
+_BULK_ROWS = 100_000  # rows per bulk-load batch
 
 
 class MsSqlStoreConfig(SqlStoreConfig, MsSqlConfig):
@@ -97,7 +98,7 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
     def tables(self, cur: Cursor) -> list[str]:
         execute(
             cur,
-            "SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(%s)",
+            "SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(?)",
             (self.config.schema_name,),
         )
         return [str(row[0]) for row in cur.fetchall()]
@@ -106,14 +107,15 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
         execute(
             cur,
             "SELECT c.name, TYPE_NAME(c.user_type_id), c.max_length, c.precision, c.scale"
-            " FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(%s, 'U') ORDER BY c.column_id",
+            " FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(?, 'U') ORDER BY c.column_id",
             (self.name(table),),
         )
         return {str(r[0]): type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[pymssql.Cursor]:
-        """A cursor on a borrowed connection; driver errors inside leave as StoreError."""
+    def cursor(self) -> Iterator[Any]:
+        """A cursor (mssql_python.Cursor) on a borrowed connection; driver errors inside
+        leave as StoreError."""
         with connect(self.config, self.context, StoreError) as con:
             cur = con.cursor()
             try:
@@ -122,7 +124,7 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
                 cur.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[pymssql.Cursor]:
+    def transaction(self) -> Iterator[Any]:
         """BEGIN TRANSACTION ... COMMIT holding the schema's lock; ROLLBACK on any error."""
         with self.cursor() as cur, transaction(cur, self.begin_sql, self.rollback_sql):
             execute(cur, *sql.lock(self.config.schema_name))
@@ -145,16 +147,14 @@ class MsSqlLoad(StagedLoad):
         """Bulk-copy the frame into the stage; the first frame's columns make the stage."""
         self.require_open()
         types = column_types(frame.schema, column_type)
-        with connect(self.store.config, self.store.context, StoreError) as con:
+        with self.store.cursor() as cur:
             if not self.staged:
-                cur = con.cursor()
-                try:
-                    execute(cur, sql.create_table(self.stage, types))
-                finally:
-                    cur.close()
+                execute(cur, sql.create_table(self.stage, types))
                 self.types, self.staged = types, True
-            for chunk in bulk_ready(frame).iter_slices(_BCP_ROWS):
-                con.bulk_copy(self.stage, chunk.rows(), batch_size=_BCP_ROWS)
+            cur.bulkcopy_arrow(
+                self.stage, bulk_arrow(frame), batch_size=_BULK_ROWS, timeout=0,
+                column_mappings=list(frame.columns), keep_nulls=True,
+            )  # fmt: skip
 
     def publish(self, commit: Commit) -> None:
         self.require_open()
@@ -189,5 +189,5 @@ class MsSqlLoad(StagedLoad):
         names = list(self.types)
         one_row_per_key(cur, self.stage, copy, names, run.primary_key, run.version, quote, True)
 
-    def cursor(self) -> contextlib.AbstractContextManager[pymssql.Cursor]:
+    def cursor(self) -> contextlib.AbstractContextManager[Cursor]:
         return self.store.cursor()
