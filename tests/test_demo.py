@@ -113,3 +113,42 @@ def test_init_force_names_a_file_in_the_way(tmp_path: Path, hygge_cli) -> None:
     assert forced.exit_code == 2
     assert "cannot write" in forced.stderr and "flows" in forced.stderr
     assert (target / "flows").read_text() == "not a folder"
+
+
+def test_the_sql_server_to_fabric_example_plans_once_filled_in(
+    tmp_path: Path, hygge_cli, monkeypatch
+) -> None:
+    """examples/ is beside the demo (which `go` alone runs, as above); its flow, with each
+    <...> filled in and the commented connections added to hygge.yml, is a valid plan. Its
+    landing zone is a local folder here, which takes no cloud connection."""
+    hygge_cli("init", "shop", cwd=tmp_path)
+    root = tmp_path / "shop"
+    example = (root / "examples/sqlserver_to_fabric/flow.yml").read_text()
+    filled = {
+        "<server>": "db", "<database>": "shop", "<tenant id>": "t-1", "<client id>": "c-1",
+        "<key column>": "order_id", "<last modified column>": "updated_at", "<table>": "orders",
+    }  # fmt: skip
+    for placeholder, value in filled.items():
+        example = example.replace(placeholder, value)
+    zone = tmp_path / "LandingZone"
+    lines = example.splitlines()
+    lines = [
+        f'  path: "{zone}"' if "<landing zone URL" in line else line
+        for line in lines
+        if line != "  connection: onelake"
+    ]
+    assert "<" not in "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    start = lines.index("#        connections:")
+    end = next(n for n in range(start, len(lines)) if lines[n].startswith("#   3."))
+    connections = "\n".join(line[len("#        ") :] for line in lines[start:end])
+    (root / "hygge.yml").write_text((root / "hygge.yml").read_text() + connections + "\n")
+    (root / "flows/sqlserver_to_fabric").mkdir()
+    (root / "flows/sqlserver_to_fabric/flow.yml").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("SQL_CLIENT_SECRET", "s")
+    monkeypatch.setenv("ONELAKE_CLIENT_SECRET", "s")
+
+    listed = hygge_cli("ls", "--flow", "sqlserver_to_fabric", cwd=root)
+
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.startswith("sqlserver_to_fabric.orders\tincremental\tupdated_at\t")
+    assert f"{zone}/dbo.schema/orders" in listed.stdout

@@ -1,4 +1,5 @@
-"""`hygge init`: a project that runs as it is, on sample data, with no server."""
+"""`hygge init`: a project that runs as it is, on sample data, with no server, and beside it
+(under examples/, which no run reads) a SQL Server to Fabric flow to fill in."""
 
 from __future__ import annotations
 
@@ -75,6 +76,47 @@ watermark:
 entities: [orders]
 """
 
+FABRIC_FLOW = """\
+# SQL Server (or Azure SQL) into Microsoft Fabric by open mirroring: a full copy once, then
+# the rows changed since the last run (every hour, say, from cron or a scheduler). Fabric
+# merges what lands into a mirrored table per entity, on its primary_key.
+#
+# To use it:
+#   1. Create a mirrored database in Fabric ("Open mirroring") and copy its landing zone URL.
+#   2. Add two connections to hygge.yml; secrets come from the environment, never the file:
+#        connections:
+#          sqlserver:
+#            type: mssql
+#            host: <server>.database.windows.net   # or an on-premises host (port: 1433)
+#            database: <database>
+#            authentication: ActiveDirectoryServicePrincipal  # or sql (user, password),
+#            tenant_id: <tenant id>                            # ActiveDirectoryDefault,
+#            client_id: <client id>                            # ActiveDirectoryManagedIdentity
+#            client_secret: ${SQL_CLIENT_SECRET}
+#          onelake:
+#            type: azure
+#            tenant_id: <tenant id>
+#            client_id: <client id>
+#            client_secret: ${ONELAKE_CLIENT_SECRET}
+#   3. Fill in each <...> below, move this folder to flows/sqlserver_to_fabric/, then:
+#        hygge debug                              # connections, tables, columns; no rows
+#        hygge go --flow sqlserver_to_fabric      # the first run copies each table in full
+home:
+  type: mssql
+  connection: sqlserver
+  table: "dbo.{entity}"
+store:
+  type: open_mirroring
+  connection: onelake
+  path: "<landing zone URL: abfss://...onelake.dfs.fabric.microsoft.com/.../Files/LandingZone>"
+  schema: dbo            # tables land in the mirrored database's dbo schema
+run_type: incremental
+primary_key: [<key column>]   # per table in entities/<table>.yml when the tables differ
+watermark:
+  column: <last modified column>   # a datetime or rising number each change updates
+entities: [<table>]
+"""
+
 GITIGNORE = """\
 .hygge/
 lake/
@@ -120,6 +162,7 @@ def _project_files(target: Path) -> dict[str, str]:
         "flows/shop/flow.yml": SHOP_FLOW.format(),
         "flows/shop/entities/products.yml": PRODUCTS_ENTITY,
         "flows/shop/entities/orders.yml": ORDERS_ENTITY,
+        "examples/sqlserver_to_fabric/flow.yml": FABRIC_FLOW,
     }
     if importlib.util.find_spec("duckdb") is not None:  # the `duckdb` extra is installed
         files["flows/warehouse/flow.yml"] = WAREHOUSE_FLOW.format()
