@@ -137,8 +137,22 @@ class FileSystem:
     def open_write(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "wb")  # type: ignore[no-any-return]
 
-    def move(self, source: str, target: str) -> None:
-        self.fs.mv(source, target)
+    def move(self, source: str, target: str, deleted_first: str = "") -> None:
+        """Rename a file or folder. Object storage has no folders: there a folder's objects
+        are all copied, then deleted, those under `deleted_first` (a folder inside it) before
+        the others. So a crash while copying leaves the source whole, and one while deleting
+        a whole target and a source without its `deleted_first` (a commit record, which
+        marks a source still to be moved)."""
+        if self.is_local or not self.fs.isdir(source):
+            self.fs.mv(source, target)
+            return
+        bare = self.bare(source).rstrip("/")
+        relative = sorted(str(path)[len(bare) + 1 :] for path in self.fs.find(source))
+        for name in relative:
+            self.fs.copy(f"{bare}/{name}", f"{target}/{name}")
+        first = [n for n in relative if deleted_first and n.startswith(f"{deleted_first}/")]
+        for name in first + [n for n in relative if n not in first]:
+            self.fs.rm_file(f"{bare}/{name}")
 
     def remove_tree(self, path: str) -> None:
         if self.fs.exists(path):

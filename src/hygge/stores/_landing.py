@@ -109,10 +109,12 @@ def without_marker(schema: pl.Schema) -> pl.Schema:
     return pl.Schema({name: dtype for name, dtype in schema.items() if name != MARKER})
 
 
-def scan_parts(staging: str, parts: list[str]) -> pl.LazyFrame:
+def scan_parts(fs: FileSystem, staging: str, parts: list[str]) -> pl.LazyFrame:
     """A run's staged parts as one table: a part started when a column was added has more
     columns than those before it (theirs read as null); the marker stays last."""
-    rows = pl.concat([pl.scan_parquet(f"{staging}/{part}") for part in parts], how="diagonal")
+    options = fs.scan_options
+    scans = [pl.scan_parquet(f"{staging}/{part}", storage_options=options) for part in parts]
+    rows = pl.concat(scans, how="diagonal")
     names = rows.collect_schema().names()
     if MARKER in names:
         rows = rows.select(*(name for name in names if name != MARKER), MARKER)

@@ -34,7 +34,7 @@ def stage_keys(fs: FileSystem, staging: str, parts: list[str], run: LoadRun, int
     """Write the distinct keys of the staged parts to `into` (a full read of no rows: none)."""
     if not parts:
         return
-    keys = scan_parts(staging, parts).select(run.primary_key)
+    keys = scan_parts(fs, staging, parts).select(run.primary_key)
     with fs.open_write(into) as handle:
         keys.unique().sink_parquet(handle)
 
@@ -46,7 +46,8 @@ def landed_keys(fs: FileSystem, folder: str) -> pl.LazyFrame | None:
     chosen = names[fulls[-1] :] if fulls else names
     if not chosen:
         return None
-    return pl.scan_parquet([f"{folder}/{KEYS}/{name}" for name in chosen]).unique()
+    files = [f"{folder}/{KEYS}/{name}" for name in chosen]
+    return pl.scan_parquet(files, storage_options=fs.scan_options).unique()
 
 
 def stage_deletes(
@@ -60,7 +61,8 @@ def stage_deletes(
     keys = list(run.primary_key)
     read = f"{staging}/{keys_name(run)}"
     if fs.exists(read):
-        gone = before.join(pl.scan_parquet(read), on=keys, how="anti", nulls_equal=True)
+        done = pl.scan_parquet(read, storage_options=fs.scan_options)
+        gone = before.join(done, on=keys, how="anti", nulls_equal=True)
     else:
         gone = before  # a full read of no rows: every key is gone
     columns = [

@@ -29,7 +29,7 @@ def one_row_per_key(
 ) -> list[str]:
     """The staged parts after keeping one row per key (the same parts when none repeats)."""
     keys = list(run.primary_key)
-    rows = scan_parts(staging, parts)
+    rows = scan_parts(fs, staging, parts)
     if not _repeated(rows, keys):
         return parts
     names = rows.collect_schema().names()

@@ -25,18 +25,18 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import PurePosixPath
 from typing import Annotated, ClassVar, Literal
 
 import polars as pl
 from pydantic import Field, field_validator
 
+from hygge.clouds import LocationConfig
 from hygge.config.models import RunType
 from hygge.errors import ConfigError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
-from hygge.stores._commits import last_commit, read_records
+from hygge.plugin import Commit, Context, Load, LoadRun, Store
+from hygge.stores._commits import RECORDS_FOLDER, last_commit, read_records
 from hygge.stores._landing import (
     highest_sequence,
     read_keys,
@@ -64,9 +64,8 @@ def _folder_name(value: str | None) -> str | None:
     return value
 
 
-class OpenMirroringStoreConfig(PluginConfig):
+class OpenMirroringStoreConfig(LocationConfig):
     type: Literal["open_mirroring"] = "open_mirroring"
-    path: str  # the landing zone
     table: str | None = None  # the entity's name when not given
     schema_name: str | None = Field(None, alias="schema")
     file_rows: Annotated[int, Field(gt=0)] = 1_000_000
@@ -96,7 +95,7 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
         schema = f"{config.schema_name}.schema/" if config.schema_name else ""
         self.written = f"{context.resolve(config.path).rstrip('/')}/{schema}{self.table}"
         self.path = f"{self.landing}/{schema}{self.table}"
-        self.fs = FileSystem(self.landing)
+        self.fs = FileSystem(self.landing, config.credentials)
         self.address = f"{context.flow}.{context.entity}"
 
     def destination(self) -> str:
@@ -114,8 +113,8 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
         return [f"landing zone {self.landing}: {problem}"] if problem else []
 
     def staging_path(self, run_id: str) -> str:
-        folder = PurePosixPath(self.path)
-        return str(folder.parent / f"_{folder.name}{STAGING_MARK}{run_id}")
+        parent, _, name = self.path.rpartition("/")  # a URL's `//` kept, as Path would not
+        return f"{parent}/_{name}{STAGING_MARK}{run_id}"
 
     def recover(self) -> None:
         """Finish the publishes a crash cut short (change files: move the rest in; a
@@ -140,10 +139,9 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
             self.remove_leftover(staging)
 
     def _stagings(self) -> list[str]:
-        folder = PurePosixPath(self.path)
-        prefix = f"_{folder.name}{STAGING_MARK}"
-        names = self.fs.list_names(str(folder.parent))
-        return [str(folder.parent / name) for name in names if name.startswith(prefix)]
+        parent, _, name = self.path.rpartition("/")
+        prefix = f"_{name}{STAGING_MARK}"
+        return [f"{parent}/{n}" for n in self.fs.list_names(parent) if n.startswith(prefix)]
 
     def replace_table(self, staging: str, maybe_dropped: bool = False) -> None:
         """Drop the table folder, give Fabric `drop_wait` to drop the table, then land the
@@ -162,8 +160,8 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
                 self.path,
             )
             time.sleep(self.config.drop_wait)
-        self.fs.makedirs(str(PurePosixPath(self.path).parent))
-        self.fs.move(staging, self.path)
+        self.fs.makedirs(self.path.rpartition("/")[0])
+        self.fs.move(staging, self.path, deleted_first=RECORDS_FOLDER)
 
     def remove_leftover(self, path: str) -> None:
         try:
@@ -181,7 +179,8 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
             return None
         files = [f"{self.path}/{n}" for n in self.data_names()]
         try:
-            return sum(int(pl.scan_parquet(f).select(pl.len()).collect().item()) for f in files)
+            scans = (pl.scan_parquet(f, storage_options=self.fs.scan_options) for f in files)
+            return sum(int(scan.select(pl.len()).collect().item()) for scan in scans)
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise StoreError(f"cannot count the rows in {self.path}: {exc}") from exc
 
