@@ -5,7 +5,8 @@ landing zone requirements and format" and "Open mirroring best practices", in wh
 a run (or a crash) left it: folders of tables (or `<schema>.schema` folders of them), every
 visible file of a table a complete parquet file named by 20 digits, the numbers without a
 gap, `_metadata.json` with `keyColumns` beside the first data file, `__rowMarker__` the last
-column with known values, and marker-free files (an initial load) only before change files.
+column with known values, marker-free files (an initial load) only before change files, and
+the optional `_partnerEvents.json` at the root naming the partner and the kind of source.
 `read_mirror` is what Fabric would make of a table folder: the files in order, markers
 applied by key.
 """
@@ -45,6 +46,19 @@ def check_landing_zone(landing: Path) -> None:
     if landing.is_dir():
         for table in table_folders(landing):
             check_table(table)
+        check_partner_events(landing / "_partnerEvents.json")
+
+
+def check_partner_events(path: Path) -> None:
+    """The optional events file: a JSON object naming the partner and the kind of source."""
+    if not path.exists():
+        return
+    events = json.loads(path.read_text())
+    assert isinstance(events, dict) and isinstance(events.get("partnerName"), str), events
+    info = events.get("sourceInfo")
+    assert isinstance(info, dict) and isinstance(info.get("sourceType"), str), events
+    extra = info.get("additionalInformation", {})
+    assert isinstance(extra, dict), f"{path}: additionalInformation is not an object"
 
 
 def keys_of(table: Path) -> list[str]:

@@ -82,7 +82,7 @@ class InCloudMirror(StoreContract):
         fs = self.lake.filesystem()
         bare = fs._strip_protocol(self.zone)
         found = [p[len(bare) + 1 :] for p in fs.find(self.zone)] if fs.exists(self.zone) else []
-        kept = ("orders/_metadata.json", "orders/_hygge/")
+        kept = ("orders/_metadata.json", "orders/_hygge/", "_partnerEvents.json")
         return sorted(p for p in found if "/_" in "/" + p and not p.startswith(kept))
 
 

@@ -295,6 +295,16 @@ def test_the_checker_finds_a_partial_file(tmp_path: Path) -> None:
         check_landing_zone(tmp_path / "zone")
 
 
+@pytest.mark.parametrize(
+    "events", ['{"sourceInfo": {"sourceType": "x"}}', '{"partnerName": "p", "sourceInfo": 1}']
+)
+def test_the_checker_finds_a_broken_partner_events_file(tmp_path: Path, events: str) -> None:
+    write_zone(tmp_path / "zone", {})
+    (tmp_path / "zone/_partnerEvents.json").write_text(events)
+    with pytest.raises(AssertionError):
+        check_landing_zone(tmp_path / "zone")
+
+
 # Real processes: a crash at every failpoint, then a rerun lands every row once.
 
 
@@ -487,3 +497,21 @@ def test_a_crash_landing_deletes_then_a_rerun_lands_each_change_once(
     assert hygge(shop, *args).returncode == 0  # the keys the crashed run landed are known
     again = pl.concat([pl.read_parquet(f) for f in sorted(table.glob("0*.parquet"))[1:]])
     assert again.filter(pl.col(MARKER) == 2).height == 50  # so no key is deleted twice
+
+
+def test_the_landing_zone_says_who_writes_it_once_and_keeps_another_writers_events(
+    tmp_path: Path,
+) -> None:
+    """`_partnerEvents.json` at the zone's root, as the pages describe it; never rewritten."""
+    land(mirror_store(tmp_path, source_type="SQL Server"), "full_drop", sample(3), run_id="r1")
+    events = json.loads((tmp_path / "landing/_partnerEvents.json").read_text())
+    assert events["partnerName"] == "hygge"
+    assert events["sourceInfo"]["sourceType"] == "SQL Server"
+    assert not list((tmp_path / "landing").glob("_partnerEvents.json.*"))
+
+    other = tmp_path / "other"
+    (other / "landing").mkdir(parents=True)
+    theirs = '{"partnerName": "someone else", "sourceInfo": {"sourceType": "Oracle"}}'
+    (other / "landing/_partnerEvents.json").write_text(theirs)
+    land(mirror_store(other), "full_drop", sample(3), run_id="r1")
+    assert (other / "landing/_partnerEvents.json").read_text() == theirs

@@ -22,6 +22,7 @@ from hygge.stores._commits import RECORDS_FOLDER, Record
 MARKER = "__rowMarker__"
 UPSERT = 4
 METADATA = "_metadata.json"
+PARTNER_EVENTS = "_partnerEvents.json"
 DIGITS = 20
 _DATA_NAME = re.compile(rf"^(\d{{{DIGITS}}})\.parquet$")
 # Delta tables (what Fabric mirrors into) refuse these in a column name.
@@ -119,3 +120,26 @@ def scan_parts(fs: FileSystem, staging: str, parts: list[str]) -> pl.LazyFrame:
     if MARKER in names:
         rows = rows.select(*(name for name in names if name != MARKER), MARKER)
     return rows
+
+
+def write_partner_events(fs: FileSystem, landing: str, source_type: str) -> None:
+    """The landing zone's `_partnerEvents.json` (optional in Fabric: it tells Fabric which
+    writer and which kind of source feed the mirror), written once, whole or not at all;
+    one already there, hygge's or another writer's, is left as it is."""
+    path = f"{landing}/{PARTNER_EVENTS}"
+    if fs.exists(path):
+        return
+    from hygge import __version__
+
+    events = {
+        "partnerName": "hygge",
+        "sourceInfo": {
+            "sourceType": source_type,
+            "additionalInformation": {"hyggeVersion": __version__},
+        },
+    }
+    fs.makedirs(landing)
+    temporary = f"{path}.hygge-writing"  # `_` first: Fabric skips it
+    with fs.open_write(temporary) as handle:
+        handle.write(json.dumps(events, indent=2).encode())
+    fs.move(temporary, path)

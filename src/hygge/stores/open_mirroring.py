@@ -38,10 +38,12 @@ from hygge.filesystem import FileSystem, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, Store
 from hygge.stores._commits import RECORDS_FOLDER, last_commit, read_records
 from hygge.stores._landing import (
+    PARTNER_EVENTS,
     highest_sequence,
     read_keys,
     refuse_columns,
     sequence_of,
+    write_partner_events,
 )
 from hygge.stores._mirror_deletes import move_keys_in
 from hygge.stores._mirror_load import MirrorLoad
@@ -73,6 +75,7 @@ class OpenMirroringStoreConfig(LocationConfig):
     drop_wait: Annotated[float, Field(ge=0)] = 60.0  # seconds Fabric gets to drop a table
     overwrite_foreign: bool = False  # may a full_drop replace a folder hygge did not write?
     deletes: bool = False  # land deletes of rows gone since the last full read (_mirror_deletes)
+    source_type: str = "hygge"  # the kind of source `_partnerEvents.json` names, e.g. SQL Server
 
     _names = field_validator("table", "schema_name")(_folder_name)
 
@@ -201,6 +204,10 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
                 " matches by key, but the entity has no primary_key",
                 hint="set primary_key on the entity, or remove deletes from the store",
             )
+        try:
+            write_partner_events(self.fs, self.landing, self.config.source_type)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.landing}/{PARTNER_EVENTS}: {exc}") from exc
         changes = run.run_type != "full_drop" or (self.config.deletes and self.fs.exists(self.path))
         if changes:
             self._refuse_other_keys(run.primary_key)
