@@ -36,11 +36,12 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError
 from pydantic import Field
 
+from hygge.clouds import LocationConfig, cloud_of
 from hygge.config.models import RunType
 from hygge.errors import RetryableError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, PluginConfig, Store
+from hygge.plugin import Commit, Context, Load, LoadRun, Store
 from hygge.stores import _delta_record as record
 from hygge.stores._delta_frames import delta_frame, newest_per_key, staged_stream
 from hygge.stores._file_schema import FolderSchema
@@ -49,14 +50,22 @@ STAGING_MARK = ".hygge-"
 log = logging.getLogger(__name__)
 
 
-class DeltaStoreConfig(PluginConfig):
+class DeltaStoreConfig(LocationConfig):
     type: Literal["delta"] = "delta"
-    path: str  # the table's folder or URL (s3://, abfss://, ...)
-    storage_options: dict[str, str] = {}  # delta-rs's options for object storage
+    # path: the table's folder or URL (s3://, abfss://, ...); connection: a cloud's
+    storage_options: dict[str, str] = {}  # delta-rs's own options, over the connection's
     partition_by: tuple[str, ...] = ()  # columns a new table (or a full_drop) partitions by
     target_file_size: Annotated[int | None, Field(gt=0)] = None  # bytes per data file
     optimize: bool = False  # compact small files after each run
     vacuum: bool = False  # remove files no version within the retention needs, after each run
+
+
+def storage_options(config: DeltaStoreConfig, path: str) -> dict[str, str] | None:
+    """delta-rs's options for path: the cloud connection's credentials (delta-rs and Polars
+    share the Rust object_store's option names), then `storage_options` as written."""
+    cloud = cloud_of(path)
+    given = cloud.polars_options(config.credentials, path) if cloud else None
+    return {**(given or {}), **config.storage_options} or None
 
 
 class DeltaStore(Store[DeltaStoreConfig]):
@@ -68,7 +77,7 @@ class DeltaStore(Store[DeltaStoreConfig]):
         super().__init__(config, context)
         self.written = context.resolve(config.path).rstrip("/")
         self.path = real_path(self.written)
-        self.options = dict(config.storage_options) or None  # delta-rs's keys, not fsspec's
+        self.options = storage_options(config, self.path)
         self.local = "://" not in self.path
 
     def destination(self) -> str:
