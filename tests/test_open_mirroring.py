@@ -174,6 +174,25 @@ def test_polish_renames_a_column_fabric_refuses(shop: Path, hygge_cli) -> None:
     assert "unit_price" in mirrored(shop).columns
 
 
+def test_debug_names_a_column_fabric_refuses_unless_polish_renames_it(
+    shop: Path, hygge_cli
+) -> None:
+    """Before any run: the home's columns, as polish would name them, against Fabric's rule."""
+    frame = pl.DataFrame({"id": [500], "status": ["x"], "unit price": [2.5], "updated_at": [T0]})
+    frame.write_parquet(shop / "data/orders/prices.parquet")
+
+    checked = hygge_cli("debug", cwd=shop)
+
+    assert checked.exit_code == 1, checked.output
+    assert "column 'unit price' cannot be mirrored" in checked.stdout
+    assert "remove_spaces" in checked.stdout
+    assert not (shop / "landing").exists()
+    flow = shop / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text() + "    polish: {remove_spaces: true}\n")
+    renamed = hygge_cli("debug", cwd=shop)
+    assert renamed.exit_code == 0, renamed.output
+
+
 def test_a_run_keeps_the_newest_version_of_a_key_across_a_column_it_added(
     tmp_path: Path,
 ) -> None:

@@ -2,14 +2,16 @@
 
 The home and the store check themselves (paths, connections, tables); then the columns a run
 relies on are checked against the home's schema (read from metadata, no rows): the watermark
-column exists with a type that orders rows and its `start` and `lookback` fit that type, and
-the primary key's columns exist with types rows can be matched on. Each of these would
+column exists with a type that orders rows and its `start` and `lookback` fit that type, the
+primary key's columns exist with types rows can be matched on, and a store that refuses some
+column names (open mirroring) is asked about each name as polish leaves it. Each of these would
 otherwise stop the entity only once `hygge go` runs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import polars as pl
@@ -19,6 +21,7 @@ from hygge.errors import HyggeError
 from hygge.flow import watermark_moved
 from hygge.journal import WatermarkRecord
 from hygge.plan import PlannedEntity
+from hygge.polish import Polisher
 from hygge.watermark import Kind, Mark, kind_of, mark_from_user
 
 _UNMATCHABLE = (pl.List, pl.Array, pl.Struct, pl.Object, pl.Null)
@@ -39,10 +42,11 @@ def entity_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None
 
 
 def column_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None) -> list[str]:
-    """The watermark and primary-key columns against the home's schema."""
+    """The watermark and primary-key columns against the home's schema, and every column's
+    name (as polish leaves it) against what the store refuses."""
     watermark = None if entity.home.new_files_only else entity.settings.watermark
     keys = entity.settings.primary_key or []
-    if watermark is None and not keys:
+    if watermark is None and not keys and not entity.store.refuses_names:
         return []
     try:
         schema = entity.home.schema()
@@ -52,7 +56,21 @@ def column_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None
     problems = _watermark_problems(watermark, schema, where, stored) if watermark else []
     if schema:  # no columns yet (no data files): an empty read does not match keys
         problems += [p for key in keys if (p := _key_problem(key, schema, where))]
-    return problems
+    return problems + _name_problems(entity, schema.names())
+
+
+def _name_problems(entity: PlannedEntity, columns: list[str]) -> list[str]:
+    """The store's refusals of the columns' destination names (polish may rename them)."""
+    if not entity.store.refuses_names:
+        return []
+    polish = entity.settings.polish
+    if polish is not None:
+        try:
+            columns = list(Polisher(polish, "", datetime.now(UTC)).names(columns).values())
+        except HyggeError as exc:
+            return [exc.message]
+    hint = " (let polish rename it: rename, remove_spaces or remove_special)"
+    return [p + hint for name in columns if (p := entity.store.column_problem(name))]
 
 
 def _watermark_problems(

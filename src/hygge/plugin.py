@@ -196,6 +196,8 @@ class Store(ABC, Generic[ConfigT]):
     incremental_upserts: ClassVar[bool] = False
     # A flow-level `path` names a folder that holds one sub-folder per entity.
     folder_per_entity: ClassVar[bool] = False
+    # `column_problem` may refuse a name (`hygge debug` then reads the home's columns for it).
+    refuses_names: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT, context: Context) -> None:
         self.config = config
@@ -221,6 +223,12 @@ class Store(ABC, Generic[ConfigT]):
     @abstractmethod
     def check(self) -> list[str]:
         """Problems that would stop a load (not writable, unreachable); empty when fine."""
+
+    def column_problem(self, name: str) -> str | None:
+        """Why this store cannot take a column of this name (as polish leaves it); None when
+        it can. `hygge debug` asks it of each column the home describes, when
+        `refuses_names` says the store may refuse one."""
+        return None
 
     def begin(self, run: LoadRun) -> Load:
         """A load for run; a run type the store does not declare in `run_types` is refused

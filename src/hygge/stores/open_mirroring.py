@@ -39,6 +39,7 @@ from hygge.plugin import Commit, Context, Load, LoadRun, Store
 from hygge.stores._commits import RECORDS_FOLDER, last_commit, read_records
 from hygge.stores._landing import (
     PARTNER_EVENTS,
+    column_problem,
     highest_sequence,
     read_keys,
     refuse_columns,
@@ -84,6 +85,7 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
     Config = OpenMirroringStoreConfig
     run_types: ClassVar[frozenset[RunType]] = frozenset({"full_drop", "incremental", "merge"})
     incremental_upserts: ClassVar[bool] = True
+    refuses_names: ClassVar[bool] = True
 
     def __init__(self, config: OpenMirroringStoreConfig, context: Context) -> None:
         super().__init__(config, context)
@@ -114,6 +116,10 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
     def check(self) -> list[str]:
         problem = self.fs.probe_writable(self.landing)
         return [f"landing zone {self.landing}: {problem}"] if problem else []
+
+    def column_problem(self, name: str) -> str | None:
+        problem = column_problem(name)
+        return None if problem is None else f"column {name!r} cannot be mirrored: {problem}"
 
     def staging_path(self, run_id: str) -> str:
         parent, _, name = self.path.rpartition("/")  # a URL's `//` kept, as Path would not
