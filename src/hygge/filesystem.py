@@ -137,13 +137,16 @@ class FileSystem:
     def open_write(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "wb")  # type: ignore[no-any-return]
 
-    def move(self, source: str, target: str, deleted_first: str = "") -> None:
-        """Rename a file or folder. Object storage has no folders: there a folder's objects
-        are all copied, then deleted, those under `deleted_first` (a folder inside it) before
-        the others. So a crash while copying leaves the source whole, and one while deleting
-        a whole target and a source without its `deleted_first` (a commit record, which
-        marks a source still to be moved)."""
-        if self.is_local or not self.fs.isdir(source):
+    def move(self, source: str, target: str) -> None:
+        self.fs.mv(source, target)
+
+    def move_folder(self, source: str, target: str, deleted_first: str = "") -> None:
+        """Rename a folder. Object storage has no folders: there its objects are all copied,
+        then deleted, those under `deleted_first` (a folder inside it) before the others. So
+        a crash while copying leaves the source whole, and one while deleting a whole target
+        and a source without its `deleted_first` (a commit record, which marks a source
+        still to be moved)."""
+        if self.is_local:
             self.fs.mv(source, target)
             return
         bare = self.bare(source).rstrip("/")

@@ -170,7 +170,7 @@ class OpenMirroringStore(Store[OpenMirroringStoreConfig]):
             )
             time.sleep(self.config.drop_wait)
         self.fs.makedirs(self.path.rpartition("/")[0])
-        self.fs.move(staging, self.path, deleted_first=RECORDS_FOLDER)
+        self.fs.move_folder(staging, self.path, deleted_first=RECORDS_FOLDER)
 
     def remove_leftover(self, path: str) -> None:
         try:
