@@ -394,3 +394,51 @@ def test_a_merge_keeps_one_row_per_key_in_the_stage_before_publishing(
     assert checks[0] < said.index(newest) < said.index(f"DROP TABLE {copy}") < checks[1]
     published = [s for s in said if "sp_rename" in s]  # no destination yet: the stage moves in
     assert bool(published) == ordered
+
+
+class _ArrowServer:
+    """A stand-in connection whose cursor answers a query with the driver's Arrow batches
+    (timestamps in nanoseconds), handing them out `arrow_batch(n)` rows at a time."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table, self.said = table, []
+        self.timeout = 0
+
+    def connect(self, *_: Any, **__: Any) -> _ArrowServer:
+        return self
+
+    def cursor(self) -> _ArrowServer:
+        self.offset = 0
+        return self
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.said.append((sql, params))
+
+    def arrow_batch(self, size: int) -> pa.RecordBatch:
+        rows = self.table.slice(self.offset, size)
+        self.offset += rows.num_rows
+        return pa.RecordBatch.from_pylist(rows.to_pylist(), schema=rows.schema)
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_home_streams_the_drivers_arrow_batches_with_the_window_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mssql_python
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    table = pa.table({"id": pa.array(range(25), pa.int64()),
+                      "at": pa.array([at] * 25, pa.timestamp("ns", "UTC"))})  # fmt: skip
+    server = _ArrowServer(table)
+    monkeypatch.setattr(mssql_python, "connect", server.connect)
+    reader = make_home(table="dbo.orders")
+
+    batches = list(reader.batches(Window("id", Mark("int", 0), Mark("int", 99)), 10))
+
+    assert [b.height for b in batches] == [10, 10, 5]
+    assert pl.concat(batches).equals(pl.from_arrow(table).cast({"at": pl.Datetime("us", "UTC")}))
+    sql, params = server.said[-1]
+    assert "[id] >= ? AND [id] <= ?" in sql and params == (0, 99)
+    assert reader.fetch("SELECT 1", []).num_rows == 25

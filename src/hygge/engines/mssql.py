@@ -223,12 +223,6 @@ def fits(source: str, destination: str) -> bool:
     return (source, destination) in {("real", "float"), ("varbinary(max)", "varbinary(max)")}
 
 
-def arrow_schema(columns: list[tuple[str, str]]) -> pa.Schema:
-    """(name, SQL Server type) pairs as an Arrow schema, through the Polars type mapping."""
-    frame = pl.DataFrame(schema={name: polars_type(kind) for name, kind in columns})
-    return frame.to_arrow().schema
-
-
 def conform(batch: pa.RecordBatch) -> pa.RecordBatch:
     """A batch as the driver reads it, in hygge's types: timestamps and times in
     microseconds (a zoned one in UTC), fixed-size binary as Binary. Arrow casts whole

@@ -82,14 +82,11 @@ class MsSqlHome(ServerHome[MsSqlHomeConfig]):
         with connect(self.config, self.context, SourceError) as con:
             cursor = con.cursor()
             try:
-                execute(cursor, *self._finished(sql, params))
+                text, bound = self.dialect.finish(sql, params)
+                execute(cursor, text, bound or ())
                 yield cursor
             finally:
                 cursor.close()
-
-    def _finished(self, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-        text, bound = self.dialect.finish(sql, params)
-        return text, bound or []
 
     def _columns(self, con: Any, sql: str) -> list[tuple[str, str]]:
         """(name, SQL Server type) of each column sql returns, described by the server."""
