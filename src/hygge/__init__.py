@@ -27,6 +27,7 @@ _HOMES = {  # a public name -> the module that defines it
     "ProjectCheck": "hygge.debug",
     "check_project": "hygge.debug",
     "Selection": "hygge.selection",
+    "Reporter": "hygge.progress",
     "run": "hygge.request",
 }
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from hygge.debug import ProjectCheck, check_project
     from hygge.errors import ConfigError, EntityError, HyggeError, UsageError
     from hygge.plan import Plan, PlannedEntity, make_plan
+    from hygge.progress import Reporter
     from hygge.request import run
     from hygge.results import EntityResult, RunResult
     from hygge.selection import Selection
@@ -48,6 +50,7 @@ __all__ = [
     "PlannedEntity",
     "Project",
     "ProjectCheck",
+    "Reporter",
     "RunResult",
     "Selection",
     "UsageError",

@@ -8,7 +8,6 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import Protocol
 
 from hygge.errors import LockFolderUnusable
 from hygge.flow import EntityFlow
@@ -20,7 +19,9 @@ from hygge.locks import (
     entity_claim,
     project_lock,
 )
+from hygge.logfile import run_log
 from hygge.plan import Plan, PlannedEntity
+from hygge.progress import EntityEvents, Relay, Reporter, waiting_for_lock, waiting_for_pool
 from hygge.results import EntityResult, RunResult, Status
 from hygge.signals import main_thread_only
 from hygge.window import Backfill
@@ -28,27 +29,6 @@ from hygge.window import Backfill
 _POLL_SECONDS = 0.2
 LIBRARY_COMMAND = "hygge (library)"  # the command the journal records for a library run
 log = logging.getLogger(__name__)
-
-
-class Reporter(Protocol):
-    """Receives progress; implemented by the terminal renderer (or nothing)."""
-
-    def entity_started(self, entity: PlannedEntity) -> None: ...
-
-    def entity_rows(self, entity: PlannedEntity, rows: int) -> None: ...
-
-    def entity_finished(self, result: EntityResult) -> None: ...
-
-
-class SilentReporter:
-    def entity_started(self, entity: PlannedEntity) -> None:
-        pass
-
-    def entity_rows(self, entity: PlannedEntity, rows: int) -> None:
-        pass
-
-    def entity_finished(self, result: EntityResult) -> None:
-        pass
 
 
 def new_run_id() -> str:
@@ -66,18 +46,26 @@ class Coordinator:
         backfill: Backfill | None = None,
         command: str = LIBRARY_COMMAND,
         wait_seconds: float = 0.0,
+        run_id: str | None = None,
+        log_file: str | None = None,
     ) -> None:
         self.plan = plan
-        self.reporter = reporter or SilentReporter()
+        self.relay = Relay(reporter or Reporter())
         self.backfill = backfill
         self.command = command
         self.wait_seconds = wait_seconds
         self.cancel = threading.Event()
         self.started_at = datetime.now(UTC)  # the run's start, as polish's `run_start`
-        self.run_id = new_run_id()
+        self.run_id = run_id or new_run_id()
         self.holder = Holder.me(self.run_id, command)
+        written = log_file or plan.project.spec.log_file
+        self.log_file = plan.project.root / written if written else None
 
     def run(self) -> RunResult:
+        with run_log(self.log_file, self.run_id):
+            return self._run()
+
+    def _run(self) -> RunResult:
         self.plan.preflight()
         for line in (*self.plan.left_out, *self.plan.crowding()):
             log.warning("%s", line)
@@ -88,6 +76,7 @@ class Coordinator:
             self.journal = journal
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)
+            self._announce()
             status = "failed"  # the record when an error ends the run early
             try:
                 self._run_locked(results)
@@ -109,6 +98,24 @@ class Coordinator:
             seconds=time.monotonic() - started,
             interrupted=interrupted,
         )
+
+    def _announce(self) -> None:
+        """The plan in the debug log; every entity queued for the reporter."""
+        log.info(
+            "run %s of %s: %d entities",
+            self.run_id,
+            self.plan.project.name,
+            len(self.plan.entities),
+        )
+        for e in self.plan.entities:
+            log.debug(
+                "plan: %s %s: %s -> %s",
+                e.address,
+                e.run_type,
+                e.home.describe(),
+                e.store.destination(),
+            )
+        self.relay.call("run_started", self.run_id, self.plan.entities)
 
     def _run_locked(self, results: dict[str, EntityResult]) -> None:
         """Run every entity, or none when the locks cannot be used or the project is held."""
@@ -162,25 +169,27 @@ class Coordinator:
             if len(running) >= self.plan.concurrency or not self._may_start(results):
                 return
             if not pools.reserve(entity.pool_needs):
+                self.relay.phase(entity, waiting_for_pool(", ".join(sorted(entity.pool_needs))))
                 continue  # its pools are busy: it starts when a running entity ends
             claim = entity_claim(self.plan.project.root, entity.address, entity.store.target())
             try:
                 holder = claim.try_take(self.holder)
             except LockFolderUnusable as exc:  # e.g. another user's lock file: this entity only
                 waiting.remove(entity)
-                results[entity.address] = self._unlockable(entity, exc)
-                self.reporter.entity_finished(results[entity.address])
+                self._report(self._unlockable(entity, exc), results)
                 continue
             if holder is None:
                 waiting.remove(entity)
-                self.reporter.entity_started(entity)
+                log.info("%s: started (%s)", entity.address, entity.run_type)
+                self.relay.call("entity_started", entity)
                 running[pool.submit(self._run_one, entity, claim)] = entity
                 continue
             pools.release(entity.pool_needs)
             if time.monotonic() >= deadline:
                 waiting.remove(entity)
-                results[entity.address] = self._held(entity, holder)
-                self.reporter.entity_finished(results[entity.address])
+                self._report(self._held(entity, holder), results)
+            else:
+                self.relay.phase(entity, waiting_for_lock(holder))
 
     def _claim_project(self) -> tuple[Claim, str | None]:
         """With options.exclusive, one coordinator per project: the others skip (or wait).
@@ -207,8 +216,19 @@ class Coordinator:
             result = future.result()
         finally:
             self.plan.pools.release(entity.pool_needs)
+        self._report(result, results)
+
+    def _report(self, result: EntityResult, results: dict[str, EntityResult]) -> None:
         results[result.address] = result
-        self.reporter.entity_finished(result)
+        log.info(
+            "%s: %s, %s rows in %.1fs%s",
+            result.address,
+            result.status,
+            f"{result.rows:,}",
+            result.seconds,
+            f" ({result.error.splitlines()[0]})" if result.error else "",
+        )
+        self.relay.call("entity_finished", result)
 
     def _may_start(self, results: dict[str, EntityResult]) -> bool:
         if self.cancel.is_set():
@@ -223,7 +243,7 @@ class Coordinator:
             self.cancel,
             self.journal,
             self.backfill,
-            lambda rows: self.reporter.entity_rows(entity, rows),
+            EntityEvents(self.relay, entity),
             self.started_at,
         )
         try:

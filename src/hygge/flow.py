@@ -31,6 +31,16 @@ from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.plugin import Commit, LoadRun
 from hygge.polish import Polisher
+from hygge.progress import (
+    BOUNDS,
+    PLANNING,
+    PUBLISHING,
+    READING,
+    RETRY_WAIT,
+    WRITING,
+    EntityEvents,
+    NoEvents,
+)
 from hygge.redact import redact
 from hygge.results import EntityResult, SchemaChange, Status
 from hygge.transfer import Counts, transfer
@@ -59,7 +69,7 @@ class EntityFlow:
         cancel: threading.Event,
         journal: Journal,
         backfill: Backfill | None = None,
-        on_rows: Callable[[int], None] = lambda rows: None,
+        events: EntityEvents | None = None,
         started_at: datetime | None = None,
     ) -> None:
         self.entity = entity
@@ -67,7 +77,7 @@ class EntityFlow:
         self.cancel = cancel
         self.journal = journal
         self.backfill = backfill
-        self.on_rows = on_rows
+        self.events = events or NoEvents()
         self.started_at = started_at or datetime.now(UTC)
         self.published_before = False  # the store held a commit record when the run began
 
@@ -76,6 +86,7 @@ class EntityFlow:
         entity = self.entity
         attempts, outcome = 0, _Outcome()
         record_id: int | None = None
+        self.events.phase(PLANNING)
         try:
             entity.store.recover()
             previous = self._previous_state()
@@ -140,10 +151,15 @@ class EntityFlow:
     def _attempt(self, previous: WindowState) -> _Outcome:
         entity = self.entity
         settings = entity.settings
+        if settings.watermark is not None and entity.run_type != "full_drop":
+            self.events.phase(BOUNDS)
         read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
+        _log_window(entity.address, read)
+        self.events.total(entity.home.estimate_rows(read.window))
         checker = Checker(settings.checks) if settings.checks else None
         key, version, admit = self._destination_view(read, checker)
         load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
+        self.events.phase(READING)
         try:
             counts = transfer(
                 entity.home,
@@ -152,7 +168,7 @@ class EntityFlow:
                 load,
                 self.cancel,
                 admit=admit,
-                on_rows=self.on_rows,
+                on_rows=self._moved,
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
@@ -161,6 +177,7 @@ class EntityFlow:
                 self._refuse_emptying()
             state = read.next_state()
             failpoint("before_publish")
+            self.events.phase(PUBLISHING)
             load.publish(self._commit(state))
             log.debug("%s: published %d rows", entity.address, counts.written)
         except BaseException:
@@ -179,6 +196,11 @@ class EntityFlow:
             )
         mismatch = _mismatch(load.published_rows, counts.written, entity.store.destination())
         return _Outcome(counts, state, warnings, load.schema_changes, mismatch)
+
+    def _moved(self, rows: int, size: int) -> None:
+        if rows:
+            self.events.phase(WRITING)
+        self.events.rows(rows, size)
 
     def _destination_view(
         self, read: ReadPlan, checker: Checker | None
@@ -232,6 +254,7 @@ class EntityFlow:
             error,
             delay,
         )
+        self.events.phase(RETRY_WAIT)
         if self.cancel.wait(delay):
             raise Interrupted("interrupted while waiting to retry")
 
@@ -244,6 +267,7 @@ class EntityFlow:
         attempts: int,
         error: BaseException | None = None,
     ) -> EntityResult:
+        self.events.done()
         seconds = time.monotonic() - started
         published = status == "success" or outcome.mismatch is not None
         written = outcome.counts.written if published else 0
@@ -322,6 +346,19 @@ def watermark_moved(entity: PlannedEntity, stored: WatermarkRecord | None) -> Co
         hint=f"run it once with --entity {entity.address}:d to copy everything, or"
         f" `hygge journal reset --entity {entity.address}` (then watermark.start applies)",
     )
+
+
+def _log_window(address: str, read: ReadPlan) -> None:
+    """-v: the window this read takes, or the files it reads."""
+    window = read.window
+    if window.files is not None:
+        log.debug("%s: %d new or changed files to read", address, len(window.files))
+    elif window.column is None:
+        log.debug("%s: reading everything", address)
+    else:
+        lower = window.lower.display() if window.lower else "the start"
+        upper = window.upper.display() if window.upper else "the end"
+        log.debug("%s: window on %s from %s to %s", address, window.column, lower, upper)
 
 
 def _newer(published: Commit, stored: WatermarkRecord | None) -> bool:

@@ -150,6 +150,11 @@ class Home(ABC, Generic[ConfigT]):
         """The files this home would read now: path, size, modified_ns (new-files-only)."""
         raise EntityError(f"home type {self.config.type!r} has no files to list")
 
+    def estimate_rows(self, window: Window) -> int | None:
+        """About how many rows a read of window yields, when that is cheap to know (file
+        footers, catalog statistics): progress shows % and ETA from it. None: unknown."""
+        return None
+
     @abstractmethod
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         """Yield the rows of window in DataFrames of at most batch_rows rows."""

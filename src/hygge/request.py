@@ -17,9 +17,10 @@ from typing import Literal, overload
 from hygge.backfill import backfill_of, check_backfill
 from hygge.config.models import RUN_TYPE_ALIASES, RunType
 from hygge.config.project import Project, as_project
-from hygge.coordinator import LIBRARY_COMMAND, Coordinator, Reporter
+from hygge.coordinator import LIBRARY_COMMAND, Coordinator
 from hygge.errors import UsageError
 from hygge.plan import Plan, make_plan
+from hygge.progress import Reporter
 from hygge.results import RunResult
 from hygge.selection import Selection
 from hygge.window import Backfill
@@ -38,6 +39,7 @@ class RunRequest:
     backfill_to: object = None
     wait_seconds: float = 0.0
     exclude: tuple[str, ...] = ()
+    log_file: str | None = None  # else the project's log_file
     backfill: Backfill | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -65,10 +67,17 @@ class RunRequest:
         return plan
 
     def execute(
-        self, plan: Plan, reporter: Reporter | None = None, command: str = LIBRARY_COMMAND
+        self,
+        plan: Plan,
+        reporter: Reporter | None = None,
+        command: str = LIBRARY_COMMAND,
+        run_id: str | None = None,
     ) -> RunResult:
         """Run the plan; `command` is what the journal and the lock holders record."""
-        return Coordinator(plan, reporter, self.backfill, command, self.wait_seconds).run()
+        coordinator = Coordinator(
+            plan, reporter, self.backfill, command, self.wait_seconds, run_id, self.log_file
+        )
+        return coordinator.run()
 
 
 def names(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -104,6 +113,7 @@ def run(
     wait: float = 0.0,
     dry_run: Literal[False] = False,
     reporter: Reporter | None = None,
+    log_file: str | None = None,
 ) -> RunResult: ...
 
 
@@ -122,6 +132,7 @@ def run(
     wait: float = 0.0,
     dry_run: Literal[True],
     reporter: Reporter | None = None,
+    log_file: str | None = None,
 ) -> Plan: ...
 
 
@@ -139,13 +150,15 @@ def run(
     wait: float = 0.0,
     dry_run: bool = False,
     reporter: Reporter | None = None,
+    log_file: str | None = None,
 ) -> RunResult | Plan:
     """Run a project (or the selected flows/entities) and return one result per entity; with
     `dry_run`, return the plan instead and run nothing. The keywords are `hygge go`'s options:
     `entities=["shop.orders:d"]`, `exclude=["shop.big_table"]`,
     `variables=["flow.shop.batch_rows=5000"]`, `backfill_from`/`backfill_to` (--from/--to),
-    `wait` (--wait SECONDS). Bad input raises the error `hygge go` reports, with its exit
-    code."""
+    `wait` (--wait SECONDS), `log_file` (--log-file). `reporter` hears each entity's phase
+    and rows as the run goes (`hygge.progress.Reporter`). Bad input raises the error
+    `hygge go` reports, with its exit code."""
     request = RunRequest(
         names(flows),
         names(entities),
@@ -156,6 +169,7 @@ def run(
         backfill_to,
         wait,
         names(exclude),
+        log_file,
     )
     plan = request.plan(as_project(project), dry_run=dry_run)
     return plan if dry_run else request.execute(plan, reporter)

@@ -49,9 +49,10 @@ def transfer(
     load: Load,
     cancel: threading.Event,
     admit: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame,
-    on_rows: Callable[[int], None] = lambda rows: None,
+    on_rows: Callable[[int, int], None] = lambda rows, size: None,
 ) -> Counts:
-    """Move the window's rows from home into load; `admit` filters each batch first."""
+    """Move the window's rows from home into load; `admit` filters each batch first.
+    `on_rows` hears the rows written so far and the size in memory of the latest batch."""
     batches: queue.Queue[Item] = queue.Queue(QUEUE_BATCHES)
     stop = threading.Event()
     reader = threading.Thread(
@@ -71,7 +72,7 @@ def transfer(
             if frame.height:
                 load.write(frame)
                 counts.written += frame.height
-            on_rows(counts.written)
+            on_rows(counts.written, int(frame.estimated_size()) if frame.height else 0)
             failpoint("after_batch")
     finally:
         stop.set()

@@ -32,6 +32,8 @@ from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.redact import redact
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from hygge.config.models import RunType
 
 
@@ -133,7 +135,11 @@ def init(name: Path, force: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing, connect to nothing.")
 @click.option(
-    "-v", "--verbose", is_flag=True, help="Debug logs, settings with their sources, tracebacks."
+    "-v",
+    "--verbose",
+    count=True,
+    help="hygge's decisions (plan, windows, SQL, timings), settings with their sources,"
+    " tracebacks; -vv adds the libraries' debug logs.",
 )
 @click.option(
     "--var",
@@ -158,6 +164,12 @@ def init(name: Path, force: bool) -> None:
     help="Wait up to SECONDS for entities another run holds (default: skip them, exit 75).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Also write the run's log as JSON lines to PATH (default: log_file in hygge.yml).",
+)
 @json_option("Print a machine-readable summary on stdout (errors too).")
 def go(
     project_dir: Path | None,
@@ -168,12 +180,13 @@ def go(
     full_drop: bool,
     concurrency: int | None,
     dry_run: bool,
-    verbose: bool,
+    verbose: int,
     variables: tuple[str, ...],
     backfill_from: str | None,
     backfill_to: str | None,
     wait_seconds: float,
     quiet: bool,
+    log_file: str | None,
     as_json: bool,
 ) -> None:
     """Move the selected entities (all by default).
@@ -188,7 +201,8 @@ def go(
                  75 nothing failed, but entities held by another run were skipped
                  130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     """
-    from hygge.cli.render import LiveProgress, plan_json, print_plan, print_summary, result_json
+    from hygge.cli.live import progress_for
+    from hygge.cli.render import plan_json, print_plan, print_summary, result_json
     from hygge.config.project import load_project
     from hygge.redact import redact_argv
     from hygge.request import RunRequest
@@ -198,7 +212,8 @@ def go(
         raise UsageError("--incremental and --full-drop exclude each other", hint="choose one")
     if quiet and verbose:
         raise UsageError("--quiet and --verbose exclude each other", hint="choose one")
-    _configure_logging(verbose)
+    err = make_console(stderr=True)
+    _configure_logging(verbose, err)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
     request = RunRequest(
         flows,
@@ -210,6 +225,7 @@ def go(
         backfill_to,
         wait_seconds,
         exclude,
+        log_file,
     )
     project = load_project(project_dir)
     plan = request.plan(project, dry_run=dry_run)
@@ -218,18 +234,19 @@ def go(
         if as_json:
             click.echo(json.dumps(plan_json(plan), indent=2))
         else:
-            print_plan(out, plan, verbose)
+            print_plan(out, plan, bool(verbose))
         return
     command = shlex.join(redact_argv(sys.argv))
+    interval = progress_interval(project.spec.options.progress_interval)
     with (
         graceful_signals() as signals,
-        LiveProgress(make_console(stderr=True), quiet=quiet or as_json) as progress,
+        progress_for(err, quiet or as_json, interval) as progress,
     ):
         result = request.execute(plan, progress, command)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2))
     else:
-        print_summary(out, result, project.root, verbose=verbose, quiet=quiet)
+        print_summary(out, result, project.root, verbose=bool(verbose), quiet=quiet)
     sys.exit(signals.exit_code if result.interrupted else result.exit_code)
 
 
@@ -357,20 +374,60 @@ def locks(project_dir: Path | None, as_json: bool) -> None:
     console.print(f"{len(held)} held", highlight=False)
 
 
-def _configure_logging(verbose: bool) -> None:
+PROGRESS_INTERVAL = "HYGGE_PROGRESS_INTERVAL"  # seconds between progress lines (not a tty)
+DEFAULT_PROGRESS_INTERVAL = 10.0
+
+
+def progress_interval(configured: float | None) -> float:
+    """The environment's HYGGE_PROGRESS_INTERVAL, else hygge.yml's, else 10 seconds."""
+    import os
+
+    given = os.environ.get(PROGRESS_INTERVAL)
+    if given is None:
+        return configured or DEFAULT_PROGRESS_INTERVAL
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise UsageError(
+            f"{PROGRESS_INTERVAL}={given!r} is not a number of seconds",
+            hint="give a positive number, e.g. 10 or 0.5, or unset it",
+        )
+    return seconds
+
+
+def _configure_logging(verbose: int, console: Console) -> None:
+    """On the console the progress draws on, so log lines land above it. -v: hygge's own
+    debug records; -vv: every library's too."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
+        level=logging.DEBUG if verbose > 1 else logging.WARNING,
         format="%(message)s",
-        handlers=[_log_handler()],
+        handlers=[_log_handler(console, verbose)],
         force=True,
     )
+    logging.getLogger("hygge").setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
 
-def _log_handler() -> logging.Handler:
+def _log_handler(console: Console, verbose: int) -> logging.Handler:
+    """Rich's handler on a terminal; elsewhere one plain line a record, for grep."""
     from rich.logging import RichHandler
 
     from hygge.redact import RedactingFilter
 
-    handler = RichHandler(console=make_console(stderr=True), show_path=False)
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False)
+    else:
+        handler = logging.StreamHandler(console.file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    handler.setLevel(logging.NOTSET if verbose else logging.WARNING)
+    handler.addFilter(_not_told_twice)
     handler.addFilter(RedactingFilter())
     return handler
+
+
+def _not_told_twice(record: logging.LogRecord) -> bool:
+    """hygge's INFO records (an entity started, finished) are for log files: the console
+    has the progress lines saying the same."""
+    return record.levelno != logging.INFO or not record.name.startswith("hygge")

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from hygge.debug import Check, ProjectCheck
-from hygge.plan import Plan, PlannedEntity
+from hygge.plan import Plan
 from hygge.redact import redact
-from hygge.results import EntityResult, RunResult
+from hygge.results import RunResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
 
@@ -32,78 +30,11 @@ def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f}/s" if seconds > 0 and rows else "-"
 
 
-class LiveProgress:
-    """Progress of running entities: a live table on a terminal, plain lines elsewhere."""
-
-    def __init__(self, console: Console, quiet: bool = False) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.lock = threading.Lock()
-        self.running: dict[str, tuple[float, int]] = {}
-        self.live: Live | None = None
-        if console.is_terminal and not quiet:
-            self.live = Live(self, console=console, refresh_per_second=8, transient=True)
-
-    def __enter__(self) -> LiveProgress:
-        if self.live:
-            self.live.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.live:
-            self.live.stop()
-
-    def entity_started(self, entity: PlannedEntity) -> None:
-        with self.lock:
-            self.running[entity.address] = (time.monotonic(), 0)
-        if not self.live and not self.quiet:
-            self.console.print(f"start  {entity.address} ({entity.run_type})", highlight=False)
-
-    def entity_rows(self, entity: PlannedEntity, rows: int) -> None:
-        with self.lock:
-            started, _ = self.running.get(entity.address, (time.monotonic(), 0))
-            self.running[entity.address] = (started, rows)
-
-    def entity_finished(self, result: EntityResult) -> None:
-        with self.lock:
-            self.running.pop(result.address, None)
-        if self.quiet and result.status == "success":
-            return
-        line = Text(f"{result.status:<7}", style=_STYLE[result.status])
-        line.append(f" {result.address}: {result.rows:,} rows in {result.seconds:.1f}s")
-        if result.error:
-            line.append(f" - {result.error.splitlines()[0]}")
-        self.console.print(line, highlight=False)
-
-    def __rich__(self) -> RenderableType:
-        table = Table.grid(padding=(0, 2))
-        now = time.monotonic()
-        with self.lock:
-            items = sorted(self.running.items())
-        for address, (started, rows) in items:
-            table.add_row("[cyan]moving[/]", address, f"{rows:,} rows", rate(rows, now - started))
-        return Group(table)
-
-
 def print_summary(
     console: Console, result: RunResult, root: Path, verbose: bool = False, quiet: bool = False
 ) -> None:
     if not quiet:
-        table = Table(title=f"hygge run {result.run_id}", title_justify="left")
-        for name in ("entity", "status", "rows", "time", "rows/s", "destination"):
-            table.add_column(
-                name, justify="right" if name in {"rows", "time", "rows/s"} else "left"
-            )
-        for r in result.entities:
-            table.add_row(
-                r.address,
-                Text(r.status, style=_STYLE[r.status]),
-                f"{r.rows:,}",
-                f"{r.seconds:.1f}s",
-                rate(r.rows, r.seconds),
-                shorten(r.destination, root),
-            )
-        console.print(table)
+        _print_results(console, result, root)
     for r in result.entities:
         for change in r.schema_changes:
             console.print(f"[cyan]{escape(r.address)}[/] {escape(str(change))}", highlight=False)
@@ -119,6 +50,46 @@ def print_summary(
             if verbose and r.traceback:
                 console.print(r.traceback, highlight=False, markup=False)
     console.print(totals_line(result), highlight=False)
+
+
+_SUMMARY = ("entity", "status", "rows", "time", "rows/s", "destination")
+_RIGHT = {"rows", "time", "rows/s"}
+
+
+def _print_results(console: Console, result: RunResult, root: Path) -> None:
+    """A table when it fits the console; else two lines an entity, names never cut."""
+    rows = [
+        (
+            r.address,
+            r.status,
+            f"{r.rows:,}",
+            f"{r.seconds:.1f}s",
+            rate(r.rows, r.seconds),
+            shorten(r.destination, root),
+        )
+        for r in result.entities
+    ]
+    title = f"hygge run {result.run_id}"
+    if fits(console, _SUMMARY, rows):
+        table = Table(title=title, title_justify="left")
+        for name in _SUMMARY:
+            table.add_column(name, justify="right" if name in _RIGHT else "left")
+        for row in rows:
+            table.add_row(*row[:1], Text(row[1], style=_STYLE[row[1]]), *row[2:])
+        console.print(table)
+        return
+    console.print(title, highlight=False)
+    for address, status, count, seconds, speed, destination in rows:
+        line = Text(f"{status:<11}", style=_STYLE[status]).append(address)
+        console.print(line, highlight=False)
+        console.print(f"{'':11}{count} rows in {seconds} ({speed})", highlight=False)
+        console.print(f"{'':11}-> {destination}", highlight=False)
+
+
+def fits(console: Console, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> bool:
+    """Would a bordered table of these cells fit the console's width uncut?"""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1 <= console.width
 
 
 def totals_line(result: RunResult) -> str:

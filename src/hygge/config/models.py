@@ -173,6 +173,8 @@ class ProjectOptions(Settings):
     concurrency: Annotated[int | None, Field(gt=0)] = None
     continue_on_error: bool = True
     exclusive: bool = False  # one coordinator per project at a time
+    # seconds between the progress lines of `hygge go` when its output is not a terminal
+    progress_interval: Annotated[float | None, Field(gt=0)] = None
 
     @field_validator("allow_empty")
     @classmethod
@@ -304,6 +306,7 @@ class ProjectFile(Strict):
     options: ProjectOptions = ProjectOptions()
     connections: dict[Name, AnyConnection] = {}
     journal: JournalConfig = JournalConfig()
+    log_file: str | None = None  # each run's log records as JSON lines (relative: to the project)
 
 
 class EntityFile(Settings):

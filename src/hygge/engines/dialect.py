@@ -11,10 +11,14 @@ SQLite quote alike); an engine module subclasses it where it differs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from hygge.redact import redact
 from hygge.watermark import Mark
+
+log = logging.getLogger(__name__)
 
 SLOT = "\0?"  # where a bound value goes; NUL cannot occur in a name or in SQL text
 
@@ -45,6 +49,13 @@ class Dialect:
         """The statement and its parameters as the driver takes them: slots become `?`
         here; no parameters are None (a driver then sends the text as it is)."""
         return sql.replace(SLOT, "?"), list(params) or None
+
+    def log(self, source: str, sql: str, params: Sequence[Any]) -> None:
+        """-v: a statement as the driver takes it and the values it binds, secrets masked."""
+        if log.isEnabledFor(logging.DEBUG):
+            text, values = self.finish(sql, params)
+            bound = redact(repr(values or []))
+            log.debug("%s: SQL %s; parameters %s", redact(source), redact(text), bound)
 
     def between(
         self, column: str, lower: Mark | None, upper: Mark | None, nullable: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from abc import abstractmethod
 from collections.abc import Generator, Iterator
 from typing import ClassVar, TypeVar
@@ -10,10 +11,12 @@ from typing import ClassVar, TypeVar
 import polars as pl
 
 from hygge.clouds import LocationConfig
-from hygge.errors import SourceError
+from hygge.errors import HyggeError, SourceError
 from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, real_path
 from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
+
+log = logging.getLogger(__name__)
 
 
 class FileHomeConfig(LocationConfig):
@@ -114,6 +117,22 @@ class FileHome(Home[FileHomeConfigT]):
         """The files a read of window reads: a new-files-only window names them (found by
         the run's one listing: a folder of many objects is not listed twice)."""
         return sorted(window.files) if window.files is not None else self.files()
+
+    def estimate_rows(self, window: Window) -> int | None:
+        """The rows of the files a read takes, when it takes them whole (no lower bound);
+        a file that cannot be measured makes it unknown, never an error."""
+        if window.lower is not None and window.files is None:
+            return None
+        try:
+            files = self.files_of(window)
+            log.debug("%s: %d files to read", self.path, len(files))
+            return self.count_rows(files)
+        except (HyggeError, OSError, pl.exceptions.PolarsError):
+            return None
+
+    def count_rows(self, files: list[str]) -> int | None:
+        """About how many rows these files hold, cheaply; None: this format cannot tell."""
+        return None
 
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         files = self.files_of(window)

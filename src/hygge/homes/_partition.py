@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import queue
 import re
 import threading
@@ -31,11 +32,14 @@ from hygge.errors import SourceError
 from hygge.handoff import put_while
 from hygge.homes._arrow import to_frame
 from hygge.plugin import Window
+from hygge.redact import redact
 from hygge.watermark import Mark
 
 if TYPE_CHECKING:
     from hygge.engines.dialect import Dialect
     from hygge.homes._sql import SqlHome
+
+log = logging.getLogger(__name__)
 
 THREAD_NAME = "hygge-partition"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -120,6 +124,14 @@ def ranges(home: SqlHome[Any], window: Window, partition: Partition) -> list[Ran
     fields = {f.name: getattr(window, f.name) for f in dataclasses.fields(Window)}
     low, high = Mark.max_of(found["low"]), Mark.max_of(found["high"])
     pairs = split(low, high, partition.count) if low and high else []
+    for start, end in pairs:
+        log.debug(
+            "%s: range of %s from %s to %s",
+            redact(home.describe()),
+            partition.column,
+            start.display(),
+            end.display(),
+        )
     nulls = Range(**fields, part=partition.column)
     return [Range(**fields, part=partition.column, start=s, end=e) for s, e in pairs] + [nulls]
 
@@ -186,7 +198,9 @@ def _work(
             except queue.Empty:
                 break
             predicate, params = home.predicate(bounds)
-            batches = home.stream(home.relation(predicate), params, batch_rows)
+            sql = home.relation(predicate)
+            home.dialect.log(home.describe(), sql, params)
+            batches = home.stream(sql, params, batch_rows)
             with contextlib.closing(batches):  # type: ignore[type-var]
                 for batch in batches:
                     frame = to_frame(batch)

@@ -113,7 +113,9 @@ class SqlHome(Home[SqlHomeConfigT]):
             yield from read(self, window, batch_rows, partition)
             return
         predicate, params = self.predicate(window)
-        for batch in self.stream(self.relation(predicate), params, batch_rows):
+        sql = self.relation(predicate)
+        self.dialect.log(self.describe(), sql, params)
+        for batch in self.stream(sql, params, batch_rows):
             if batch.num_rows:
                 yield to_frame(batch)
 
@@ -209,6 +211,7 @@ class SqlHome(Home[SqlHomeConfigT]):
             check_partition(self, partition, schema)
 
     def _fetch(self, sql: str, params: list[Any]) -> pl.DataFrame:
+        self.dialect.log(self.describe(), sql, params)
         return to_frame(self.fetch(sql, params))
 
     def _require_window(self, column: str | None) -> None:

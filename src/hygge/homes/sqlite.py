@@ -52,9 +52,11 @@ class SqliteHome(FileDatabaseHome[SqliteHomeConfig]):
         """Every batch has the schema the declared types give, decided once per read."""
         self._require_window(window.column)
         predicate, params = self.predicate(window)
+        sql = self.relation(predicate)
+        self.dialect.log(self.describe(), sql, params)
         with self._connection() as con:
             schema = self._schema(con)
-            cursor = self._run(con, self.relation(predicate), params)
+            cursor = self._run(con, sql, params)
             while rows := self._fetch_rows(cursor, batch_rows):
                 yield self._frame(rows, schema)
 
