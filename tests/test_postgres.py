@@ -470,3 +470,29 @@ def test_a_table_written_through_another_connection_name_is_locked_across_proces
     assert other.returncode == 75, other.stdout + other.stderr
     assert f"held by pid {held.pid}" in other.stdout
     assert_same_rows(engine.read(tmp_path, table), sample(50))
+
+
+def test_a_table_read_whole_tells_its_planner_row_count_as_the_expected_total(
+    engine: Postgres, project: EngineProject
+) -> None:
+    """Progress shows % and ETA from pg_class.reltuples (no count(*)): known once the table
+    was analyzed, unknown (no total sent) before."""
+    from hygge.plan import PlannedEntity
+
+    class Totals(hygge.Reporter):
+        def __init__(self) -> None:
+            self.totals: list[int] = []
+
+        def entity_total(self, entity: PlannedEntity, rows: int) -> None:
+            self.totals.append(rows)
+
+    source = "s_" + os.urandom(6).hex()
+    root, _ = project("run_type: full_drop\n", home=engine.home_yaml(source))
+    engine.create(root, source, sample(250))
+    before = Totals()
+    assert hygge.run(root, reporter=before).exit_code == 0
+    with dbapi.connect(engine.url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"ANALYZE {source}")
+    after = Totals()
+    assert hygge.run(root, reporter=after).exit_code == 0
+    assert before.totals == [] and after.totals == [250]

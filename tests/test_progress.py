@@ -13,6 +13,7 @@ import pytest
 
 import hygge
 from hygge.cli.scaffold import init_project
+from hygge.locks import Holder, entity_lock
 from hygge.plan import PlannedEntity
 from hygge.results import EntityResult
 from tests import proc
@@ -67,6 +68,24 @@ def test_a_reporter_of_an_older_hygge_with_one_method_still_hears_results(demo: 
     result = hygge.run(demo, flows="shop", reporter=old)  # type: ignore[arg-type]
     assert result.exit_code == 0
     assert sorted(old.results) == ["shop.orders", "shop.products"]
+
+
+def test_an_entity_waiting_for_a_lock_says_who_holds_it(demo: Path) -> None:
+    other = entity_lock(demo, "shop.orders")
+    assert other.try_acquire(Holder.me("someone-else", "hygge go (another one)"))
+
+    class FreeOnWait(Recorder):
+        def entity_phase(self, entity: PlannedEntity, phase: str) -> None:
+            super().entity_phase(entity, phase)
+            if phase.startswith("waiting for the lock"):
+                other.release()
+
+    recorder = FreeOnWait()
+    assert hygge.run(demo, entities="shop.orders", wait=60, reporter=recorder).exit_code == 0
+    phases = [e[2] for e in recorder.events if e[0] == "phase"]
+    assert phases[0].startswith("waiting for the lock held by pid"), phases
+    assert "run someone-else" in phases[0]
+    assert phases[1:3] == ["planning", "bounds query"]
 
 
 def _progress_line(process: subprocess.Popen, marker: Path, address: str) -> str:
