@@ -91,7 +91,12 @@ class EntityFlow:
             entity.store.recover()
             previous = self._previous_state()
             record_id = self.journal.start_entity(
-                self.run_id, entity.flow, entity.name, entity.run_type, _encoded(previous)
+                self.run_id,
+                entity.flow,
+                entity.name,
+                entity.run_type,
+                _encoded(previous),
+                _window_text(self.backfill),
             )
             while True:
                 attempts += 1
@@ -314,7 +319,12 @@ class EntityFlow:
         entity = self.entity
         if record_id is None:  # failed before the run was recorded: record it now
             record_id = self.journal.start_entity(
-                self.run_id, entity.flow, entity.name, entity.run_type, None
+                self.run_id,
+                entity.flow,
+                entity.name,
+                entity.run_type,
+                None,
+                _window_text(self.backfill),
             )
         self.journal.finish_entity(
             record_id,
@@ -377,6 +387,14 @@ def _mismatch(reported: int | None, written: int, destination: str) -> str | Non
         f"{written} rows were written to {destination}, but it reports {reported} from this"
         " load after publishing: rows were lost or doubled on the way"
     )
+
+
+def _window_text(backfill: Backfill | None) -> str | None:
+    """A one-off window as the journal keeps it: --from and --to as given."""
+    if backfill is None:
+        return None
+    upper = "" if backfill.upper is None else f" to {backfill.upper}"
+    return f"from {backfill.lower}{upper}"
 
 
 def _encoded(state: WindowState) -> str | None:

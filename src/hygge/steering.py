@@ -31,13 +31,25 @@ Marks = list[tuple[str, str, WatermarkRecord | None]]
 
 
 def history(
-    project: ProjectLike = None, entity: str | None = None, limit: int = 20
+    project: ProjectLike = None,
+    entity: str | None = None,
+    limit: int = 20,
+    run_id: str | None = None,
+    status: str | None = None,
 ) -> list[EntityRunRecord]:
-    """Entity runs, newest first, of the whole project or of one entity."""
+    """Entity runs, newest first, of the whole project or of one entity; of one run (its
+    id, or the start of it) and of one status when given. A run id the journal does not
+    know is a usage error (a typo would otherwise look like a run that did nothing)."""
     project = as_project(project)
     flow, name = entity_address(project, entity) if entity else (None, None)
     with _journal(project) as book:
-        return book.history(flow, name, limit)
+        records = book.history(flow, name, limit, run_id, status)
+        if run_id is not None and not records and not book.history(run_id=run_id, limit=1):
+            raise UsageError(
+                f"the journal has no run {run_id!r}",
+                hint="`hygge history` shows the run ids (a start of one is enough)",
+            )
+    return records
 
 
 def watermarks(

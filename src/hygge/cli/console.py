@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from rich.console import Console
 
@@ -14,3 +15,9 @@ def make_console(stderr: bool = False) -> Console:
     if not console.is_terminal and not os.environ.get("COLUMNS"):
         console = Console(stderr=stderr, soft_wrap=True, width=200)
     return console
+
+
+def fits(console: Console, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> bool:
+    """Would a bordered table of these cells fit the console's width uncut?"""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1 <= console.width

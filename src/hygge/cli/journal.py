@@ -18,14 +18,28 @@ from hygge.cli.options import json_option, project_option
 @click.command()
 @project_option
 @click.option("--entity", "entity", metavar="F.E", help="Only this entity.")
+@click.option("--run", "run_id", metavar="ID", help="Only this run (its id, or a start of it).")
+@click.option(
+    "--status",
+    type=click.Choice(["success", "failed", "skipped", "interrupted", "running"]),
+    help="Only entity runs that ended so.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @json_option()
-def history(project_dir: Path | None, entity: str | None, limit: int, as_json: bool) -> None:
-    """What ran: entity runs, newest first."""
+def history(
+    project_dir: Path | None,
+    entity: str | None,
+    run_id: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """What ran: entity runs, newest first, with the run id, rows, the watermark before and
+    after, and the one-off window (--from/--to) when there was one."""
     from hygge import steering
     from hygge.cli.render_journal import history_json, print_history
 
-    records = steering.history(project_dir, entity, limit)
+    records = steering.history(project_dir, entity, limit, run_id, status)
     if as_json:
         click.echo(json.dumps(history_json(records), indent=2))
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hygge.cli.console import fits
 from hygge.debug import Check, ProjectCheck
 from hygge.plan import Plan
 from hygge.redact import redact
@@ -84,12 +84,6 @@ def _print_results(console: Console, result: RunResult, root: Path) -> None:
         console.print(line, highlight=False)
         console.print(f"{'':11}{count} rows in {seconds} ({speed})", highlight=False)
         console.print(f"{'':11}-> {destination}", highlight=False)
-
-
-def fits(console: Console, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> bool:
-    """Would a bordered table of these cells fit the console's width uncut?"""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    return sum(widths) + 3 * len(widths) + 1 <= console.width
 
 
 def totals_line(result: RunResult) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import asdict
 from typing import Any
 
@@ -10,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hygge.cli.console import fits
 from hygge.journal import AuditRecord, EntityRunRecord
 from hygge.steering import Marks
 from hygge.watermark import Mark
@@ -22,27 +24,80 @@ def shown(encoded: str | None) -> str:
     return Mark.decode(encoded).display() if encoded else "-"
 
 
+_HISTORY = (
+    "started",
+    "run",
+    "entity",
+    "run type",
+    "status",
+    "read",
+    "written",
+    "time",
+    "watermark before",
+    "watermark after",
+    "backfill",
+    "columns added",
+    "error",
+)
+_RIGHT = {"read", "written", "time"}
+
+
 def print_history(console: Console, records: list[EntityRunRecord]) -> None:
-    table = Table(title="entity runs, newest first", title_justify="left")
-    for name in ("started", "entity", "run type", "status", "read", "written", "time"):
-        table.add_column(name, justify="right" if name in {"read", "written", "time"} else "left")
-    table.add_column("watermark after")
-    table.add_column("columns added")
-    table.add_column("error")
-    for r in records:
-        table.add_row(
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            f"{r.flow}.{r.entity}",
-            r.run_type,
-            Text(r.status, style=_STYLE.get(r.status, "")),
-            f"{r.rows_read:,}",
-            f"{r.rows_written:,}",
-            f"{r.seconds:.1f}s",
-            shown(r.watermark_after),
-            escape(", ".join(f"{c.column} {c.type}" for c in r.schema_changes)),
-            escape((r.error or "").splitlines()[0] if r.error else ""),
-        )
-    console.print(table)
+    """A table when it fits the console; else a few lines a run, nothing cut."""
+    rows = [_history_row(r) for r in records]
+    if not rows:
+        console.print("no entity runs", highlight=False)
+        return
+    if fits(console, _HISTORY, rows):
+        table = Table(title="entity runs, newest first", title_justify="left")
+        for name in _HISTORY:
+            table.add_column(name, justify="right" if name in _RIGHT else "left")
+        for row in rows:
+            cells = [Text(cell) for cell in row]
+            cells[4].stylize(_STYLE.get(row[4], ""))
+            table.add_row(*cells)
+        console.print(table, highlight=False)
+        return
+    for row in rows:
+        _print_history_lines(console, dict(zip(_HISTORY, row, strict=True)))
+
+
+def _history_row(r: EntityRunRecord) -> tuple[str, ...]:
+    return (
+        f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+        r.run_id,
+        f"{r.flow}.{r.entity}",
+        r.run_type,
+        r.status,
+        f"{r.rows_read:,}",
+        f"{r.rows_written:,}",
+        f"{r.seconds:.1f}s",
+        shown(r.watermark_before),
+        shown(r.watermark_after),
+        r.backfill or "-",
+        ", ".join(f"{c.column} {c.type}" for c in r.schema_changes),
+        (r.error or "").splitlines()[0] if r.error else "",
+    )
+
+
+def _print_history_lines(console: Console, row: dict[str, str]) -> None:
+    status = Text(f"{row['status']:<12}", style=_STYLE.get(row["status"], ""))
+    console.print(status.append(f"{row['entity']} ({row['run type']})"), highlight=False)
+    lines = [
+        f"run {row['run']}, {row['started']}",
+        f"{row['read']} read, {row['written']} written in {row['time']}",
+        f"watermark {row['watermark before']} -> {row['watermark after']}",
+    ]
+    if row["backfill"] != "-":
+        lines.append(f"backfill {row['backfill']}")
+    if row["columns added"]:
+        lines.append(f"columns added: {row['columns added']}")
+    if row["error"]:
+        lines.append(f"error: {row['error']}")
+    width = max(20, console.width - 12)
+    for line in lines:
+        for piece in textwrap.wrap(line, width, break_on_hyphens=False):
+            console.print(f"{'':12}{piece}", highlight=False, markup=False)
 
 
 def history_json(records: list[EntityRunRecord]) -> list[dict[str, Any]]:
@@ -58,6 +113,7 @@ def history_json(records: list[EntityRunRecord]) -> list[dict[str, Any]]:
             "seconds": round(r.seconds, 3),
             "watermark_before": shown(r.watermark_before) if r.watermark_before else None,
             "watermark_after": shown(r.watermark_after) if r.watermark_after else None,
+            "backfill": r.backfill,
             "error": r.error,
             "schema_changes": [asdict(change) for change in r.schema_changes],
             "started_at": r.started_at.isoformat(),

@@ -62,6 +62,7 @@ class EntityRunRecord:
     started_at: datetime
     ended_at: datetime | None
     schema_changes: tuple[SchemaChange, ...] = ()
+    backfill: str | None = None  # the one-off window it read (--from/--to), as given
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,16 @@ class Journal(ABC):
 
     @abstractmethod
     def start_entity(
-        self, run_id: str, flow: str, entity: str, run_type: str, watermark_before: str | None
+        self,
+        run_id: str,
+        flow: str,
+        entity: str,
+        run_type: str,
+        watermark_before: str | None,
+        backfill: str | None = None,
     ) -> int:
-        """Record an entity run of `run_id` as running; return its id for finish_entity."""
+        """Record an entity run of `run_id` as running (reading the one-off window
+        `backfill`, if any); return its id for finish_entity."""
 
     @abstractmethod
     def finish_entity(
@@ -174,9 +182,15 @@ class Journal(ABC):
 
     @abstractmethod
     def history(
-        self, flow: str | None = None, entity: str | None = None, limit: int = 20
+        self,
+        flow: str | None = None,
+        entity: str | None = None,
+        limit: int = 20,
+        run_id: str | None = None,
+        status: str | None = None,
     ) -> list[EntityRunRecord]:
-        """Entity runs, newest (last started) first, optionally of one flow and/or entity."""
+        """Entity runs, newest (last started) first, optionally of one flow and/or entity,
+        of the runs whose id starts with `run_id`, with that `status`."""
 
     @abstractmethod
     def runs(self, limit: int = 20) -> list[RunRecord]:

@@ -82,12 +82,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN process_start TEXT;
     """,
+    # 4: the one-off window (--from/--to) an entity run read, as given; NULL: none.
+    """
+    ALTER TABLE entity_runs ADD COLUMN backfill TEXT;
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (
     "id, run_id, flow, entity, run_type, status, attempts, rows_read, rows_written,"
     " bytes_written, seconds, watermark_before, watermark_after, error, started_at, ended_at,"
-    " schema_changes"
+    " schema_changes, backfill"
 )
 UPSERT_WATERMARK = """
     INSERT INTO watermarks (flow, entity, watermark_column, value, state, run_id, updated_at)

@@ -112,14 +112,19 @@ class SqliteJournal(Journal):
     # -- entity runs -------------------------------------------------------------------------
 
     def start_entity(
-        self, run_id: str, flow: str, entity: str, run_type: str, watermark_before: str | None
+        self,
+        run_id: str,
+        flow: str,
+        entity: str,
+        run_type: str,
+        watermark_before: str | None,
+        backfill: str | None = None,
     ) -> int:
         with self._write(f"record the start of {flow}.{entity} in run {run_id}") as conn:
             cursor = conn.execute(
-                "INSERT INTO entity_runs"
-                " (run_id, flow, entity, run_type, status, watermark_before, started_at)"
-                " VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (run_id, flow, entity, run_type, watermark_before, _now()),
+                "INSERT INTO entity_runs (run_id, flow, entity, run_type, status,"
+                " watermark_before, started_at, backfill) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, flow, entity, run_type, watermark_before, _now(), backfill),
             )
             entity_run_id = cursor.lastrowid
         assert entity_run_id is not None  # an INSERT into a rowid table always sets it
@@ -173,16 +178,25 @@ class SqliteJournal(Journal):
                 )
 
     def history(
-        self, flow: str | None = None, entity: str | None = None, limit: int = 20
+        self,
+        flow: str | None = None,
+        entity: str | None = None,
+        limit: int = 20,
+        run_id: str | None = None,
+        status: str | None = None,
     ) -> list[EntityRunRecord]:
         check_limit(limit)
-        where, params = _filters(flow, entity)
+        where, params = _filters(flow, entity, status)
+        if run_id is not None:
+            where += " AND" if where else " WHERE"
+            where += " substr(run_id, 1, length(?)) = ?"
+            params = (*params, run_id, run_id)
         with self._read("read the history") as conn:
             rows = conn.execute(
                 f"SELECT {ENTITY_RUN_COLUMNS} FROM entity_runs{where} ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [_record(EntityRunRecord, (*r[:-1], decode_changes(r[-1]))) for r in rows]
+        return [_record(EntityRunRecord, (*r[:-2], decode_changes(r[-2]), r[-1])) for r in rows]
 
     def mark_interrupted(self) -> int:
         changed = 0
@@ -386,8 +400,10 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()!r}")
 
 
-def _filters(flow: str | None, entity: str | None) -> tuple[str, tuple[str, ...]]:
-    pairs = (("flow", flow), ("entity", entity))
+def _filters(
+    flow: str | None, entity: str | None, status: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    pairs = (("flow", flow), ("entity", entity), ("status", status))
     clauses = [(name, value) for name, value in pairs if value is not None]
     if not clauses:
         return "", ()
