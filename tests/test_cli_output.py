@@ -41,6 +41,7 @@ def test_ls_as_json(demo: Path, hygge_cli) -> None:
             "watermark": None,
             "home": str(demo / "data/crm/customers.csv"),
             "store": str(demo / "lake/crm/customers"),
+            "tags": [],
         }
     ]
 

@@ -42,6 +42,7 @@ class PlannedEntity:
     store: Store[Any]
     warnings: tuple[str, ...] = ()  # what the plan lets happen that may surprise
     pool_needs: Mapping[str, int] = field(default_factory=dict)  # its connection budget
+    tags: tuple[str, ...] = ()  # its flow's and its own
 
     @property
     def address(self) -> str:
@@ -84,7 +85,8 @@ def make_plan(
 ) -> Plan:
     """Resolve what to run. `run_type` is --incremental/--full-drop (beaten by suffixes)."""
     by_address = {(f.name, e.name): (f, e) for f in project.flows for e in f.entities}
-    picked = (selection or Selection()).pick(list(by_address))
+    tags = {address: tags_of(*defined) for address, defined in by_address.items()}
+    picked = (selection or Selection()).pick(list(by_address), tags)
     parsed = tuple(parse_vars(list(variables), project))
     connections = {  # a cloud connection has no pool: its filesystem keeps its own
         n: c for n, c in project.spec.connections.items() if isinstance(c, Connection)
@@ -212,8 +214,22 @@ def _plan_entity(
     _check_run_type(address, run_type, settings, home, store, provenance)
     warnings = _key_warnings(run_type, settings, store)
     return PlannedEntity(
-        flow.name, entity.name, run_type, settings, provenance, home, store, warnings, needs
+        flow.name,
+        entity.name,
+        run_type,
+        settings,
+        provenance,
+        home,
+        store,
+        warnings,
+        needs,
+        tags_of(flow, entity),
     )
+
+
+def tags_of(flow: FlowDef, entity: EntityDef) -> tuple[str, ...]:
+    """An entity's tags: its flow's, then its own."""
+    return tuple(dict.fromkeys([*flow.spec.tags, *entity.spec.tags]))
 
 
 def _raise_unset(flow: FlowDef, entity: EntityDef) -> None:

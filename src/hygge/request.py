@@ -40,6 +40,7 @@ class RunRequest:
     wait_seconds: float = 0.0
     exclude: tuple[str, ...] = ()
     log_file: str | None = None  # else the project's log_file
+    tags: tuple[str, ...] = ()
     backfill: Backfill | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -58,7 +59,7 @@ class RunRequest:
         """The plan, with the window's rules checked. A dry run reads no rows, so the
         window's values wait for the run; it gets the cheap checks a run starts with
         (`preflight`) instead, and nothing is connected to or written."""
-        selection = Selection.parse(self.flows, self.entities, self.exclude)
+        selection = Selection.parse(self.flows, self.entities, self.exclude, self.tags)
         plan = make_plan(project, selection, self.run_type, self.concurrency, self.variables)
         if self.backfill is not None:
             check_backfill(plan, self.backfill, typed=not dry_run)
@@ -105,6 +106,7 @@ def run(
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
     exclude: str | Iterable[str] = (),
+    tags: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -124,6 +126,7 @@ def run(
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
     exclude: str | Iterable[str] = (),
+    tags: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -142,6 +145,7 @@ def run(
     flows: str | Iterable[str] = (),
     entities: str | Iterable[str] = (),
     exclude: str | Iterable[str] = (),
+    tags: str | Iterable[str] = (),
     run_type: str | None = None,
     concurrency: int | None = None,
     variables: str | Iterable[str] = (),
@@ -154,7 +158,7 @@ def run(
 ) -> RunResult | Plan:
     """Run a project (or the selected flows/entities) and return one result per entity; with
     `dry_run`, return the plan instead and run nothing. The keywords are `hygge go`'s options:
-    `entities=["shop.orders:d"]`, `exclude=["shop.big_table"]`,
+    `entities=["shop.orders:d"]`, `exclude=["shop.big_table"]`, `tags=["nightly"]`,
     `variables=["flow.shop.batch_rows=5000"]`, `backfill_from`/`backfill_to` (--from/--to),
     `wait` (--wait SECONDS), `log_file` (--log-file). `reporter` hears each entity's phase
     and rows as the run goes (`hygge.progress.Reporter`). Bad input raises the error
@@ -170,6 +174,7 @@ def run(
         wait,
         names(exclude),
         log_file,
+        names(tags),
     )
     plan = request.plan(as_project(project), dry_run=dry_run)
     return plan if dry_run else request.execute(plan, reporter)

@@ -1,11 +1,11 @@
 """The selection grammar: `--flow F[:RT]`, `--entity F.E[:RT]` and `--exclude F|F.E`, globs,
-comma lists."""
+comma lists; `--tag T` keeps the entities that have one of the tags given."""
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hygge.config.models import RUN_TYPE_ALIASES, RunType
@@ -30,19 +30,30 @@ class Term:
 class Selection:
     terms: tuple[Term, ...] = ()
     excluded: tuple[Term, ...] = ()
+    tags: tuple[str, ...] = ()
 
     @classmethod
     def parse(
-        cls, flows: Iterable[str] = (), entities: Iterable[str] = (), exclude: Iterable[str] = ()
+        cls,
+        flows: Iterable[str] = (),
+        entities: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        tags: Iterable[str] = (),
     ) -> Selection:
         terms = [_flow_term(t) for t in _split(flows)]
         terms += [_entity_term(t) for t in _split(entities)]
-        return cls(tuple(terms), tuple(_exclude_term(t) for t in _split(exclude)))
+        excluded = tuple(_exclude_term(t) for t in _split(exclude))
+        return cls(tuple(terms), excluded, tuple(_split(tags)))
 
-    def pick(self, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], RunType | None]:
+    def pick(
+        self,
+        addresses: list[tuple[str, str]],
+        tags: Mapping[tuple[str, str], Iterable[str]] | None = None,
+    ) -> dict[tuple[str, str], RunType | None]:
         """The selected (flow, entity) pairs with the run type the selection gives each, less
-        the excluded ones. Every term must match something; an entity term beats a flow term."""
-        picked = self._picked(addresses)
+        the excluded ones, with one of the tags asked for (`tags`: each address's). Every
+        term and tag must match something; an entity term beats a flow term."""
+        picked = self._tagged(self._picked(addresses), tags or {})
         for term in self.excluded:
             matched = [a for a in addresses if term.matches(*a)]
             if not matched:
@@ -51,6 +62,31 @@ class Selection:
         if not picked and self.excluded:
             raise SelectionError("--exclude leaves no entity to run", hint="exclude fewer")
         return picked
+
+    def _tagged(
+        self,
+        picked: dict[tuple[str, str], RunType | None],
+        tags: Mapping[tuple[str, str], Iterable[str]],
+    ) -> dict[tuple[str, str], RunType | None]:
+        if not self.tags:
+            return picked
+        known = {tag for address_tags in tags.values() for tag in address_tags}
+        for tag in self.tags:
+            if tag not in known:
+                close = difflib.get_close_matches(tag, sorted(known), n=3, cutoff=0.5)
+                found = f"; did you mean {', '.join(close)}?" if close else ""
+                raise SelectionError(
+                    f"no entity has tag {tag!r}{found}",
+                    hint="tags are set by `tags: [..]` in flow.yml and entity files",
+                )
+        wanted = set(self.tags)
+        kept = {a: rt for a, rt in picked.items() if wanted & set(tags.get(a, ()))}
+        if not kept:
+            raise SelectionError(
+                f"no selected entity has tag {' or '.join(map(repr, self.tags))}",
+                hint="select more (--flow, --entity) or other tags",
+            )
+        return kept
 
     def _picked(self, addresses: list[tuple[str, str]]) -> dict[tuple[str, str], RunType | None]:
         if not self.terms:

@@ -116,6 +116,14 @@ def init(name: Path, force: bool) -> None:
     help="Leave out these flows or entities (repeatable, comma-separated, globs).",
 )
 @click.option(
+    "-t",
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="T",
+    help="Only entities with one of these tags (repeatable; an entity has its flow's tags).",
+)
+@click.option(
     "-i",
     "--incremental",
     is_flag=True,
@@ -176,6 +184,7 @@ def go(
     flows: tuple[str, ...],
     entities: tuple[str, ...],
     exclude: tuple[str, ...],
+    tags: tuple[str, ...],
     incremental: bool,
     full_drop: bool,
     concurrency: int | None,
@@ -226,6 +235,7 @@ def go(
         wait_seconds,
         exclude,
         log_file,
+        tags,
     )
     project = load_project(project_dir)
     plan = request.plan(project, dry_run=dry_run)
@@ -268,20 +278,23 @@ def debug(project_dir: Path | None) -> None:
 @click.option("-f", "--flow", "flows", multiple=True, metavar="F[:RT]", help="Only these flows.")
 @click.option("-e", "--entity", "entities", multiple=True, metavar="F.E[:RT]", help="Only these.")
 @click.option("-x", "--exclude", "exclude", multiple=True, metavar="F|F.E", help="Not these.")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="T", help="Only with these tags.")
 @json_option()
 def ls(
     project_dir: Path | None,
     flows: tuple[str, ...],
     entities: tuple[str, ...],
     exclude: tuple[str, ...],
+    tags: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """The selected entities, one per line: address, run type, watermark, home, store
+    """The selected entities, one per line: address, run type, watermark, home, store, tags
     (tab-separated; nothing is connected to)."""
     from hygge.config.project import load_project
     from hygge.request import RunRequest
 
-    plan = RunRequest(flows, entities, exclude=exclude).plan(load_project(project_dir))
+    request = RunRequest(flows, entities, exclude=exclude, tags=tags)
+    plan = request.plan(load_project(project_dir))
     rows = [
         {
             "entity": e.address,
@@ -289,6 +302,7 @@ def ls(
             "watermark": e.settings.watermark.column if e.settings.watermark else None,
             "home": redact(e.home.describe()),
             "store": redact(e.store.destination()),
+            "tags": list(e.tags),
         }
         for e in plan.entities
     ]
@@ -296,7 +310,7 @@ def ls(
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo("\t".join(str(value or "-") for value in row.values()))
+        click.echo("\t".join(_cell(value) for value in row.values()))
 
 
 @main.command()
@@ -395,6 +409,13 @@ def progress_interval(configured: float | None) -> float:
             hint="give a positive number, e.g. 10 or 0.5, or unset it",
         )
     return seconds
+
+
+def _cell(value: object) -> str:
+    """A value of `hygge ls` text: a list comma-separated, nothing as -."""
+    if isinstance(value, list):
+        value = ",".join(value)
+    return str(value or "-")
 
 
 def _configure_logging(verbose: int, console: Console) -> None:

@@ -318,6 +318,7 @@ class EntityFile(Settings):
     name: Name | None = None
     home: dict[str, Any] = {}
     store: dict[str, Any] = {}
+    tags: list[Name] = []  # added to its flow's, for --tag
 
 
 class FlowFile(Settings):
@@ -326,3 +327,4 @@ class FlowFile(Settings):
     defaults: Settings = Settings()
     entities: list[Name | EntityFile] | None = None
     description: str | None = None
+    tags: list[Name] = []  # every entity of the flow has them, for --tag
