@@ -150,3 +150,16 @@ def test_a_duration_duckdb_cannot_hold_is_named_and_changes_nothing(
     ), entity.error
     assert_same_rows(engine.read(root, table), far)
     assert engine.stages_left(root, table) == []
+
+
+def test_a_table_read_whole_tells_the_row_count_duckdb_keeps(
+    engine: DuckDb, tmp_path: Path
+) -> None:
+    """Progress's expected total, from duckdb_tables(): none for a bounded window or a query."""
+    engine.create(tmp_path, "t", sample(250))
+    table = engine.home(tmp_path, table="t")
+    assert table.estimate_rows(Window.everything()) == 250
+    assert engine.home(tmp_path, table="main.t").estimate_rows(Window.everything()) == 250
+    bounded = Window("id", lower=Mark.max_of(pl.Series([100])))
+    assert table.estimate_rows(bounded) is None
+    assert engine.home(tmp_path, query="SELECT * FROM t").estimate_rows(Window()) is None

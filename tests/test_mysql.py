@@ -189,3 +189,17 @@ def test_a_value_load_data_would_change_fails_the_load_naming_it(
     assert entity.error is not None and entity.error.endswith(message), entity.error
     assert_same_rows(engine.read(root, table), sample(2))
     assert engine.stages_left(root, table) == []
+
+
+def test_a_table_read_whole_tells_innodbs_row_estimate(engine: MySql, tmp_path: Path) -> None:
+    """Progress's expected total, from information_schema's table_rows (InnoDB's estimate,
+    exact for a small table once analyzed)."""
+    source = "s_" + os.urandom(6).hex()
+    engine.create(tmp_path, source, sample(250))
+    with connect(engine.url) as con, con.cursor() as cur:
+        cur.execute(f"ANALYZE TABLE `{source}`")
+        cur.fetchall()
+    reader = engine.home(tmp_path, table=source)
+    assert reader.estimate_rows(Window.everything()) == 250
+    qualified = engine.home(tmp_path, table=f"{engine.schema}.{source}")
+    assert qualified.estimate_rows(Window.everything()) == 250

@@ -247,3 +247,35 @@ def test_the_summary_stays_readable_at_80_columns(demo: Path) -> None:
     assert "4,000 rows in" in result.stdout
     wide = proc.run(demo, "go", "--flow", "shop", env={"COLUMNS": "200"})
     assert f"│ shop.{long_name} │" in wide.stdout  # a table when it fits
+
+
+def test_on_a_terminal_each_entity_has_a_line_with_its_phase_amounts_share_and_eta(
+    demo: Path,
+) -> None:
+    """What Rich's Progress draws, at 80 columns: queued entities, and for a running one its
+    phase, rows and megabytes, rates, and % with ETA once the total is known."""
+    import io
+
+    from rich.console import Console
+
+    from hygge.cli.live import TerminalProgress
+
+    plan = hygge.run(demo, flows="shop", dry_run=True)
+    orders, _ = plan.entities
+    console = Console(file=io.StringIO(), force_terminal=True, width=80)
+    progress = TerminalProgress(console, quiet=False)
+    progress.run_started("r1", plan.entities)
+    progress.entity_started(orders)
+    progress.entity_phase(orders, "writing")
+    progress.entity_total(orders, 1_000_000)
+    progress.entity_rows(orders, 25_000, 3_500_000)
+    drawn = Console(file=io.StringIO(), width=80, record=True)
+    drawn.print(progress.progress.get_renderable())
+    lines = drawn.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = "\n".join(lines)
+    assert "shop.orders" in text and "shop.products" in text
+    assert re.search(r"writing .*ETA \d:\d\d:\d\d", text), text
+    assert re.search(r"  2%\s+25\.0k rows\s+3\.5 MB", text), text
+    assert re.search(r"[\d.]+[kMG]? rows/s\s+[\d.]+ MB/s", text), text
+    assert "queued" in text

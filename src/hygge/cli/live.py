@@ -181,8 +181,8 @@ class _Amount(ProgressColumn):
 
 def _short(count: float) -> str:
     """1,234 / 12.3k / 4.5M: a number in at most six characters."""
-    for size, unit in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
-        if count >= size:
+    for threshold, size, unit in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if count >= threshold:
             return f"{count / size:.1f}{unit}"
     return f"{count:,.0f}"
 

@@ -119,6 +119,24 @@ class SqlHome(Home[SqlHomeConfigT]):
             if batch.num_rows:
                 yield to_frame(batch)
 
+    def estimate_rows(self, window: Window) -> int | None:
+        """The engine's own estimate of a table's rows (`row_estimate`), when the read takes
+        the table whole; a query, a bounded window or an estimate the engine lacks: None."""
+        asked = self.row_estimate(self.config.table) if self.config.table else None
+        if asked is None or window.lower is not None:
+            return None
+        try:
+            rows = self._fetch(*asked).to_dicts()
+        except SourceError:
+            return None
+        count = rows[0].get("n") if rows else None
+        return int(count) if isinstance(count, int | float) and count >= 0 else None
+
+    def row_estimate(self, table: str) -> tuple[str, list[Any]] | None:
+        """SQL answering `n`, the catalog's estimate of table's rows, and its parameters;
+        None when the engine keeps none (a count would read the table)."""
+        return None
+
     def schema(self) -> pl.Schema:
         sql = f"SELECT * FROM ({self.relation(self.dialect.everything)}) AS hygge_source LIMIT 0"
         return self._fetch(sql, []).schema

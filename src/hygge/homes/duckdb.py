@@ -14,6 +14,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from hygge.engines.dialect import SLOT
 from hygge.engines.duckdb import DIALECT, connect, mapped
 from hygge.errors import SourceError
 from hygge.homes._sql import FileDatabaseConfig, FileDatabaseHome, PartitionedHomeConfig
@@ -26,6 +27,15 @@ class DuckDbHomeConfig(FileDatabaseConfig, PartitionedHomeConfig):
 class DuckDbHome(FileDatabaseHome[DuckDbHomeConfig]):
     Config = DuckDbHomeConfig
     dialect = DIALECT
+
+    def row_estimate(self, table: str) -> tuple[str, list[Any]]:
+        """duckdb_tables()' estimated_size: the row count DuckDB keeps for a table."""
+        schema, _, name = table.rpartition(".")
+        sql = (
+            "SELECT estimated_size AS n FROM duckdb_tables()"
+            f" WHERE schema_name = COALESCE({SLOT}, 'main') AND table_name = {SLOT}"
+        )
+        return sql, [schema or None, name]
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with self._connection() as con:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pymysql.cursors
 
+from hygge.engines.dialect import SLOT
 from hygge.engines.mysql import (
     DIALECT,
     MySqlConfig,
@@ -36,6 +37,15 @@ class MySqlHome(ServerHome[MySqlHomeConfig]):
     def table_home(self) -> tuple[str, str, bool] | None:
         """A MySQL schema is a database: an unqualified table is the URL's database's."""
         return database_target(self.config), self.config.database(), True
+
+    def row_estimate(self, table: str) -> tuple[str, list[Any]]:
+        """information_schema's table_rows: InnoDB's estimate, from its statistics."""
+        schema, _, name = table.rpartition(".")
+        sql = (
+            "SELECT table_rows AS n FROM information_schema.tables"
+            f" WHERE table_schema = COALESCE({SLOT}, DATABASE()) AND table_name = {SLOT}"
+        )
+        return sql, [schema or None, name]
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with connect(self.config, self.context, SourceError) as con:

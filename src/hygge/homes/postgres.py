@@ -33,7 +33,7 @@ from hygge.engines.postgres import (
 )
 from hygge.errors import SourceError
 from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig
-from hygge.plugin import Context, Window
+from hygge.plugin import Context
 
 _NOT_NULL = "hygge_not_null"  # column_bounds' extra answer
 
@@ -53,18 +53,10 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
     def table_home(self) -> tuple[str, str, bool] | None:
         return database_target(self.config), DEFAULT_SCHEMA, False
 
-    def estimate_rows(self, window: Window) -> int | None:
-        """The planner's row count (pg_class.reltuples) of a table read whole; None before
-        the table was first analyzed, or for a query or a bounded window."""
-        if self.config.table is None or window.lower is not None:
-            return None
+    def row_estimate(self, table: str) -> tuple[str, list[Any]]:
+        """The planner's count (pg_class.reltuples): -1, so none, until first analyzed."""
         sql = f"SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass({SLOT})"
-        try:
-            rows = self.fetch(sql, [self.dialect.table(self.config.table)]).to_pylist()
-        except SourceError:
-            return None
-        count = rows[0]["n"] if rows else None
-        return count if count is not None and count >= 0 else None
+        return sql, [self.dialect.table(table)]
 
     def may_hold_nulls(self, column: str) -> bool:
         """From the table's catalog, learnt with the column's bounds (or asked once here).
