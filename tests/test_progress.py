@@ -56,6 +56,12 @@ def test_a_library_reporter_hears_queue_phases_total_rows_and_result(demo: Path)
     assert recorder.sizes[-1] > 0 and recorder.sizes == sorted(recorder.sizes)
 
 
+def test_a_csv_home_expects_its_rows_from_the_file_size(demo: Path) -> None:
+    recorder = Recorder()
+    hygge.run(demo, entities="crm.customers", reporter=recorder)
+    assert ("total", "crm.customers", "500") in recorder.events  # header left out
+
+
 def test_a_reporter_of_an_older_hygge_with_one_method_still_hears_results(demo: Path) -> None:
     class OnlyResults:
         def __init__(self) -> None:

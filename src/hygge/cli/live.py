@@ -25,7 +25,7 @@ from rich.table import Column
 from rich.text import Text
 
 from hygge.plan import PlannedEntity
-from hygge.progress import PLANNING, QUEUED, Reporter
+from hygge.progress import PLANNING, PUBLISHING, QUEUED, Reporter
 from hygge.results import EntityResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
@@ -105,7 +105,10 @@ class _Tracking(Reporter):
 
     def entity_phase(self, entity: PlannedEntity, phase: str) -> None:
         with self.lock:
-            self._of(entity).phase = phase
+            moving = self._of(entity)
+            moving.phase = phase
+            if phase == PUBLISHING and moving.total is not None:
+                moving.total = moving.rows  # every row is read: the estimate is done
 
     def entity_total(self, entity: PlannedEntity, rows: int) -> None:
         with self.lock:
@@ -249,6 +252,10 @@ class TerminalProgress(_Tracking):
 
     def entity_phase(self, entity: PlannedEntity, phase: str) -> None:
         super().entity_phase(entity, phase)
+        with self.lock:
+            moving = self.moving[entity.address]
+        if moving.total is not None:
+            self.progress.update(self._task(entity), completed=moving.rows, total=moving.total)
         self.progress.update(self._task(entity), phase=phase)
 
     def entity_total(self, entity: PlannedEntity, rows: int) -> None:
