@@ -283,5 +283,5 @@ def test_on_a_terminal_each_entity_has_a_line_with_its_phase_amounts_share_and_e
     assert "shop.orders" in text and "shop.products" in text
     assert re.search(r"writing .*ETA \d:\d\d:\d\d", text), text
     assert re.search(r"  2%\s+25\.0k rows\s+3\.5 MB", text), text
-    assert re.search(r"[\d.]+[kMG]? rows/s\s+[\d.]+ MB/s", text), text
+    assert re.search(r"[\d.,]+[kMG]? rows/s\s+[\d.,]+ MB/s", text), text
     assert "queued" in text

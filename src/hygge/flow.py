@@ -96,7 +96,7 @@ class EntityFlow:
                 entity.name,
                 entity.run_type,
                 _encoded(previous),
-                _window_text(self.backfill),
+                self.backfill.describe() if self.backfill else None,
             )
             while True:
                 attempts += 1
@@ -159,7 +159,7 @@ class EntityFlow:
         if settings.watermark is not None and entity.run_type != "full_drop":
             self.events.phase(BOUNDS)
         read = plan_read(entity.home, settings, entity.run_type, previous, self.backfill)
-        _log_window(entity.address, read)
+        log.debug("%s: %s", entity.address, read.describe())
         self.events.total(entity.home.estimate_rows(read.window))
         checker = Checker(settings.checks) if settings.checks else None
         key, version, admit = self._destination_view(read, checker)
@@ -324,7 +324,7 @@ class EntityFlow:
                 entity.name,
                 entity.run_type,
                 None,
-                _window_text(self.backfill),
+                self.backfill.describe() if self.backfill else None,
             )
         self.journal.finish_entity(
             record_id,
@@ -358,19 +358,6 @@ def watermark_moved(entity: PlannedEntity, stored: WatermarkRecord | None) -> Co
     )
 
 
-def _log_window(address: str, read: ReadPlan) -> None:
-    """-v: the window this read takes, or the files it reads."""
-    window = read.window
-    if window.files is not None:
-        log.debug("%s: %d new or changed files to read", address, len(window.files))
-    elif window.column is None:
-        log.debug("%s: reading everything", address)
-    else:
-        lower = window.lower.display() if window.lower else "the start"
-        upper = window.upper.display() if window.upper else "the end"
-        log.debug("%s: window on %s from %s to %s", address, window.column, lower, upper)
-
-
 def _newer(published: Commit, stored: WatermarkRecord | None) -> bool:
     """Did the store publish a load that the journal never committed?"""
     if stored is None:
@@ -387,14 +374,6 @@ def _mismatch(reported: int | None, written: int, destination: str) -> str | Non
         f"{written} rows were written to {destination}, but it reports {reported} from this"
         " load after publishing: rows were lost or doubled on the way"
     )
-
-
-def _window_text(backfill: Backfill | None) -> str | None:
-    """A one-off window as the journal keeps it: --from and --to as given."""
-    if backfill is None:
-        return None
-    upper = "" if backfill.upper is None else f" to {backfill.upper}"
-    return f"from {backfill.lower}{upper}"
 
 
 def _encoded(state: WindowState) -> str | None:

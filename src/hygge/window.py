@@ -214,6 +214,10 @@ class Backfill:
     lower: Any = None
     upper: Any = None
 
+    def describe(self) -> str:
+        """--from and --to as given, as the journal keeps them."""
+        return f"from {self.lower}" + ("" if self.upper is None else f" to {self.upper}")
+
     def bounds(self, dtype: pl.DataType, column: str) -> tuple[Mark, Mark | None]:
         """--from and --to as values of the column's type. A value that is not one, or a
         --from after --to (an empty window), is a usage error quoting them as typed."""
@@ -256,6 +260,17 @@ class ReadPlan:
 
     def admit(self, frame: pl.DataFrame) -> pl.DataFrame:
         return self.tracker.admit(frame) if self.tracker else frame
+
+    def describe(self) -> str:
+        """What this read takes, for -v."""
+        window = self.window
+        if window.files is not None:
+            return f"{len(window.files)} new or changed files to read"
+        if window.column is None:
+            return "reading everything"
+        lower = window.lower.display() if window.lower else "the start"
+        upper = window.upper.display() if window.upper else "the end"
+        return f"window on {window.column} from {lower} to {upper}"
 
     def next_state(self) -> WindowState | None:
         """What to commit; None leaves the committed state alone."""

@@ -8,7 +8,6 @@ it runs, so `hygge --version` and `--help` load no data library.
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import sys
 import traceback
@@ -32,8 +31,6 @@ from hygge.errors import ExitCode, HyggeError, UsageError
 from hygge.redact import redact
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from hygge.config.models import RunType
 
 
@@ -211,6 +208,7 @@ def go(
                  130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     """
     from hygge.cli.live import progress_for
+    from hygge.cli.logs import configure_logging, progress_interval
     from hygge.cli.render import plan_json, print_plan, print_summary, result_json
     from hygge.config.project import load_project
     from hygge.redact import redact_argv
@@ -222,7 +220,7 @@ def go(
     if quiet and verbose:
         raise UsageError("--quiet and --verbose exclude each other", hint="choose one")
     err = make_console(stderr=True)
-    _configure_logging(verbose, err)
+    configure_logging(verbose, err)
     run_type: RunType | None = "incremental" if incremental else "full_drop" if full_drop else None
     request = RunRequest(
         flows,
@@ -388,67 +386,8 @@ def locks(project_dir: Path | None, as_json: bool) -> None:
     console.print(f"{len(held)} held", highlight=False)
 
 
-PROGRESS_INTERVAL = "HYGGE_PROGRESS_INTERVAL"  # seconds between progress lines (not a tty)
-DEFAULT_PROGRESS_INTERVAL = 10.0
-
-
-def progress_interval(configured: float | None) -> float:
-    """The environment's HYGGE_PROGRESS_INTERVAL, else hygge.yml's, else 10 seconds."""
-    import os
-
-    given = os.environ.get(PROGRESS_INTERVAL)
-    if given is None:
-        return configured or DEFAULT_PROGRESS_INTERVAL
-    try:
-        seconds = float(given)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise UsageError(
-            f"{PROGRESS_INTERVAL}={given!r} is not a number of seconds",
-            hint="give a positive number, e.g. 10 or 0.5, or unset it",
-        )
-    return seconds
-
-
 def _cell(value: object) -> str:
     """A value of `hygge ls` text: a list comma-separated, nothing as -."""
     if isinstance(value, list):
         value = ",".join(value)
     return str(value or "-")
-
-
-def _configure_logging(verbose: int, console: Console) -> None:
-    """On the console the progress draws on, so log lines land above it. -v: hygge's own
-    debug records; -vv: every library's too."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.WARNING,
-        format="%(message)s",
-        handlers=[_log_handler(console, verbose)],
-        force=True,
-    )
-    logging.getLogger("hygge").setLevel(logging.DEBUG if verbose else logging.NOTSET)
-
-
-def _log_handler(console: Console, verbose: int) -> logging.Handler:
-    """Rich's handler on a terminal; elsewhere one plain line a record, for grep."""
-    from rich.logging import RichHandler
-
-    from hygge.redact import RedactingFilter
-
-    handler: logging.Handler
-    if console.is_terminal:
-        handler = RichHandler(console=console, show_path=False)
-    else:
-        handler = logging.StreamHandler(console.file)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-    handler.setLevel(logging.NOTSET if verbose else logging.WARNING)
-    handler.addFilter(_not_told_twice)
-    handler.addFilter(RedactingFilter())
-    return handler
-
-
-def _not_told_twice(record: logging.LogRecord) -> bool:
-    """hygge's INFO records (an entity started, finished) are for log files: the console
-    has the progress lines saying the same."""
-    return record.levelno != logging.INFO or not record.name.startswith("hygge")
