@@ -29,7 +29,7 @@ from hygge.errors import (
 from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
-from hygge.plugin import Commit, LoadRun
+from hygge.plugin import Commit, Load, LoadRun
 from hygge.polish import Polisher
 from hygge.progress import (
     BOUNDS,
@@ -43,7 +43,7 @@ from hygge.progress import (
 )
 from hygge.redact import redact
 from hygge.results import EntityResult, SchemaChange, Status
-from hygge.transfer import Counts, transfer
+from hygge.transfer import Counts, copy_whole, transfer
 from hygge.window import Backfill, ReadPlan, WindowState, plan_read
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class EntityFlow:
         load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
         self.events.phase(READING)
         try:
-            counts = transfer(
+            counts = self._copied(read, checker, load) or transfer(
                 entity.home,
                 read.window,
                 settings.batch_rows or 1,
@@ -206,6 +206,13 @@ class EntityFlow:
         if rows:
             self.events.phase(WRITING)
         self.events.rows(rows, size)
+
+    def _copied(self, read: ReadPlan, checker: Checker | None, load: Load) -> Counts | None:
+        """The counts of a load that took the home's files whole: only when the run changes
+        nothing in a batch (no window to filter, no checks, no polish) and both sides agree."""
+        if read.tracker is not None or checker is not None or self.entity.settings.polish:
+            return None
+        return copy_whole(self.entity.home, read.window, load, self.cancel, self._moved)
 
     def _destination_view(
         self, read: ReadPlan, checker: Checker | None

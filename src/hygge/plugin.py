@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import IO, ClassVar, Generic, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -80,6 +80,20 @@ class Commit:
     published_at: datetime
     watermark: str | None = None  # an encoded hygge.watermark.Mark
     state: bytes | None = None  # the window state (rows loaded at the watermark)
+
+
+@dataclass(frozen=True)
+class WholeFile:
+    """A file a read would give whole, its rows unchanged: a load writing files of the same
+    format and codec may copy its bytes instead of re-encoding its rows (read from its
+    footer: the rows, the columns as a read gives them, the codecs of its column chunks)."""
+
+    path: str
+    open: Callable[[], IO[bytes]] = field(compare=False)
+    local: bool
+    rows: int
+    schema: pl.Schema
+    codecs: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -163,6 +177,14 @@ class Home(ABC, Generic[ConfigT]):
         """Pool name -> the most connections of `context.pools` this home holds at once."""
         return {}
 
+    # The format of the files `whole_files` offers; None: this home offers none.
+    whole_format: ClassVar[str | None] = None
+
+    def whole_files(self, window: Window) -> list[WholeFile] | None:
+        """The files a read of window would give, each whole and unchanged (no columns
+        selected, no rows filtered); None when a read would change them or cannot tell."""
+        return None
+
 
 class Load(ABC):
     """One run's writes to a store: staged until publish, discarded by abort.
@@ -190,6 +212,17 @@ class Load(ABC):
     @abstractmethod
     def abort(self) -> None:
         """Discard everything staged; safe to call more than once."""
+
+    # The format of files this load could take whole (`copy_in`); None: it writes rows only.
+    whole_format: str | None = None
+
+    def refuse_whole(self, files: Sequence[WholeFile]) -> str | None:
+        """Why this load would not take files as they are (None: it takes them)."""
+        return "it writes rows"
+
+    def copy_in(self, file: WholeFile) -> None:
+        """Stage file's bytes as one of the load's files (after `refuse_whole` said None)."""
+        raise NotImplementedError
 
 
 class Store(ABC, Generic[ConfigT]):

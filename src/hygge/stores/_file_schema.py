@@ -92,6 +92,14 @@ class FolderSchema:
         ]
         return frame.select(columns), changed
 
+    def adopts(self, schema: pl.Schema) -> bool:
+        """Would files of schema need no change to join the folder? Then they are its columns
+        (as the first batch's would be); nothing is taken up when they would."""
+        if self.schema is None:
+            self.schema = dict(schema)
+            return True
+        return list(schema.items()) == list(self.schema.items())
+
     @property
     def after(self) -> pl.Schema | None:
         """The folder's columns once this load is published (None: no columns known)."""

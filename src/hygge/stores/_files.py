@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Annotated, Any, ClassVar, TypeVar
 
 import polars as pl
@@ -30,7 +31,7 @@ from hygge.config.models import RunType
 from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, Store
+from hygge.plugin import Commit, Context, Load, LoadRun, Store, WholeFile
 from hygge.stores import _object_swap
 from hygge.stores._commits import (
     RECORDS,
@@ -45,6 +46,7 @@ from hygge.stores._commits import (
 from hygge.stores._file_schema import FolderSchema
 
 STAGING_MARK = ".hygge-"
+COPY_CHUNK = 8 * 2**20  # bytes per read when a whole file is copied across filesystems
 log = logging.getLogger(__name__)
 
 
@@ -229,6 +231,11 @@ class FileStore(Store[FileStoreConfigT]):
     def open_writer(self, handle: IO[bytes]) -> FileWriter:
         """A writer for one new file of this store's format."""
 
+    def whole_codecs(self) -> frozenset[str] | None:
+        """The codecs of files of this store's format that a load copies whole instead of
+        re-encoding their rows (`FileLoad.copy_in`); None: it copies none."""
+        return None
+
     @abstractmethod
     def count_rows(self, files: list[str]) -> int:
         """The rows in files of this store's format, read as cheaply as the format allows."""
@@ -248,6 +255,7 @@ class FileLoad(Load):
         self.retried_before = self.fs.retried_requests()
         address = f"{store.context.flow}.{store.context.entity}"
         self.columns = FolderSchema.of(self.fs, store.path, run, address)
+        self.whole_format = store.extension if store.whole_codecs() is not None else None
         try:
             self.fs.remove_tree(self.staging)
             self.fs.makedirs(self.staging)
@@ -263,6 +271,38 @@ class FileLoad(Load):
             fill_files(frame, limit, lambda: self.writer or self._next_file(), self._close_file)
         except OSError as exc:
             raise StoreError(f"cannot write to {self.staging}: {exc.strerror or exc}") from exc
+
+    def refuse_whole(self, files: Sequence[WholeFile]) -> str | None:
+        codecs = self.store.whole_codecs() or frozenset()
+        limit = self.store.config.file_rows
+        for file in files:
+            if not file.codecs <= codecs:
+                return f"{file.path} is {'/'.join(sorted(file.codecs))}, not {'/'.join(codecs)}"
+            if file.rows > limit:
+                return f"{file.path} holds {file.rows} rows, more than file_rows ({limit})"
+        schemas = {tuple(file.schema.items()) for file in files if file.rows}
+        if len(schemas) > 1:
+            return "the files' columns differ"
+        if schemas and not self.columns.adopts(pl.Schema(schemas.pop())):
+            return f"the files' columns differ from those of {self.store.path}"
+        return None
+
+    def copy_in(self, file: WholeFile) -> None:
+        """One file of the load, its bytes those of file (a file of no rows is left out, as
+        a read of it would write nothing)."""
+        if not file.rows:
+            return
+        self._close_file()
+        target = f"{self.staging}/{self._next_name()}"
+        try:
+            if file.local and self.fs.is_local:
+                shutil.copyfile(file.path, target)
+            else:
+                with file.open() as source, self.fs.open_write(target) as sink:
+                    shutil.copyfileobj(source, sink, COPY_CHUNK)
+        except OSError as exc:
+            message = f"cannot copy {file.path} to {self.staging}: {exc.strerror or exc}"
+            raise StoreError(message) from exc
 
     def publish(self, commit: Commit) -> None:
         self._close_file()
@@ -316,10 +356,13 @@ class FileLoad(Load):
         self.store.remove_leftover(self.staging)
 
     def _next_file(self) -> FileWriter:
-        self.files += 1
-        name = f"{self.run.run_id}-{self.files:05d}.{self.store.extension}"
+        name = self._next_name()
         self.writer = self.store.open_writer(self.fs.open_write(f"{self.staging}/{name}"))
         return self.writer
+
+    def _next_name(self) -> str:
+        self.files += 1
+        return f"{self.run.run_id}-{self.files:05d}.{self.store.extension}"
 
     def _close_file(self) -> None:
         if self.writer is not None:

@@ -29,6 +29,15 @@ _POLARS_CODECS: dict[str, Any] = {"none": "uncompressed"}  # where Polars names 
 # Levels when none is set: those of Arrow's writer, which hygge used before; Polars' own
 # default zstd level (3) costs about a tenth more CPU for files no smaller in the bench.
 DEFAULT_LEVELS = {"zstd": 1, "gzip": 9, "brotli": 8}
+# The codecs a parquet footer names for column chunks written with each setting.
+_FOOTER_CODECS = {
+    "zstd": frozenset({"zstd"}),
+    "snappy": frozenset({"snappy"}),
+    "gzip": frozenset({"gzip"}),
+    "lz4": frozenset({"lz4_raw", "lz4"}),
+    "brotli": frozenset({"brotli"}),
+    "none": frozenset({"uncompressed"}),
+}
 
 
 class ParquetStoreConfig(FileStoreConfig):
@@ -123,6 +132,13 @@ class ParquetStore(FileStore[ParquetStoreConfig]):
 
     def open_writer(self, handle: IO[bytes]) -> FileWriter:
         return ParquetWriter(handle, self.config)
+
+    def whole_codecs(self) -> frozenset[str] | None:
+        """A file's footer names its codec but not its level: with a level set, files are
+        re-encoded at that level, never copied."""
+        if self.config.compression_level is not None:
+            return None
+        return _FOOTER_CODECS[self.config.compression]
 
     def count_rows(self, files: list[str]) -> int:
         """From the files' footers alone."""
