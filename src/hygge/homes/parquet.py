@@ -45,13 +45,15 @@ class ParquetHome(FileHome[ParquetHomeConfig]):
         files = self.files_of(window)
         if not files:
             return None
+        import pyarrow as pa  # only here: a tenth of a second of start-up otherwise
+
         try:
             return [self._whole(file) for file in files]
-        except (pl.exceptions.PolarsError, OSError, ValueError):
-            return None
+        except (pl.exceptions.PolarsError, OSError, pa.ArrowException):
+            return None  # e.g. Int128, which Arrow cannot read: the rows are re-encoded
 
     def _whole(self, path: str) -> WholeFile:
-        import pyarrow.parquet as pq  # only here: a second's tenth of start-up otherwise
+        import pyarrow.parquet as pq
 
         opener = partial(self.fs.fs.open, path, "rb")
         with opener() as handle:
