@@ -6,19 +6,27 @@ of its session first and then runs without parameters (`hygge.engines.postgres.s
 so ADBC streams it through binary COPY instead of holding the whole window in memory.
 Batches are made exact by `hygge.engines.postgres.exact` (numeric(p,s) as decimals, unknown
 types as text).
+
+A large table is read in AUTO_RANGES ranges at once without `partition:` when the pool has a
+connection to spare (reserved without waiting, as the coordinator reserves an entity's) and
+the table has a one-column integer primary key or unique index: the server decodes and sends
+each range on its own backend while the client decodes the others' batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import logging
+from collections.abc import Generator, Iterator
 from typing import Any, Literal
 
 import adbc_driver_postgresql.dbapi  # noqa: F401  (the driver: a missing one is reported early)
 import polars as pl
 import pyarrow as pa
 from adbc_driver_manager import dbapi
+from pydantic import ValidationError
 
-from hygge.connections import where
+from hygge.connections import pool_need, where
 from hygge.engines.dialect import SLOT
 from hygge.engines.postgres import (
     DEFAULT_SCHEMA,
@@ -32,10 +40,25 @@ from hygge.engines.postgres import (
     streamed,
 )
 from hygge.errors import SourceError
+from hygge.homes._partition import Partition, read
 from hygge.homes._sql import PartitionedHomeConfig, ServerHome, ServerHomeConfig
-from hygge.plugin import Context
+from hygge.plugin import Context, Window
 
 _NOT_NULL = "hygge_not_null"  # column_bounds' extra answer
+AUTO_RANGES = 2  # ranges read at once without `partition:`
+AUTO_ROWS = 1_000_000  # the table's estimated rows (pg_class.reltuples) from which it splits
+log = logging.getLogger(__name__)
+# A one-column integer key to split on, primary key first, and the table's estimated rows.
+_SPLIT_KEY = f"""
+SELECT a.attname AS key, c.reltuples AS estimate
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indrelid = to_regclass({SLOT}) AND i.indisunique AND i.indnatts = 1
+  AND i.indpred IS NULL AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+ORDER BY i.indisprimary DESC, a.attnum
+LIMIT 1
+"""
 
 
 class PostgresHomeConfig(ServerHomeConfig, PartitionedHomeConfig, PgConfig):
@@ -57,6 +80,48 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
         """The planner's count (pg_class.reltuples): -1, so none, until first analyzed."""
         sql = f"SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass({SLOT})"
         return sql, [self.dialect.table(table)]
+
+    def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
+        """A declared partition, a query, an incremental window (a few new rows: splitting
+        costs more round trips than it saves) or a pool with no connection to spare read as
+        ever; otherwise a large table with a key to split on reads in ranges."""
+        if self.partition() is not None or self.config.table is None or window.lower:
+            yield from super().batches(window, batch_rows)
+            return
+        with self._spare_connections() as spare:
+            ranges = self._automatic_ranges() if spare else None
+            if ranges is None:
+                yield from super().batches(window, batch_rows)
+                return
+            self._require_window(window.column)
+            log.info("%s: read in %d ranges of %s", self.describe(), ranges.count, ranges.column)
+            yield from read(self, window, batch_rows, ranges)
+
+    @contextlib.contextmanager
+    def _spare_connections(self) -> Iterator[bool]:
+        """Reserve the connections the ranges read on besides the entity's own, if the pool
+        has them free now (never waiting); given back when the read ends."""
+        extra = pool_need(self.config, AUTO_RANGES - 1)
+        pools = self.context.pools
+        if (self.connection_limit() or 1) < AUTO_RANGES or not pools.reserve(extra):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            pools.release(extra)
+
+    def _automatic_ranges(self) -> Partition | None:
+        """The table's split on its key, if it has one and holds AUTO_ROWS rows or more by
+        the planner's estimate (a table never analysed has none: -1)."""
+        table = self.dialect.table(self.config.table or "")
+        rows = self.fetch(_SPLIT_KEY, [table]).to_pylist()
+        if not rows or rows[0]["estimate"] < AUTO_ROWS:
+            return None
+        try:
+            return Partition(column=str(rows[0]["key"]), count=AUTO_RANGES)
+        except ValidationError:  # a name `partition` would refuse: read it in one go
+            return None
 
     def may_hold_nulls(self, column: str) -> bool:
         """From the table's catalog, learnt with the column's bounds (or asked once here).

@@ -1,0 +1,116 @@
+"""A large PostgreSQL table is read in ranges on two connections without `partition:` when
+the pool has one to spare: every row exactly once, whatever the key's spread or NULLs."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import adbc_driver_postgresql.dbapi as dbapi
+import polars as pl
+import pytest
+
+from hygge.homes import postgres
+from hygge.homes._partition import THREAD_NAME
+from hygge.plugin import Context, Home, Window
+from hygge.pool import Pools
+from hygge.registry import home_class
+from hygge.watermark import Mark
+from tests.engines import Postgres, table_of
+
+# Skewed: all but one key in the lower half of [min, max]; and keys that are NULL.
+KEYS = [*range(1, 3001), 10**12, None, None, None]
+ROWS = pl.DataFrame(
+    {"id": KEYS, "name": [f"n{k}" for k in KEYS]}, schema={"id": pl.Int64, "name": pl.String}
+)
+
+
+@pytest.fixture
+def table(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """ROWS in a table whose nullable id has a unique index, analysed, counted as large."""
+    name = table_of(tmp_path)
+    Postgres(postgres_url).create(tmp_path, name, ROWS)
+    with dbapi.connect(postgres_url, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f"CREATE UNIQUE INDEX ON {name} (id)")
+        cur.execute(f"ANALYZE {name}")
+    monkeypatch.setattr(postgres, "AUTO_ROWS", 1000)
+    return name
+
+
+def source(tmp_path: Path, url: str, table: str, pools: Pools) -> Home:
+    cls = home_class("postgres")
+    config = cls.Config.model_validate(
+        {"type": "postgres", "connection": "w", "url": url, "table": table}
+    )
+    return cls(config, Context(root=tmp_path, flow="f", entity="e", pools=pools))
+
+
+def read(home: Home, window: Window) -> tuple[pl.DataFrame, set[str]]:
+    """Every row the home gives, and the names of the range threads that ran meanwhile."""
+    frames, threads = [], set()
+    for frame in home.batches(window, 500):
+        frames.append(frame)
+        threads |= {t.name for t in threading.enumerate() if t.name.startswith(THREAD_NAME)}
+    return pl.concat(frames), threads
+
+
+def rows_once(got: pl.DataFrame, expected: pl.DataFrame) -> None:
+    assert got.height == expected.height
+    order = [pl.col("id"), pl.col("name")]
+    assert got.sort(order, nulls_last=True).equals(expected.sort(order, nulls_last=True))
+
+
+def test_a_large_table_with_a_skewed_nullable_key_reads_every_row_once_in_ranges(
+    tmp_path: Path, postgres_url: str, table: str
+) -> None:
+    pools = Pools({"w": 4})
+    got, threads = read(source(tmp_path, postgres_url, table, pools), Window.everything())
+
+    rows_once(got, ROWS)
+    assert len(threads) == 2  # two ranges at once
+    assert pools.get("w", lambda: None).opened == 2
+    assert pools.reserve({"w": 4})  # the spare connection was given back
+    pools.close()
+
+
+def test_a_first_incremental_window_splits_and_keeps_its_upper_bound(
+    tmp_path: Path, postgres_url: str, table: str
+) -> None:
+    pools = Pools({"w": 4})
+    window = Window(column="id", upper=Mark("int", 2000))
+    got, threads = read(source(tmp_path, postgres_url, table, pools), window)
+
+    rows_once(got, ROWS.filter(pl.col("id").le(2000) | pl.col("id").is_null()))
+    assert len(threads) == 2
+    pools.close()
+
+
+@pytest.mark.parametrize(
+    ("pool_size", "window"),
+    [
+        (1, Window.everything()),  # no connection to spare
+        (4, Window(column="id", lower=Mark("int", 2990), upper=Mark("int", 10**12))),  # new rows
+    ],
+)
+def test_one_read_without_a_spare_connection_or_for_an_incremental_window(
+    pool_size: int, window: Window, tmp_path: Path, postgres_url: str, table: str
+) -> None:
+    pools = Pools({"w": pool_size})
+    got, threads = read(source(tmp_path, postgres_url, table, pools), window)
+
+    lower = window.lower.value if window.lower else 0
+    rows_once(got, ROWS.filter(pl.col("id").ge(lower) | pl.col("id").is_null()))
+    assert threads == set()
+    pools.close()
+
+
+def test_a_small_table_reads_in_one_go(
+    tmp_path: Path, postgres_url: str, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "AUTO_ROWS", 1_000_000)
+    pools = Pools({"w": 4})
+    got, threads = read(source(tmp_path, postgres_url, table, pools), Window.everything())
+
+    rows_once(got, ROWS)
+    assert threads == set()
+    pools.close()
