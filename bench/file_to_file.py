@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -223,7 +224,9 @@ def measure_cp(source: Path, target: Path, rows: int) -> Run:
     started = time.perf_counter()
     subprocess.run(["cp", "-r", str(source), str(target)], check=True)
     wall = time.perf_counter() - started
-    return Run("cp", rows, wall, wall, 0, take_output(target, rows))
+    run = Run("cp", rows, wall, wall, 0, take_output(target, rows))
+    shutil.rmtree(target)  # `cp -r` into an existing folder would copy into a sub-folder
+    return run
 
 
 def measure_baseline(source: Path, target: Path, rows: int) -> Run:
