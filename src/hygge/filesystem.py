@@ -11,7 +11,6 @@ filesystem it is renameat2(RENAME_EXCHANGE).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import posixpath
 import stat
@@ -336,7 +335,8 @@ _AT_FDCWD = -100
 
 @cache
 def _libc() -> Any:
-    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    """The C library the interpreter already has loaded (finding it by name ran ldconfig)."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _rename_exchange(a: str, b: str) -> None:
