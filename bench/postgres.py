@@ -301,6 +301,11 @@ def bench_size(url: str, work: Path, rows: int, args: argparse.Namespace) -> Ite
     read = write_project(here / "read", pg_home(url, src), pq_plugin(lake), extra, url)
     everything = f"SELECT * FROM {src}"
     cx_file = here / "cx.parquet"
+    lake_one = here / "lake-one"  # a pool of one connection: no automatic ranges
+    one = write_project(here / "read-one", pg_home(url, src), pq_plugin(lake_one), extra, url)
+    config = one / "hygge.yml"
+    pooled = f"url: {URL_VARIABLE}}}"
+    config.write_text(config.read_text().replace(pooled, f"url: {URL_VARIABLE}, pool_size: 1}}"))
     for _ in range(args.repeat):
         print("  read: copy, adbc, connectorx, hygge", file=sys.stderr, flush=True)
         yield psql_copy("read", rows, rows, url, everything)
@@ -312,6 +317,9 @@ def bench_size(url: str, work: Path, rows: int, args: argparse.Namespace) -> Ite
         yield hygge("read", "hygge", rows, rows, "--project", str(read))
         check_parquet(lake, rows)
         clear(lake)
+        yield hygge("read", "hygge-1conn", rows, rows, "--project", str(one))
+        check_parquet(lake_one, rows)
+        clear(lake_one)
 
     # 2. parquet -> postgres, from the baseline's file
     load = write_project(
@@ -441,6 +449,7 @@ def print_summary(runs: list[Run], summary: dict[str, Any], sizes: list[int]) ->
             if phase == "read":
                 print(_line(find(runs, phase, "copy", n)))
                 print(_line(find(runs, phase, "cx", n)))
+                print(_line(find(runs, phase, "hygge-1conn", n)))
             print(_line(find(runs, phase, "adbc", n)))
             print(_line(find(runs, phase, "hygge", n), f"rows/s ratio {size[phase]['ratio']:.2f}"))
         read = size["read"]
