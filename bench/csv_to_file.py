@@ -133,8 +133,8 @@ def median(runs: list[Run], tool: str, rows: int) -> Run:
 def report(runs: list[Run], sizes: list[int]) -> dict[str, object]:
     print(f"{'rows':>12}  {'tool (types: created_at,zoned,day,price)':<48} {'move s':>7}"
           f" {'wall s':>7} {'peak RSS':>10}  hygge wall / it")  # fmt: skip
-    sizes: list[dict[str, object]] = []
-    out: dict[str, object] = {"runs": [asdict(r) for r in runs], "sizes": sizes}
+    per_size: list[dict[str, object]] = []
+    out: dict[str, object] = {"runs": [asdict(r) for r in runs], "sizes": per_size}
     for n in sizes:
         found = {tool: median(runs, tool, n) for tool in TOOLS}
         hygge = found["hygge"]
@@ -142,7 +142,7 @@ def report(runs: list[Run], sizes: list[int]) -> dict[str, object]:
             ratio = "" if tool == "hygge" else f"  {hygge.wall / r.wall:.2f}"
             times = f"{r.seconds:>7.2f} {r.wall:>7.2f}"
             print(f"{n:>12,}  {r.tool:<48} {times} {_mib(r.peak_rss):>10}{ratio}")
-        sizes.append({"rows": n, **{t: asdict(r) for t, r in found.items()}})
+        per_size.append({"rows": n, **{t: asdict(r) for t, r in found.items()}})
     return out
 
 
