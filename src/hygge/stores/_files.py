@@ -277,7 +277,7 @@ class FileLoad(Load):
         limit = self.store.config.file_rows
         for file in files:
             if not file.codecs <= codecs:
-                return f"{file.path} is {'/'.join(sorted(file.codecs))}, not {'/'.join(codecs)}"
+                return f"{file.path} is {_names(file.codecs)}, not {_names(codecs)}"
             if file.rows > limit:
                 return f"{file.path} holds {file.rows} rows, more than file_rows ({limit})"
         schemas = {tuple(file.schema.items()) for file in files if file.rows}
@@ -405,3 +405,7 @@ class FileLoad(Load):
                     hint="let the user running hygge write there",
                 ) from exc
             raise
+
+
+def _names(codecs: frozenset[str]) -> str:
+    return "/".join(sorted(codecs))
