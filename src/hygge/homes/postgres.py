@@ -85,7 +85,7 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
         """A declared partition, a query, an incremental window (a few new rows: splitting
         costs more round trips than it saves) or a pool with no connection to spare read as
         ever; otherwise a large table with a key to split on reads in ranges."""
-        if self.partition() is not None or self.config.table is None or window.lower:
+        if self.partition() is not None or self.config.table is None or window.lower is not None:
             yield from super().batches(window, batch_rows)
             return
         with self._spare_connections() as spare:
