@@ -12,6 +12,7 @@ import pytest
 
 from tests import proc
 from tests.conftest import data_files, read_lake
+from tests.s3 import S3, SECRET
 
 FULL_DROP = """\
 home: {type: parquet, path: data}
@@ -171,3 +172,27 @@ def test_copying_appends_cut_by_a_crash_load_every_row_once(point: str, make_pro
     assert "copied 1 files unchanged" in go(root)["log"]
     lake = read_lake(root / "lake")
     assert sorted(lake["id"].to_list()) == list(range(550))
+
+
+def test_files_are_copied_to_and_from_object_storage(
+    s3_server: S3, make_project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LAKE_SECRET", SECRET)
+    bucket = s3_server.bucket(tmp_path)
+    lake = f"connection: lake, path: s3://{bucket}/lake"
+    root = make_project(
+        {
+            "hygge.yml": "name: t\n" + s3_server.connection_yaml(),
+            "flows/shop/flow.yml": FULL_DROP.replace("path: lake", lake),
+        }
+    )
+    sources = sorted(write_sources(root).values())
+
+    assert COPIED in go(root)["log"]
+    fs = s3_server.filesystem()
+    landed = [fs.cat(p) for p in fs.ls(f"{bucket}/lake", detail=False) if p.endswith(".parquet")]
+    assert sorted(landed) == sources
+    back = FULL_DROP.replace("path: data", lake).replace("path: lake}", "path: back}")
+    (root / "flows/shop/flow.yml").write_text(back)
+    assert COPIED in go(root)["log"]
+    assert sorted((root / "back" / n).read_bytes() for n in data_files(root / "back")) == sources
