@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Annotated, Any, ClassVar, TypeVar
@@ -44,9 +43,9 @@ from hygge.stores._commits import (
     write_record,
 )
 from hygge.stores._file_schema import FolderSchema
+from hygge.stores._whole_files import copy, refusal
 
 STAGING_MARK = ".hygge-"
-COPY_CHUNK = 8 * 2**20  # bytes per read when a whole file is copied across filesystems
 log = logging.getLogger(__name__)
 
 
@@ -274,18 +273,7 @@ class FileLoad(Load):
 
     def refuse_whole(self, files: Sequence[WholeFile]) -> str | None:
         codecs = self.store.whole_codecs() or frozenset()
-        limit = self.store.config.file_rows
-        for file in files:
-            if not file.codecs <= codecs:
-                return f"{file.path} is {_names(file.codecs)}, not {_names(codecs)}"
-            if file.rows > limit:
-                return f"{file.path} holds {file.rows} rows, more than file_rows ({limit})"
-        schemas = {tuple(file.schema.items()) for file in files if file.rows}
-        if len(schemas) > 1:
-            return "the files' columns differ"
-        if schemas and not self.columns.adopts(pl.Schema(schemas.pop())):
-            return f"the files' columns differ from those of {self.store.path}"
-        return None
+        return refusal(files, codecs, self.store.config.file_rows, self.columns)
 
     def copy_in(self, file: WholeFile) -> None:
         """One file of the load, its bytes those of file (a file of no rows is left out, as
@@ -293,13 +281,8 @@ class FileLoad(Load):
         if not file.rows:
             return
         self._close_file()
-        target = f"{self.staging}/{self._next_name()}"
         try:
-            if file.local and self.fs.is_local:
-                shutil.copyfile(file.path, target)
-            else:
-                with file.open() as source, self.fs.open_write(target) as sink:
-                    shutil.copyfileobj(source, sink, COPY_CHUNK)
+            copy(file, self.fs, f"{self.staging}/{self._next_name()}")
         except OSError as exc:
             message = f"cannot copy {file.path} to {self.staging}: {exc.strerror or exc}"
             raise StoreError(message) from exc
@@ -405,7 +388,3 @@ class FileLoad(Load):
                     hint="let the user running hygge write there",
                 ) from exc
             raise
-
-
-def _names(codecs: frozenset[str]) -> str:
-    return "/".join(sorted(codecs))
