@@ -208,11 +208,10 @@ class EntityFlow:
         self.events.rows(rows, size)
 
     def _copied(self, read: ReadPlan, checker: Checker | None, load: Load) -> Counts | None:
-        """The counts of a load that took the home's files whole: only when the run changes
-        nothing in a batch (no window to filter, no checks, no polish) and both sides agree."""
-        if read.tracker is not None or checker is not None or self.entity.settings.polish:
-            return None
-        return copy_whole(self.entity.home, read.window, load, self.cancel, self._moved)
+        """Files taken whole, if no batch would be filtered, checked or polished (None: not)."""
+        if read.tracker is None and checker is None and self.entity.settings.polish is None:
+            return copy_whole(self.entity.home, read.window, load, self.cancel, self._moved)
+        return None
 
     def _destination_view(
         self, read: ReadPlan, checker: Checker | None
