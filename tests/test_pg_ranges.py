@@ -46,7 +46,7 @@ def source(tmp_path: Path, url: str, table: str, pools: Pools) -> Home:
 
 def read(home: Home, window: Window, caplog: pytest.LogCaptureFixture) -> tuple[pl.DataFrame, str]:
     """Every row the home gives, and what it logged about ranges (its decision to split)."""
-    with caplog.at_level(logging.INFO, logger=postgres.__name__):
+    with caplog.at_level(logging.DEBUG, logger=postgres.__name__):
         got = pl.concat(list(home.batches(window, 500)))
     return got, " ".join(r.getMessage() for r in caplog.records if "ranges" in r.getMessage())
 

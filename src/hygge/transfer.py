@@ -112,7 +112,7 @@ def copy_whole(
         counts.written += file.rows
         on_rows(counts.written, 0)  # a copy holds no rows in memory
         failpoint("after_batch")
-    log.info(
+    log.debug(
         "copied %d files unchanged (%d rows) from %s", len(files), counts.read, home.describe()
     )
     return counts

@@ -94,7 +94,7 @@ class PostgresHome(ServerHome[PostgresHomeConfig]):
                 yield from super().batches(window, batch_rows)
                 return
             self._require_window(window.column)
-            log.info("%s: read in %d ranges of %s", self.describe(), ranges.count, ranges.column)
+            log.debug("%s: read in %d ranges of %s", self.describe(), ranges.count, ranges.column)
             yield from read(self, window, batch_rows, ranges)
 
     @contextlib.contextmanager
