@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from hygge.errors import LockFolderUnusable
 from hygge.flow import EntityFlow
-from hygge.journal import open_journal
+from hygge.journal import open_project_journal
 from hygge.locks import (
     Claim,
     Holder,
@@ -72,7 +72,7 @@ class Coordinator:
         started = time.monotonic()
         results: dict[str, EntityResult] = {}
         project = self.plan.project
-        with open_journal(project.root, project.spec.journal.path) as journal:
+        with open_project_journal(project) as journal:
             self.journal = journal
             journal.mark_interrupted()
             journal.start_run(self.run_id, self.command)

@@ -190,6 +190,12 @@ def destination_lock(target: str) -> FileLock:
     return FileLock(_machine_lock_dir() / f"{digest}.lock")
 
 
+def lock_key(*parts: str) -> int:
+    """A PostgreSQL advisory lock's key (a signed 64-bit integer) from the parts naming it."""
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _machine_lock_dir() -> Path:
     folder = Path(os.environ.get("HYGGE_LOCK_DIR") or Path(tempfile.gettempdir()) / "hygge-locks")
     if not folder.is_dir():

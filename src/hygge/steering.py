@@ -20,7 +20,7 @@ from hygge.journal import (
     Journal,
     WatermarkCommit,
     WatermarkRecord,
-    open_journal,
+    open_project_journal,
 )
 from hygge.plan import PlannedEntity, make_plan
 from hygge.selection import Selection
@@ -156,4 +156,4 @@ def _all(project: Project) -> list[tuple[str, str]]:
 
 
 def _journal(project: Project) -> Journal:
-    return open_journal(project.root, project.spec.journal.path)
+    return open_project_journal(project)
