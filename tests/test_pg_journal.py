@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from hygge.config.project import load_project
+from hygge.journal import open_journal, open_project_journal
 from tests.conftest import ProjectMaker, read_lake
 from tests.proc import run
 
@@ -143,3 +146,46 @@ def test_a_wrong_journal_section_stops_every_command_naming_the_key(
         assert done.returncode == 2, (command, done.stderr)
         assert says in done.stderr and "hygge.yml:" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_migrate_copies_the_sqlite_journal_and_refuses_a_second_time(
+    make_project: ProjectMaker, postgres_url: str, schema: str
+) -> None:
+    root = make_project(
+        {
+            "hygge.yml": "name: shop\nconnections:\n"
+            "  jdb: {type: postgres, url: '${JOURNAL_URL}'}\n",
+            ".env": f"JOURNAL_URL={postgres_url}\n",
+            "flows/f/flow.yml": FLOW,
+        }
+    )
+    write_orders(root, range(10))
+    assert run(root, "go").returncode == 0
+    write_orders(root, range(10, 15))
+    assert run(root, "go").returncode == 0
+    assert run(root, "journal", "set", "--entity", "f.orders", "--to", "12").returncode == 0
+    with open_journal(root) as before:
+        runs, history, audit = before.runs(), before.history(), before.audit()
+        mark = before.watermark("f", "orders")
+
+    done = run(root, "journal", "migrate", "--to", "jdb", "--schema", schema)
+    assert done.returncode == 0, done.stderr
+    assert "copied 2 runs, 2 entity runs, 1 watermarks, 1 audit" in done.stdout
+
+    (root / "hygge.yml").write_text(hygge_yml(schema))
+    with open_project_journal(load_project(root)) as after:
+        assert after.runs() == runs
+        assert [replace(h, id=0) for h in after.history()] == [replace(h, id=0) for h in history]
+        assert [replace(a, id=0) for a in after.audit()] == [replace(a, id=0) for a in audit]
+        assert after.watermark("f", "orders") == mark
+    write_orders(root, range(15, 16))
+    assert run(root, "go").returncode == 0
+    latest = json.loads(run(root, "history", "--json", "--limit", "1").stdout)[0]
+    assert "12" in str(latest["watermark_before"])  # it went on from the migrated watermark
+
+    again = run(root, "journal", "migrate", "--to", "jdb", "--schema", schema)
+    assert again.returncode == 2
+    assert "already holds project 'shop'" in again.stderr and "nothing was copied" in again.stderr
+    assert len(json.loads(run(root, "history", "--json").stdout)) == 3  # nothing was added
+    wrong = run(root, "journal", "migrate", "--to", "nope")
+    assert wrong.returncode == 2 and "--to 'nope': not a postgres connection" in wrong.stderr

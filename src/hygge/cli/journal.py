@@ -90,3 +90,19 @@ def set_(project_dir: Path | None, entity: str, value: str, reason: str) -> None
 
     mark = steering.set_watermark(project_dir, entity, value, reason)
     click.echo(f"{entity}: watermark set to {mark.display()}")
+
+
+@journal.command()
+@project_option
+@click.option("--to", "to", required=True, metavar="CONNECTION", help="A postgres connection.")
+@click.option("--schema", default="hygge", show_default=True, help="Where in that database.")
+def migrate(project_dir: Path | None, to: str, schema: str) -> None:
+    """Copy the SQLite journal into PostgreSQL: runs, watermarks, their state, the audit."""
+    from hygge import steering
+
+    where, done = steering.migrate_journal(project_dir, to, schema)
+    copied = ", ".join(f"{count} {table.replace('_', ' ')}" for table, count in done.counts.items())
+    click.echo(f"copied {copied} into {where}")
+    click.echo(
+        f"point hygge.yml at it: journal: {{type: postgres, connection: {to}, schema: {schema}}}"
+    )

@@ -72,6 +72,10 @@ class PostgresJournal(Journal):
         view._session, view._owns_session, view._fence = session, False, tuple(keys)
         return view
 
+    def transaction(self, doing: str) -> contextlib.AbstractContextManager[Cursor]:
+        """One transaction on the journal's session, for copying rows in (journal/migrate.py)."""
+        return self._write(doing)
+
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, run_id: str, command: str) -> None:
