@@ -9,16 +9,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
-from hygge.errors import LockFolderUnusable
+from hygge.errors import JournalError, LockFolderUnusable
 from hygge.flow import EntityFlow
 from hygge.journal import open_project_journal
-from hygge.locks import (
-    Claim,
-    Holder,
-    check_lock_folders,
-    entity_claim,
-    project_lock,
-)
+from hygge.locks import Claim, Holder
 from hygge.logfile import run_log
 from hygge.plan import Plan, PlannedEntity
 from hygge.progress import EntityEvents, Relay, Reporter, waiting_for_lock, waiting_for_pool
@@ -78,6 +72,7 @@ class Coordinator:
             journal.start_run(self.run_id, self.command)
             self._announce()
             status = "failed"  # the record when an error ends the run early
+            self.locks = journal.locks(project.root)
             try:
                 self._run_locked(results)
                 status = _run_status(results, self.cancel.is_set())
@@ -86,6 +81,7 @@ class Coordinator:
                 raise
             finally:
                 self.plan.pools.close()
+                self.locks.close()
                 journal.finish_run(self.run_id, status)
         interrupted = self.cancel.is_set()
         ordered = tuple(
@@ -119,7 +115,7 @@ class Coordinator:
 
     def _run_locked(self, results: dict[str, EntityResult]) -> None:
         """Run every entity, or none when the locks cannot be used or the project is held."""
-        check_lock_folders(self.plan.project.root)
+        self.locks.check()
         claim, held_by = self._claim_project()
         try:
             if held_by is None:
@@ -171,10 +167,11 @@ class Coordinator:
             if not pools.reserve(entity.pool_needs):
                 self.relay.phase(entity, waiting_for_pool(", ".join(sorted(entity.pool_needs))))
                 continue  # its pools are busy: it starts when a running entity ends
-            claim = entity_claim(self.plan.project.root, entity.address, entity.store.target())
+            claim = self.locks.claim(entity.address, entity.store.target())
             try:
                 holder = claim.try_take(self.holder)
-            except LockFolderUnusable as exc:  # e.g. another user's lock file: this entity only
+            # e.g. another user's lock file, or the journal's server gone: this entity only
+            except (LockFolderUnusable, JournalError) as exc:
                 waiting.remove(entity)
                 self._report(self._unlockable(entity, exc), results)
                 continue
@@ -197,7 +194,7 @@ class Coordinator:
         Returns the claim (empty when not exclusive) and who holds the project, if not us."""
         if not self.plan.project.spec.options.exclusive:
             return Claim(()), None
-        claim = Claim((project_lock(self.plan.project.root),))
+        claim = self.locks.project_claim()
         deadline = time.monotonic() + self.wait_seconds
         while (holder := claim.try_take(self.holder)) is not None:
             if time.monotonic() >= deadline:
@@ -241,7 +238,7 @@ class Coordinator:
             entity,
             self.run_id,
             self.cancel,
-            self.journal,
+            claim.fence(self.journal),
             self.backfill,
             EntityEvents(self.relay, entity),
             self.started_at,
@@ -260,7 +257,9 @@ class Coordinator:
             locked_by=holder,
         )
 
-    def _unlockable(self, entity: PlannedEntity, error: LockFolderUnusable) -> EntityResult:
+    def _unlockable(
+        self, entity: PlannedEntity, error: LockFolderUnusable | JournalError
+    ) -> EntityResult:
         return _unrun(entity, "failed", error.message, hint=error.hint)
 
     def _not_started(self, entity: PlannedEntity, interrupted: bool) -> EntityResult:

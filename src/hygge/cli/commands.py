@@ -373,10 +373,9 @@ main.add_command(journal)
 def locks(project_dir: Path | None, as_json: bool) -> None:
     """Which entities are held right now, and by whom."""
     from hygge.config.project import load_project
-    from hygge.locks import held_locks
+    from hygge.journal import held_locks_of
 
-    project = load_project(project_dir)
-    held = held_locks(project.root)
+    held = held_locks_of(load_project(project_dir))
     if as_json:
         click.echo(json.dumps([{"lock": name, **asdict(who)} for name, who in held], indent=2))
         return

@@ -24,6 +24,7 @@ from hygge.journal.sqlite import SqliteJournal
 
 if TYPE_CHECKING:
     from hygge.config.project import Project
+    from hygge.locks import Holder
 
 __all__ = [
     "AuditRecord",
@@ -33,6 +34,7 @@ __all__ = [
     "SqliteJournal",
     "WatermarkCommit",
     "WatermarkRecord",
+    "held_locks_of",
     "journal_path",
     "open_journal",
     "open_project_journal",
@@ -70,3 +72,14 @@ def open_project_journal(project: Project) -> Journal:
     assert isinstance(connection, Connection)  # load_project checked it is a postgres one
     where = f"postgres connection {config.connection!r} (schema {config.db_schema})"
     return PostgresJournal(connection_url(connection), where, config.db_schema, project.identity)
+
+
+def held_locks_of(project: Project) -> list[tuple[str, Holder]]:
+    """The project's entity and project locks held now, on this machine (file locks) or on
+    every machine sharing its PostgreSQL journal; a SQLite journal is not created for it."""
+    if not isinstance(project.spec.journal, PostgresJournalConfig):
+        from hygge.locks import held_locks
+
+        return held_locks(project.root)
+    with open_project_journal(project) as journal:
+        return journal.locks(project.root).held()

@@ -15,9 +15,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from hygge.locks import FileLocks, LockBackend
 from hygge.results import SchemaChange
 
 RUN_STATUSES = frozenset({"running", "success", "failed", "interrupted"})
@@ -213,6 +215,11 @@ class Journal(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection; closing twice is fine, any other use afterwards fails."""
+
+    def locks(self, root: Path) -> LockBackend:
+        """The locks that go with this journal, for the project at root: kernel locks on
+        files, which hold on one machine; a journal shared by machines brings its own."""
+        return FileLocks(root)
 
     def __enter__(self) -> Self:
         return self

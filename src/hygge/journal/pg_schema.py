@@ -76,6 +76,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE {s}.lock_holders (
         lock_key bigint PRIMARY KEY,
         project text NOT NULL,
+        kind text NOT NULL,
         name text NOT NULL,
         backend integer NOT NULL,
         host text NOT NULL,

@@ -20,6 +20,7 @@ import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from hygge.errors import JournalError
@@ -39,7 +40,7 @@ from hygge.journal.liveness import process_alive, process_start
 from hygge.journal.pg_schema import ENTITY_RUN_COLUMNS, MIGRATIONS, UPSERT_WATERMARK
 from hygge.journal.schema import decode_changes, encode_changes
 from hygge.journal.session import Cursor, Session
-from hygge.locks import lock_key
+from hygge.locks import LockBackend, lock_key
 from hygge.redact import redact
 from hygge.results import SchemaChange
 
@@ -75,6 +76,12 @@ class PostgresJournal(Journal):
     def transaction(self, doing: str) -> contextlib.AbstractContextManager[Cursor]:
         """One transaction on the journal's session, for copying rows in (journal/migrate.py)."""
         return self._write(doing)
+
+    def locks(self, root: Path) -> LockBackend:
+        """Advisory locks in this journal's database, which hold across machines."""
+        from hygge.journal.advisory import AdvisoryLocks
+
+        return AdvisoryLocks(self, root)
 
     # -- runs --------------------------------------------------------------------------------
 
