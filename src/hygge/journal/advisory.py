@@ -139,12 +139,12 @@ class SessionClaim(Claim):
         if session is None:
             return
         try:
-            with session.transaction("release its locks") as cur:
+            with session.cursor("release its locks") as cur:
                 cur.execute(
-                    f"DELETE FROM {self.backend.journal.s}.lock_holders WHERE backend = $1",
+                    f"WITH gone AS (DELETE FROM {self.backend.journal.s}.lock_holders"
+                    " WHERE backend = $1) SELECT pg_advisory_unlock_all()",
                     [session.backend],
                 )
-                cur.execute("SELECT pg_advisory_unlock_all()")
         except JournalError:  # the session is gone, and its locks with it
             session.close()
             return
@@ -158,23 +158,33 @@ class SessionClaim(Claim):
         return journal.fenced(self.session, self.keys)  # type: ignore[return-value]
 
     def _take(self, session: Session, holder: Holder) -> int | None:
-        """Take every key in order, noting who holds them; or none: the first busy key."""
-        with session.transaction("take its locks") as cur:
-            for _, _, key in self.named:
-                cur.execute("SELECT pg_try_advisory_lock($1)", [key])
-                if not cur.fetchone()[0]:
-                    cur.execute("SELECT pg_advisory_unlock_all()")
-                    return key
+        """Take every key, noting who holds them; or none: the first busy key. Two
+        statements in autocommit (each round trip counts, once per entity run)."""
+        tries = ", ".join(f"pg_try_advisory_lock(${n})" for n in range(1, len(self.named) + 1))
+        with session.cursor("take its locks") as cur:
+            cur.execute(f"SELECT {tries}", list(self.keys))
+            taken = cur.fetchone()
+            busy = next((key for key, ok in zip(self.keys, taken, strict=True) if not ok), None)
+            if busy is not None:
+                cur.execute("SELECT pg_advisory_unlock_all()")
+                return busy
+            rows: list[str] = []
+            params: list[object] = []
             for kind, name, key in self.named:
-                cur.execute(
-                    f"INSERT INTO {self.backend.journal.s}.lock_holders (lock_key, project, kind,"
-                    " name, backend, host, pid, run_id, since, command) VALUES ($1, $2, $3, $4,"
-                    " $5, $6, $7, $8, clock_timestamp(), $9) ON CONFLICT (lock_key) DO UPDATE"
-                    " SET project = excluded.project, kind = excluded.kind, name = excluded.name,"
-                    " backend = excluded.backend, host = excluded.host, pid = excluded.pid,"
-                    " run_id = excluded.run_id, since = excluded.since,"
-                    " command = excluded.command",
-                    [key, self.backend.journal.project, kind, name, session.backend,
-                     holder.host, holder.pid, holder.run_id, holder.command],
-                )  # fmt: skip
+                first = len(params)
+                rows.append(
+                    f"(${first + 1}, ${first + 2}, ${first + 3}, ${first + 4}, ${first + 5},"
+                    f" ${first + 6}, ${first + 7}, ${first + 8}, clock_timestamp(), ${first + 9})"
+                )
+                params += [key, self.backend.journal.project, kind, name, session.backend,
+                           holder.host, holder.pid, holder.run_id, holder.command]  # fmt: skip
+            cur.execute(
+                f"INSERT INTO {self.backend.journal.s}.lock_holders (lock_key, project, kind,"
+                f" name, backend, host, pid, run_id, since, command) VALUES {', '.join(rows)}"
+                " ON CONFLICT (lock_key) DO UPDATE SET project = excluded.project,"
+                " kind = excluded.kind, name = excluded.name, backend = excluded.backend,"
+                " host = excluded.host, pid = excluded.pid, run_id = excluded.run_id,"
+                " since = excluded.since, command = excluded.command",
+                params,
+            )
         return None

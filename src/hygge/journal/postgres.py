@@ -287,12 +287,13 @@ class PostgresJournal(Journal):
 
     def _check_fence(self, cur: Cursor, doing: str) -> None:
         """Refuse the write unless this session holds every lock of its claim right now."""
-        keys = ", ".join(str(int(key)) for key in self._fence)
+        slots = ", ".join(f"${n}" for n in range(1, len(self._fence) + 1))
         cur.execute(
             "SELECT count(DISTINCT (classid::bigint << 32) | objid::bigint) FROM pg_locks"
             " WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
             f" AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint)"
-            f" IN ({keys})"
+            f" IN ({slots})",
+            list(self._fence),
         )
         if int(cur.fetchone()[0]) != len(self._fence):
             raise JournalError(
