@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hygge.errors import JournalError, LockFolderUnusable
@@ -42,12 +43,15 @@ class Coordinator:
         wait_seconds: float = 0.0,
         run_id: str | None = None,
         log_file: str | None = None,
+        round_id: str | None = None,
     ) -> None:
         self.plan = plan
         self.relay = Relay(reporter or Reporter())
         self.backfill = backfill
         self.command = command
-        self.wait_seconds = wait_seconds
+        # A round's worker waits for what others hold: it is done, or freed for it to run.
+        self.wait_seconds = float("inf") if round_id is not None else wait_seconds
+        self.round_id = round_id
         self.cancel = threading.Event()
         self.started_at = datetime.now(UTC)  # the run's start, as polish's `run_start`
         self.run_id = run_id or new_run_id()
@@ -69,7 +73,7 @@ class Coordinator:
         with open_project_journal(project) as journal:
             self.journal = journal
             journal.mark_interrupted()
-            journal.start_run(self.run_id, self.command)
+            journal.start_run(self.run_id, self.command, self.round_id)
             self._announce()
             status = "failed"  # the record when an error ends the run early
             self.locks = journal.locks(project.root)
@@ -175,6 +179,13 @@ class Coordinator:
                 waiting.remove(entity)
                 self._report(self._unlockable(entity, exc), results)
                 continue
+            done_by = self._done_in_round(entity) if holder is None else None
+            if done_by is not None:
+                claim.release()
+                pools.release(entity.pool_needs)
+                waiting.remove(entity)
+                self._report(self._done(entity, done_by), results)
+                continue
             if holder is None:
                 waiting.remove(entity)
                 log.info("%s: started (%s)", entity.address, entity.run_type)
@@ -256,6 +267,17 @@ class Coordinator:
             hint="it runs there now; pass --wait SECONDS to wait for it",
             locked_by=holder,
         )
+
+    def _done_in_round(self, entity: PlannedEntity) -> str | None:
+        """Which run of this round loaded the entity, if one did; asked holding its lock, so
+        a worker that loaded it has committed that already."""
+        if self.round_id is None:
+            return None
+        return self.journal.round_done(self.round_id).get((entity.flow, entity.name))
+
+    def _done(self, entity: PlannedEntity, run_id: str) -> EntityResult:
+        result = _unrun(entity, "skipped", f"done in round {self.round_id} by run {run_id}")
+        return replace(result, done_by=run_id)
 
     def _unlockable(
         self, entity: PlannedEntity, error: LockFolderUnusable | JournalError

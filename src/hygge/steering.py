@@ -42,14 +42,16 @@ def history(
     limit: int = 20,
     run_id: str | None = None,
     status: str | None = None,
+    round_id: str | None = None,
 ) -> list[EntityRunRecord]:
     """Entity runs, newest first, of the whole project or of one entity; of one run (its
-    id, or the start of it) and of one status when given. A run id the journal does not
-    know is a usage error (a typo would otherwise look like a run that did nothing)."""
+    id, or the start of it), of one status and of one round's runs when given. A run id the
+    journal does not know is a usage error (a typo would otherwise look like a run that did
+    nothing)."""
     project = as_project(project)
     flow, name = entity_address(project, entity) if entity else (None, None)
     with _journal(project) as book:
-        records = book.history(flow, name, limit, run_id, status)
+        records = book.history(flow, name, limit, run_id, status, round_id)
         if run_id is not None and not records and not book.history(run_id=run_id, limit=1):
             raise UsageError(
                 f"the journal has no run {run_id!r}",

@@ -25,6 +25,7 @@ from hygge.cli.options import json_option, project_option
     help="Only entity runs that ended so.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--round", "round_id", metavar="ID", help="Only the runs of round ID.")
 @json_option()
 def history(
     project_dir: Path | None,
@@ -32,6 +33,7 @@ def history(
     run_id: str | None,
     status: str | None,
     limit: int,
+    round_id: str | None,
     as_json: bool,
 ) -> None:
     """What ran: entity runs, newest first, with the run id, rows, the watermark before and
@@ -39,7 +41,7 @@ def history(
     from hygge import steering
     from hygge.cli.render_journal import history_json, print_history
 
-    records = steering.history(project_dir, entity, limit, run_id, status)
+    records = steering.history(project_dir, entity, limit, run_id, status, round_id)
     if as_json:
         click.echo(json.dumps(history_json(records), indent=2))
     else:

@@ -23,7 +23,7 @@ from hygge.locks import lock_key
 
 _TABLES: dict[str, tuple[str, ...]] = {  # in the order the foreign keys need
     "runs": ("run_id", "host", "pid", "process_start", "command", "started_at", "ended_at",
-             "status"),
+             "status", "round_id"),
     "entity_runs": ("run_id", "flow", "entity", "run_type", "status", "attempts", "rows_read",
                     "rows_written", "bytes_written", "seconds", "watermark_before",
                     "watermark_after", "error", "started_at", "ended_at", "schema_changes"),

@@ -21,8 +21,10 @@ MIGRATIONS: list[str] = [
         started_at timestamptz NOT NULL,
         ended_at timestamptz,
         status text NOT NULL,
+        round_id text,
         PRIMARY KEY (project, run_id)
     );
+    CREATE INDEX runs_by_round ON {s}.runs (project, round_id) WHERE round_id IS NOT NULL;
     CREATE INDEX runs_by_start ON {s}.runs (project, started_at);
     CREATE INDEX runs_running ON {s}.runs (project, host) WHERE status = 'running';
     CREATE TABLE {s}.entity_runs (

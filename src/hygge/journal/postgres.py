@@ -85,15 +85,16 @@ class PostgresJournal(Journal):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, command: str) -> None:
+    def start_run(self, run_id: str, command: str, round_id: str | None = None) -> None:
         pid = os.getpid()
         with self._write(f"record the start of run {run_id}") as cur:
             cur.execute(
                 f"INSERT INTO {self.s}.runs (project, run_id, host, pid, process_start, command,"
-                " started_at, status) VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp(),"
-                " 'running')",
-                [self.project, run_id, self._host, pid, process_start(pid), redact(command)],
-            )
+                " started_at, status, round_id) VALUES ($1, $2, $3, $4, $5, $6,"
+                " clock_timestamp(), 'running', $7)",
+                [self.project, run_id, self._host, pid, process_start(pid), redact(command),
+                 round_id],
+            )  # fmt: skip
 
     def finish_run(self, run_id: str, status: str) -> None:
         check_status(status, RUN_STATUSES - {"running"}, "a finished run's")
@@ -182,10 +183,20 @@ class PostgresJournal(Journal):
                 )  # fmt: skip
 
     def history(
-        self, flow: str | None = None, entity: str | None = None, limit: int = 20
+        self,
+        flow: str | None = None,
+        entity: str | None = None,
+        limit: int = 20,
+        round_id: str | None = None,
     ) -> list[EntityRunRecord]:
         check_limit(limit)
         where, params = self._filters(flow, entity)
+        if round_id is not None:
+            params.append(round_id)
+            where += (
+                " AND run_id IN (SELECT run_id FROM {s}.runs WHERE project = $1"
+                f" AND round_id = ${len(params)})"
+            )
         rows = self._select(
             "read the history",
             f"SELECT {ENTITY_RUN_COLUMNS} FROM {{s}}.entity_runs{where} ORDER BY id DESC"
@@ -193,6 +204,16 @@ class PostgresJournal(Journal):
             [*params, limit],
         )
         return [_record(EntityRunRecord, (*r[:-1], decode_changes(r[-1]))) for r in rows]
+
+    def round_done(self, round_id: str) -> dict[tuple[str, str], str]:
+        rows = self._select(
+            f"read round {round_id}",
+            "SELECT flow, entity, max(run_id) FROM {s}.entity_runs WHERE project = $1"
+            " AND status = 'success' AND run_id IN (SELECT run_id FROM {s}.runs"
+            " WHERE project = $1 AND round_id = $2) GROUP BY flow, entity",
+            [self.project, round_id],
+        )
+        return {(flow, entity): run_id for flow, entity, run_id in rows}
 
     def mark_interrupted(self) -> int:
         changed = 0
