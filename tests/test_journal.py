@@ -293,6 +293,29 @@ def test_set_and_reset_are_audited(journal: Journal) -> None:
     assert [a.user for a in journal.audit(flow="crm")] == ["cy"]
 
 
+def test_a_round_knows_what_its_runs_loaded(journal: Journal) -> None:
+    journal.start_run("r1", "hygge go --round day", round_id="day")
+    journal.start_run("r2", "hygge go --round day", round_id="day")
+    journal.start_run("solo", "hygge go")
+    for run_id, entity, status in [
+        ("r1", "orders", "failed"),
+        ("r2", "orders", "success"),  # another worker loaded it after r1 failed
+        ("r1", "items", "success"),
+        ("r2", "refunds", "skipped"),
+        ("solo", "refunds", "success"),  # not a run of the round
+    ]:
+        finish(journal, journal.start_entity(run_id, "shop", entity, "incremental", None),
+               status=status)  # fmt: skip
+
+    assert journal.round_done("day") == {("shop", "orders"): "r2", ("shop", "items"): "r1"}
+    assert journal.round_done("another day") == {}
+    history = journal.history(round_id="day")
+    assert [(h.run_id, h.entity) for h in history] == [
+        ("r2", "refunds"), ("r1", "items"), ("r2", "orders"), ("r1", "orders"),
+    ]  # fmt: skip
+    assert [h.run_id for h in journal.history(entity="orders", round_id="day", limit=1)] == ["r2"]
+
+
 def test_threads_share_one_journal(journal: Journal) -> None:
     journal.start_run("r", "hygge go")
     ids: list[int] = []
