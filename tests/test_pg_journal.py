@@ -13,8 +13,10 @@ import polars as pl
 import pytest
 
 from hygge.config.project import load_project
+from hygge.errors import JournalError
 from hygge.journal import open_journal, open_project_journal
 from tests.conftest import ProjectMaker, read_lake
+from tests.journals import open_test_journal, raw, use_postgres, where
 from tests.proc import run
 
 FLOW = """\
@@ -189,3 +191,14 @@ def test_migrate_copies_the_sqlite_journal_and_refuses_a_second_time(
     assert len(json.loads(run(root, "history", "--json").stdout)) == 3  # nothing was added
     wrong = run(root, "journal", "migrate", "--to", "nope")
     assert wrong.returncode == 2 and "--to 'nope': not a postgres connection" in wrong.stderr
+
+
+def test_a_schema_from_a_newer_hygge_is_refused(tmp_path: Path, postgres_url: str) -> None:
+    use_postgres(tmp_path, postgres_url)
+    open_test_journal(tmp_path).close()
+    raw(tmp_path, "INSERT INTO schema_version VALUES (99, now())")
+
+    with pytest.raises(JournalError) as caught:
+        open_test_journal(tmp_path)
+    assert "schema version 99" in str(caught.value) and where(tmp_path) in str(caught.value)
+    assert caught.value.hint is not None and "upgrade hygge" in caught.value.hint

@@ -3,10 +3,16 @@
 Several projects may share one schema: every table has a `project` column (the project's
 identity, its name and optional id) that every statement filters on, and every key starts
 with it. `{s}` stands for the quoted schema name. MIGRATIONS[n - 1] takes a schema from
-version n - 1 to n, in the transaction that records it.
+version n - 1 to n, in the transaction that records it (`migrate`).
 """
 
 from __future__ import annotations
+
+from hygge.errors import JournalError
+from hygge.journal.session import Cursor
+from hygge.locks import lock_key
+
+_MIGRATION_KEY = lock_key("hygge journal migration")
 
 MIGRATIONS: list[str] = [
     # 1: everything the SQLite journal holds at its version 3, and the lock holders.
@@ -103,3 +109,27 @@ UPSERT_WATERMARK = """
         watermark_column = excluded.watermark_column, value = excluded.value,
         state = excluded.state, run_id = excluded.run_id, updated_at = excluded.updated_at
 """
+
+
+def migrate(cur: Cursor, s: str, where: str) -> None:
+    """Bring schema `s` to the current version in the open transaction of `cur`; processes
+    opening a new journal at once wait for the first under a transaction advisory lock."""
+    cur.execute("SELECT pg_advisory_xact_lock($1)", [_MIGRATION_KEY])
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {s}.schema_version"
+        " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"
+    )
+    cur.execute(f"SELECT coalesce(max(version), 0) FROM {s}.schema_version")
+    version = int(cur.fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise JournalError(
+            f"journal {where} has schema version {version}, but this hygge only knows versions"
+            f" up to {len(MIGRATIONS)}: a newer hygge wrote it",
+            hint="upgrade hygge to the version that wrote this journal",
+        )
+    for number in range(version + 1, len(MIGRATIONS) + 1):
+        for statement in MIGRATIONS[number - 1].format(s=s).split(";"):
+            if statement.strip():
+                cur.execute(statement)
+        cur.execute(f"INSERT INTO {s}.schema_version VALUES ($1, clock_timestamp())", [number])

@@ -37,7 +37,7 @@ from hygge.journal.api import (
     check_status,
 )
 from hygge.journal.liveness import process_alive, process_start
-from hygge.journal.pg_schema import ENTITY_RUN_COLUMNS, MIGRATIONS, UPSERT_WATERMARK
+from hygge.journal.pg_schema import ENTITY_RUN_COLUMNS, UPSERT_WATERMARK, migrate
 from hygge.journal.schema import decode_changes, encode_changes
 from hygge.journal.session import Cursor, Session
 from hygge.locks import LockBackend, lock_key
@@ -45,7 +45,6 @@ from hygge.redact import redact
 from hygge.results import SchemaChange
 
 _R = TypeVar("_R", RunRecord, EntityRunRecord, WatermarkRecord, AuditRecord)
-_MIGRATION_KEY = lock_key("hygge journal migration")
 
 
 class PostgresJournal(Journal):
@@ -60,7 +59,8 @@ class PostgresJournal(Journal):
         self._owns_session = True
         self._fence: tuple[int, ...] = ()
         try:
-            self._migrate()
+            with self._session.transaction("create or upgrade its tables") as cur:
+                migrate(cur, self.s, self.where)
         except BaseException:
             self._session.close()
             raise
@@ -370,31 +370,6 @@ class PostgresJournal(Journal):
                 params.append(value)
                 clauses.append(f"{name} = ${len(params)}")
         return " WHERE " + " AND ".join(clauses), params
-
-    def _migrate(self) -> None:
-        with self._session.transaction("create or upgrade its tables") as cur:
-            cur.execute("SELECT pg_advisory_xact_lock($1)", [_MIGRATION_KEY])
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.s}")
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.s}.schema_version"
-                " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)"
-            )
-            cur.execute(f"SELECT coalesce(max(version), 0) FROM {self.s}.schema_version")
-            version = int(cur.fetchone()[0])
-            if version > len(MIGRATIONS):
-                raise JournalError(
-                    f"journal {self.where} has schema version {version}, but this hygge only"
-                    f" knows versions up to {len(MIGRATIONS)}: a newer hygge wrote it",
-                    hint="upgrade hygge to the version that wrote this journal",
-                )
-            for number in range(version + 1, len(MIGRATIONS) + 1):
-                for statement in MIGRATIONS[number - 1].format(s=self.s).split(";"):
-                    if statement.strip():
-                        cur.execute(statement)
-                cur.execute(
-                    f"INSERT INTO {self.s}.schema_version VALUES ($1, clock_timestamp())",
-                    [number],
-                )
 
 
 def _utc(value: datetime) -> datetime:
