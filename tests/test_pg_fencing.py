@@ -1,8 +1,8 @@
 """Fencing: a worker that lost its PostgreSQL session (its locks with it) commits nothing.
 
 docs/architecture.md, Fencing, describes the protocol: the entity run's journal writes go
-through the session that holds its locks, and each checks in its transaction that the
-session still holds them.
+through the session that holds its locks, and each that commits an entity run's end or a
+watermark checks in its transaction that the session still holds them.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@
   transaction-level advisory lock on its entity and reads the server's clock after it, so
   writers of one entity serialize, none is lost, and times follow the commit order.
 - Timestamps are the server's (`clock_timestamp()`): machines' clocks may disagree.
-- A journal `fenced(claim)` writes through the claim's session and checks, in each write's
-  transaction, that this session still holds the claim's advisory locks
-  (docs/architecture.md, Fencing): a worker that lost its session commits nothing.
+- A journal `fenced(claim)` writes through the claim's session and checks, in the
+  transaction of each write that ends an entity run or changes a watermark, that this session
+  still holds the claim's advisory locks (docs/architecture.md, Fencing): a worker that lost
+  its session commits nothing.
 - Free text passes through `redact` on its way in. A schema from a newer hygge is refused.
 """
 
@@ -122,7 +123,8 @@ class PostgresJournal(Journal):
     def start_entity(
         self, run_id: str, flow: str, entity: str, run_type: str, watermark_before: str | None
     ) -> int:
-        with self._write(f"record the start of {flow}.{entity} in run {run_id}") as cur:
+        # One statement, its own transaction, unfenced: a 'running' row commits nothing.
+        with self._session.cursor(f"record the start of {flow}.{entity} in run {run_id}") as cur:
             cur.execute(
                 f"INSERT INTO {self.s}.entity_runs (project, run_id, flow, entity, run_type,"
                 " status, watermark_before, started_at)"
