@@ -15,7 +15,7 @@ from hygge.locks import lock_key
 _MIGRATION_KEY = lock_key("hygge journal migration")
 
 MIGRATIONS: list[str] = [
-    # 1: everything the SQLite journal holds at its version 3, and the lock holders.
+    # 1: everything the SQLite journal holds at its version 5, and the lock holders.
     """
     CREATE TABLE {s}.runs (
         project text NOT NULL,
@@ -52,6 +52,7 @@ MIGRATIONS: list[str] = [
         started_at timestamptz NOT NULL,
         ended_at timestamptz,
         schema_changes text,
+        backfill text,
         FOREIGN KEY (project, run_id) REFERENCES {s}.runs (project, run_id)
     );
     CREATE INDEX entity_runs_by_entity ON {s}.entity_runs (project, flow, entity, id);
@@ -99,7 +100,7 @@ MIGRATIONS: list[str] = [
 ENTITY_RUN_COLUMNS = (
     "id, run_id, flow, entity, run_type, status, attempts, rows_read, rows_written,"
     " bytes_written, seconds, watermark_before, watermark_after, error, started_at, ended_at,"
-    " schema_changes"
+    " schema_changes, backfill"
 )
 UPSERT_WATERMARK = """
     INSERT INTO {s}.watermarks

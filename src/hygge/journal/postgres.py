@@ -121,15 +121,21 @@ class PostgresJournal(Journal):
     # -- entity runs -------------------------------------------------------------------------
 
     def start_entity(
-        self, run_id: str, flow: str, entity: str, run_type: str, watermark_before: str | None
+        self,
+        run_id: str,
+        flow: str,
+        entity: str,
+        run_type: str,
+        watermark_before: str | None,
+        backfill: str | None = None,
     ) -> int:
         # One statement, its own transaction, unfenced: a 'running' row commits nothing.
         with self._session.cursor(f"record the start of {flow}.{entity} in run {run_id}") as cur:
             cur.execute(
                 f"INSERT INTO {self.s}.entity_runs (project, run_id, flow, entity, run_type,"
-                " status, watermark_before, started_at)"
-                " VALUES ($1, $2, $3, $4, $5, 'running', $6, clock_timestamp()) RETURNING id",
-                [self.project, run_id, flow, entity, run_type, watermark_before],
+                " status, watermark_before, started_at, backfill)"
+                " VALUES ($1, $2, $3, $4, $5, 'running', $6, clock_timestamp(), $7) RETURNING id",
+                [self.project, run_id, flow, entity, run_type, watermark_before, backfill],
             )
             return int(cur.fetchone()[0])
 
@@ -189,10 +195,15 @@ class PostgresJournal(Journal):
         flow: str | None = None,
         entity: str | None = None,
         limit: int = 20,
+        run_id: str | None = None,
+        status: str | None = None,
         round_id: str | None = None,
     ) -> list[EntityRunRecord]:
         check_limit(limit)
-        where, params = self._filters(flow, entity)
+        where, params = self._filters(flow, entity, status)
+        if run_id is not None:
+            params.append(run_id)
+            where += f" AND starts_with(run_id, ${len(params)})"
         if round_id is not None:
             params.append(round_id)
             where += (
@@ -205,7 +216,7 @@ class PostgresJournal(Journal):
             f" LIMIT ${len(params) + 1}",
             [*params, limit],
         )
-        return [_record(EntityRunRecord, (*r[:-1], decode_changes(r[-1]))) for r in rows]
+        return [_record(EntityRunRecord, (*r[:-2], decode_changes(r[-2]), r[-1])) for r in rows]
 
     def round_done(self, round_id: str) -> dict[tuple[str, str], str]:
         rows = self._select(
@@ -365,9 +376,11 @@ class PostgresJournal(Journal):
             [self.project, at, user, action, flow, entity, old_value, new_value, redact(reason)],
         )
 
-    def _filters(self, flow: str | None, entity: str | None) -> tuple[str, list[str]]:
+    def _filters(
+        self, flow: str | None, entity: str | None, status: str | None = None
+    ) -> tuple[str, list[str]]:
         clauses, params = ["project = $1"], [self.project]
-        for name, value in (("flow", flow), ("entity", entity)):
+        for name, value in (("flow", flow), ("entity", entity), ("status", status)):
             if value is not None:
                 params.append(value)
                 clauses.append(f"{name} = ${len(params)}")
