@@ -1,6 +1,8 @@
 """The journal: round trips, audit, concurrent threads and processes, killed runs, versions.
 
-Everything runs on real SQLite files in tmp_path; the concurrency tests use real processes.
+Every test runs on a real SQLite file in tmp_path and again on a real PostgreSQL schema of its
+own (tests/journals.py), but those marked sqlite_only, which look at the file itself; the
+concurrency tests use real processes.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -31,18 +34,20 @@ from hygge.journal import (
 )
 from hygge.journal.schema import MIGRATIONS
 from hygge.results import SchemaChange
+from tests.journals import integrity_error, like, open_test_journal, raw, use_postgres, where
 
 PROCESSES = 4
 RUNS_PER_PROCESS = 120
 SHARED = ("orders", "customers", "products")
 
-CRASH = """
+CRASH = f"""
 import os, signal, sys
 from pathlib import Path
-from hygge.journal import open_journal
+sys.path.insert(0, {str(Path(__file__).parents[1])!r})
+from tests.journals import open_test_journal
 
 root, run_id, mode = sys.argv[1:]
-journal = open_journal(Path(root))
+journal = open_test_journal(Path(root))
 journal.start_run(run_id, "hygge go")
 journal.start_entity(run_id, "shop", "orders", "incremental", None)
 if mode == "finished":  # the run was ended but one entity run was left running
@@ -53,9 +58,22 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    sqlite_only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("backend", ["sqlite"] if sqlite_only else ["sqlite", "postgres"])
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Which journal tmp_path stands for: its SQLite file, or a PostgreSQL schema."""
+    if request.param == "postgres":
+        use_postgres(tmp_path, request.getfixturevalue("postgres_url"))
+    return str(request.param)
+
+
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[Journal]:
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         yield journal
 
 
@@ -79,12 +97,7 @@ def finish(
     )
 
 
-def raw(root: Path, sql: str) -> list[Any]:
-    """Run one statement on the journal file directly, to look at or tamper with what is stored."""
-    with contextlib.closing(sqlite3.connect(journal_path(root), isolation_level=None)) as db:
-        return db.execute(sql).fetchall()
-
-
+@pytest.mark.sqlite_only
 def test_open_journal_creates_a_wal_database_at_the_current_version(tmp_path: Path) -> None:
     open_journal(tmp_path).close()
     assert journal_path(tmp_path) == tmp_path / ".hygge" / "journal.db"
@@ -216,7 +229,7 @@ def test_a_failing_finish_entity_changes_neither_table(journal: Journal, tmp_pat
     again = journal.start_entity("r", "shop", "orders", "incremental", "1")
     # The entity run is updated first, then the watermark upsert violates NOT NULL: both roll back.
     broken = WatermarkCommit("id", cast(str, None), None)
-    with pytest.raises(JournalError, match=str(journal_path(tmp_path))):
+    with pytest.raises(JournalError, match=re.escape(where(tmp_path))):
         finish(journal, again, broken)
     assert journal.history(limit=1)[0].status == "running"
     mark = journal.watermark("shop", "orders")
@@ -226,16 +239,16 @@ def test_a_failing_finish_entity_changes_neither_table(journal: Journal, tmp_pat
 def test_unknown_runs_and_entity_runs_raise_journal_errors_naming_the_file(
     journal: Journal, tmp_path: Path
 ) -> None:
-    where = str(journal_path(tmp_path))
+    named = where(tmp_path)
     with pytest.raises(JournalError, match="no run 'nope'") as caught:
         journal.finish_run("nope", "success")
-    assert where in str(caught.value) and caught.value.exit_code == 1
+    assert named in str(caught.value) and caught.value.exit_code == 1
     with pytest.raises(JournalError, match="no entity run 99"):
         finish(journal, 99)
     with pytest.raises(JournalError, match="FOREIGN KEY") as caught:
         journal.start_entity("nope", "shop", "orders", "full_drop", None)
-    assert where in str(caught.value)
-    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
+    assert named in str(caught.value)
+    assert isinstance(caught.value.__cause__, integrity_error(tmp_path))
     journal.start_run("r", "hygge go")
     with pytest.raises(JournalError, match="UNIQUE"):
         journal.start_run("r", "hygge go")
@@ -280,6 +293,29 @@ def test_set_and_reset_are_audited(journal: Journal) -> None:
     assert [a.user for a in journal.audit(flow="crm")] == ["cy"]
 
 
+def test_a_round_knows_what_its_runs_loaded(journal: Journal) -> None:
+    journal.start_run("r1", "hygge go --round day", round_id="day")
+    journal.start_run("r2", "hygge go --round day", round_id="day")
+    journal.start_run("solo", "hygge go")
+    for run_id, entity, status in [
+        ("r1", "orders", "failed"),
+        ("r2", "orders", "success"),  # another worker loaded it after r1 failed
+        ("r1", "items", "success"),
+        ("r2", "refunds", "skipped"),
+        ("solo", "refunds", "success"),  # not a run of the round
+    ]:
+        finish(journal, journal.start_entity(run_id, "shop", entity, "incremental", None),
+               status=status)  # fmt: skip
+
+    assert journal.round_done("day") == {("shop", "orders"): "r2", ("shop", "items"): "r1"}
+    assert journal.round_done("another day") == {}
+    history = journal.history(round_id="day")
+    assert [(h.run_id, h.entity) for h in history] == [
+        ("r2", "refunds"), ("r1", "items"), ("r2", "orders"), ("r1", "orders"),
+    ]  # fmt: skip
+    assert [h.run_id for h in journal.history(entity="orders", round_id="day", limit=1)] == ["r2"]
+
+
 def test_threads_share_one_journal(journal: Journal) -> None:
     journal.start_run("r", "hygge go")
     ids: list[int] = []
@@ -309,12 +345,13 @@ def test_journals_opened_at_the_same_moment_all_open(tmp_path: Path) -> None:
     for attempt in range(20):
         root = tmp_path / str(attempt)
         (root / ".hygge").mkdir(parents=True)
+        like(root, tmp_path)
         barrier = threading.Barrier(6)
 
         def open_and_write(thread: int, root: Path = root, barrier: threading.Barrier = barrier):
             barrier.wait(timeout=30)
             try:
-                with open_journal(root) as journal:
+                with open_test_journal(root) as journal:
                     journal.start_run(f"run-{thread}", "hygge go")
             except BaseException as exc:
                 errors.append(exc)
@@ -324,7 +361,7 @@ def test_journals_opened_at_the_same_moment_all_open(tmp_path: Path) -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        with open_journal(root) as journal:
+        with open_test_journal(root) as journal:
             assert len(journal.runs()) == 6
     assert errors == []
 
@@ -332,7 +369,7 @@ def test_journals_opened_at_the_same_moment_all_open(tmp_path: Path) -> None:
 def record_runs(root: str, worker: int, barrier: Any) -> None:
     """One process: open the journal with the others, then record RUNS_PER_PROCESS runs."""
     barrier.wait(timeout=60)
-    with open_journal(Path(root)) as journal:
+    with open_test_journal(Path(root)) as journal:
         run_id = f"run-{worker}"
         journal.start_run(run_id, f"worker {worker}")
         for number in range(RUNS_PER_PROCESS):
@@ -376,7 +413,7 @@ def test_processes_record_concurrently_without_losing_anything(tmp_path: Path) -
         worker.join(timeout=120)
     assert [w.exitcode for w in workers] == [0] * PROCESSES
 
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         history = journal.history(limit=10 * PROCESSES * RUNS_PER_PROCESS)
         assert len(history) == PROCESSES * RUNS_PER_PROCESS
         assert {h.status for h in history} == {"success"}
@@ -415,7 +452,7 @@ def crash(root: Path, run_id: str, mode: str = "running") -> None:
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs kill -9")
 def test_runs_of_killed_processes_are_marked_interrupted(tmp_path: Path) -> None:
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         journal.start_run("live", "hygge go")
         live_entity = journal.start_entity("live", "shop", "items", "full_drop", None)
         crash(tmp_path, "dead")
@@ -442,7 +479,7 @@ def test_runs_of_killed_processes_are_marked_interrupted(tmp_path: Path) -> None
 
 @pytest.mark.skipif(sys.platform != "linux", reason="waitid(WNOWAIT) and /proc")
 def test_a_killed_process_not_yet_reaped_counts_as_gone(tmp_path: Path) -> None:
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         child = subprocess.Popen(
             [sys.executable, "-c", CRASH, str(tmp_path), "zombie", "zombie"],
             stdout=subprocess.PIPE,
@@ -474,7 +511,7 @@ def live_process() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process start times come from /proc")
 def test_a_dead_runs_pid_taken_by_another_process_counts_as_gone(tmp_path: Path) -> None:
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         journal.start_run("live", "hygge go")
         crash(tmp_path, "dead")
         with live_process() as stranger:  # started after the dead run's process died
@@ -488,6 +525,7 @@ def test_a_dead_runs_pid_taken_by_another_process_counts_as_gone(tmp_path: Path)
             assert stranger.poll() is None
 
 
+@pytest.mark.sqlite_only
 def test_runs_recorded_before_process_starts_were_kept_trust_their_pid(tmp_path: Path) -> None:
     path = journal_path(tmp_path)
     path.parent.mkdir(parents=True)
@@ -510,6 +548,7 @@ def test_runs_recorded_before_process_starts_were_kept_trust_their_pid(tmp_path:
     assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
+@pytest.mark.sqlite_only
 def test_a_journal_from_a_newer_hygge_is_refused(tmp_path: Path) -> None:
     open_journal(tmp_path).close()
     raw(tmp_path, "INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')")
@@ -523,6 +562,7 @@ def test_a_journal_from_a_newer_hygge_is_refused(tmp_path: Path) -> None:
     assert error.hint is not None and "upgrade hygge" in error.hint
 
 
+@pytest.mark.sqlite_only
 def test_an_existing_empty_database_is_migrated(tmp_path: Path) -> None:
     path = journal_path(tmp_path)
     path.parent.mkdir(parents=True)
@@ -532,6 +572,7 @@ def test_an_existing_empty_database_is_migrated(tmp_path: Path) -> None:
     assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
+@pytest.mark.sqlite_only
 def test_a_version_1_journal_is_upgraded_keeping_its_history(tmp_path: Path) -> None:
     """A journal written before entity runs kept their schema changes: its runs stay, and
     new ones record what they changed."""
@@ -564,6 +605,7 @@ def test_a_version_1_journal_is_upgraded_keeping_its_history(tmp_path: Path) -> 
     assert raw(tmp_path, "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_gives_a_journal_error(tmp_path: Path) -> None:
     path = journal_path(tmp_path)
     path.parent.mkdir(parents=True)
@@ -574,7 +616,7 @@ def test_a_file_that_is_not_a_database_gives_a_journal_error(tmp_path: Path) -> 
 
 
 def test_a_closed_journal_refuses_work_and_closes_twice(tmp_path: Path) -> None:
-    with open_journal(tmp_path) as journal:
+    with open_test_journal(tmp_path) as journal:
         journal.start_run("r", "hygge go")
     with pytest.raises(JournalError, match="is closed"):
         journal.runs()

@@ -7,18 +7,13 @@ import secrets
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from hygge.errors import LockFolderUnusable
+from hygge.errors import JournalError, LockFolderUnusable
 from hygge.flow import EntityFlow
-from hygge.journal import open_journal
-from hygge.locks import (
-    Claim,
-    Holder,
-    check_lock_folders,
-    entity_claim,
-    project_lock,
-)
+from hygge.journal import open_project_journal
+from hygge.locks import Claim, Holder
 from hygge.logfile import run_log
 from hygge.plan import Plan, PlannedEntity
 from hygge.progress import EntityEvents, Relay, Reporter, waiting_for_lock, waiting_for_pool
@@ -48,12 +43,15 @@ class Coordinator:
         wait_seconds: float = 0.0,
         run_id: str | None = None,
         log_file: str | None = None,
+        round_id: str | None = None,
     ) -> None:
         self.plan = plan
         self.relay = Relay(reporter or Reporter())
         self.backfill = backfill
         self.command = command
-        self.wait_seconds = wait_seconds
+        # A round's worker waits for what others hold: it is done, or freed for it to run.
+        self.wait_seconds = float("inf") if round_id is not None else wait_seconds
+        self.round_id = round_id
         self.cancel = threading.Event()
         self.started_at = datetime.now(UTC)  # the run's start, as polish's `run_start`
         self.run_id = run_id or new_run_id()
@@ -72,12 +70,13 @@ class Coordinator:
         started = time.monotonic()
         results: dict[str, EntityResult] = {}
         project = self.plan.project
-        with open_journal(project.root, project.spec.journal.path) as journal:
+        with open_project_journal(project) as journal:
             self.journal = journal
             journal.mark_interrupted()
-            journal.start_run(self.run_id, self.command)
+            journal.start_run(self.run_id, self.command, self.round_id)
             self._announce()
             status = "failed"  # the record when an error ends the run early
+            self.locks = journal.locks(project.root)
             try:
                 self._run_locked(results)
                 status = _run_status(results, self.cancel.is_set())
@@ -86,6 +85,7 @@ class Coordinator:
                 raise
             finally:
                 self.plan.pools.close()
+                self.locks.close()
                 journal.finish_run(self.run_id, status)
         interrupted = self.cancel.is_set()
         ordered = tuple(
@@ -119,7 +119,7 @@ class Coordinator:
 
     def _run_locked(self, results: dict[str, EntityResult]) -> None:
         """Run every entity, or none when the locks cannot be used or the project is held."""
-        check_lock_folders(self.plan.project.root)
+        self.locks.check()
         claim, held_by = self._claim_project()
         try:
             if held_by is None:
@@ -171,12 +171,20 @@ class Coordinator:
             if not pools.reserve(entity.pool_needs):
                 self.relay.phase(entity, waiting_for_pool(", ".join(sorted(entity.pool_needs))))
                 continue  # its pools are busy: it starts when a running entity ends
-            claim = entity_claim(self.plan.project.root, entity.address, entity.store.target())
+            claim = self.locks.claim(entity.address, entity.store.target())
             try:
                 holder = claim.try_take(self.holder)
-            except LockFolderUnusable as exc:  # e.g. another user's lock file: this entity only
+            # e.g. another user's lock file, or the journal's server gone: this entity only
+            except (LockFolderUnusable, JournalError) as exc:
                 waiting.remove(entity)
                 self._report(self._unlockable(entity, exc), results)
+                continue
+            done_by = self._done_in_round(entity) if holder is None else None
+            if done_by is not None:
+                claim.release()
+                pools.release(entity.pool_needs)
+                waiting.remove(entity)
+                self._report(self._done(entity, done_by), results)
                 continue
             if holder is None:
                 waiting.remove(entity)
@@ -197,7 +205,7 @@ class Coordinator:
         Returns the claim (empty when not exclusive) and who holds the project, if not us."""
         if not self.plan.project.spec.options.exclusive:
             return Claim(()), None
-        claim = Claim((project_lock(self.plan.project.root),))
+        claim = self.locks.project_claim()
         deadline = time.monotonic() + self.wait_seconds
         while (holder := claim.try_take(self.holder)) is not None:
             if time.monotonic() >= deadline:
@@ -241,7 +249,7 @@ class Coordinator:
             entity,
             self.run_id,
             self.cancel,
-            self.journal,
+            claim.fence(self.journal),
             self.backfill,
             EntityEvents(self.relay, entity),
             self.started_at,
@@ -260,7 +268,20 @@ class Coordinator:
             locked_by=holder,
         )
 
-    def _unlockable(self, entity: PlannedEntity, error: LockFolderUnusable) -> EntityResult:
+    def _done_in_round(self, entity: PlannedEntity) -> str | None:
+        """Which run of this round loaded the entity, if one did; asked holding its lock, so
+        a worker that loaded it has committed that already."""
+        if self.round_id is None:
+            return None
+        return self.journal.round_done(self.round_id).get((entity.flow, entity.name))
+
+    def _done(self, entity: PlannedEntity, run_id: str) -> EntityResult:
+        result = _unrun(entity, "skipped", f"done in round {self.round_id} by run {run_id}")
+        return replace(result, done_by=run_id)
+
+    def _unlockable(
+        self, entity: PlannedEntity, error: LockFolderUnusable | JournalError
+    ) -> EntityResult:
         return _unrun(entity, "failed", error.message, hint=error.hint)
 
     def _not_started(self, entity: PlannedEntity, interrupted: bool) -> EntityResult:

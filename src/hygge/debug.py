@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from hygge.config.models import SqliteJournalConfig
 from hygge.config.project import Project, load_project
 from hygge.engines.driver import connection_problems
 from hygge.entity_checks import entity_problems
 from hygge.errors import ExitCode
-from hygge.journal import WatermarkRecord, journal_path, open_journal
+from hygge.journal import WatermarkRecord, journal_path, open_project_journal
 from hygge.plan import Plan, make_plan
 from hygge.redact import redact
 
@@ -90,9 +91,12 @@ def _redacted(problems: list[str]) -> tuple[str, ...]:
 def _committed_watermarks(plan: Plan) -> dict[tuple[str, str], WatermarkRecord]:
     """The journal's watermarks of the plan's entities by (flow, entity); none when there is
     no journal yet (a check creates none)."""
-    where = plan.project.spec.journal.path
-    if not journal_path(plan.project.root, where).exists():
+    config = plan.project.spec.journal
+    if (
+        isinstance(config, SqliteJournalConfig)
+        and not journal_path(plan.project.root, config.path).exists()
+    ):
         return {}
-    with open_journal(plan.project.root, where) as journal:
+    with open_project_journal(plan.project) as journal:
         marks = {(e.flow, e.name): journal.watermark(e.flow, e.name) for e in plan.entities}
     return {address: mark for address, mark in marks.items() if mark is not None}

@@ -4,6 +4,10 @@ The kernel frees a lock when its holder dies, so there are no stale locks to bre
 unlink races. Who holds a lock is written beside it for messages only; ownership is the
 kernel's word alone. A forked child closes its copies of the lock descriptors at once, so
 it cannot keep its parent's locks alive.
+
+That is the SQLite journal's backend (`FileLocks`), for one machine. A PostgreSQL journal
+brings its own (`hygge.journal.advisory`): the coordinator sees only `LockBackend` and
+`Claim`, and asks the journal which backend goes with it (`Journal.locks`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from hygge.errors import LockFolderUnusable, LockingUnsupported
 
+if TYPE_CHECKING:
+    from hygge.journal.api import Journal
+
+J = TypeVar("J", bound="Journal")
 LOCK_DIR = ".hygge/locks"
 _open_fds: set[int] = set()
 _EFFECTIVE_IDS = os.access in os.supports_effective_ids  # check as the process opens files
@@ -69,6 +78,10 @@ class FileLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd: int | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
 
     @property
     def holder_path(self) -> Path:
@@ -144,13 +157,59 @@ class Claim:
                 for done in taken:
                     done.release()
                 who = lock.holder()
-                return who.describe() if who else f"another process ({lock.path})"
+                return who.describe() if who else f"another process ({lock.name})"
             taken.append(lock)
         return None
 
     def release(self) -> None:
         for lock in reversed(self.locks):
             lock.release()
+
+    def fence(self, journal: J) -> J:
+        """The journal the entity run under this claim writes to: the same one, for kernel
+        locks (a PostgreSQL claim's checks that its locks are still held)."""
+        return journal
+
+
+class LockBackend(Protocol):
+    """Where a project's entity, project and destination locks live."""
+
+    def check(self) -> None:
+        """Refuse to start when no lock can be taken (a hygge error saying why)."""
+
+    def claim(self, address: str, target: str) -> Claim:
+        """The entity's lock, then its destination's (keyed by the store's `target()`)."""
+
+    def project_claim(self) -> Claim:
+        """The project's own lock (options.exclusive)."""
+
+    def held(self) -> list[tuple[str, Holder]]:
+        """The project's entity and project locks held now, with their holders."""
+
+    def close(self) -> None:
+        """Release what the backend keeps open."""
+
+
+class FileLocks:
+    """Kernel locks on files: entity locks in the project, destination locks machine-wide."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def check(self) -> None:
+        check_lock_folders(self.root)
+
+    def claim(self, address: str, target: str) -> Claim:
+        return entity_claim(self.root, address, target)
+
+    def project_claim(self) -> Claim:
+        return Claim((project_lock(self.root),))
+
+    def held(self) -> list[tuple[str, Holder]]:
+        return held_locks(self.root)
+
+    def close(self) -> None:
+        pass
 
 
 def entity_claim(root: Path, address: str, target: str) -> Claim:
@@ -188,6 +247,12 @@ def destination_lock(target: str) -> FileLock:
     it: `target` is the store's identity of what it writes (`Store.target()`)."""
     digest = hashlib.sha256(target.encode()).hexdigest()[:32]
     return FileLock(_machine_lock_dir() / f"{digest}.lock")
+
+
+def lock_key(*parts: str) -> int:
+    """A PostgreSQL advisory lock's key (a signed 64-bit integer) from the parts naming it."""
+    digest = hashlib.sha256("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _machine_lock_dir() -> Path:

@@ -41,6 +41,7 @@ class RunRequest:
     exclude: tuple[str, ...] = ()
     log_file: str | None = None  # else the project's log_file
     tags: tuple[str, ...] = ()
+    round_id: str | None = None
     backfill: Backfill | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -52,6 +53,8 @@ class RunRequest:
                 f"wait {self.wait_seconds} is negative",
                 hint="give the seconds to wait for held entities, 0 to skip them",
             )
+        if self.round_id is not None and not self.round_id.strip():
+            raise UsageError("--round needs an id", hint="e.g. the scheduler's logical date")
         window = backfill_of(self.backfill_from, self.backfill_to, self.flows, self.entities)
         object.__setattr__(self, "backfill", window)
 
@@ -76,7 +79,14 @@ class RunRequest:
     ) -> RunResult:
         """Run the plan; `command` is what the journal and the lock holders record."""
         coordinator = Coordinator(
-            plan, reporter, self.backfill, command, self.wait_seconds, run_id, self.log_file
+            plan,
+            reporter,
+            self.backfill,
+            command,
+            self.wait_seconds,
+            run_id,
+            self.log_file,
+            self.round_id,
         )
         return coordinator.run()
 
@@ -113,6 +123,7 @@ def run(
     backfill_from: object = None,
     backfill_to: object = None,
     wait: float = 0.0,
+    round_id: str | None = None,
     dry_run: Literal[False] = False,
     reporter: Reporter | None = None,
     log_file: str | None = None,
@@ -133,6 +144,7 @@ def run(
     backfill_from: object = None,
     backfill_to: object = None,
     wait: float = 0.0,
+    round_id: str | None = None,
     dry_run: Literal[True],
     reporter: Reporter | None = None,
     log_file: str | None = None,
@@ -152,6 +164,7 @@ def run(
     backfill_from: object = None,
     backfill_to: object = None,
     wait: float = 0.0,
+    round_id: str | None = None,
     dry_run: bool = False,
     reporter: Reporter | None = None,
     log_file: str | None = None,
@@ -160,9 +173,9 @@ def run(
     `dry_run`, return the plan instead and run nothing. The keywords are `hygge go`'s options:
     `entities=["shop.orders:d"]`, `exclude=["shop.big_table"]`, `tags=["nightly"]`,
     `variables=["flow.shop.batch_rows=5000"]`, `backfill_from`/`backfill_to` (--from/--to),
-    `wait` (--wait SECONDS), `log_file` (--log-file). `reporter` hears each entity's phase
-    and rows as the run goes (`hygge.progress.Reporter`). Bad input raises the error
-    `hygge go` reports, with its exit code."""
+    `wait` (--wait SECONDS), `log_file` (--log-file), `round_id` (--round ID). `reporter`
+    hears each entity's phase and rows as the run goes (`hygge.progress.Reporter`). Bad input
+    raises the error `hygge go` reports, with its exit code."""
     request = RunRequest(
         names(flows),
         names(entities),
@@ -175,6 +188,7 @@ def run(
         names(exclude),
         log_file,
         names(tags),
+        round_id,
     )
     plan = request.plan(as_project(project), dry_run=dry_run)
     return plan if dry_run else request.execute(plan, reporter)

@@ -38,6 +38,7 @@ class EntityResult:
     warnings: tuple[str, ...] = ()
     schema_changes: tuple[SchemaChange, ...] = ()
     locked_by: str | None = None  # skipped because another run holds it
+    done_by: str | None = None  # skipped: another run of the round loaded it (its run id)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """130 interrupted, 1 any failure, 75 only lock skips, else 0 (docs/architecture.md,
-        Exit codes)."""
+        """130 interrupted, 1 any failure, 75 only lock skips (or, in a round, every entity
+        done by other workers), else 0 (docs/architecture.md, Exit codes)."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
         if self.count("failed"):
             return ExitCode.FAILED
         if any(r.locked_by for r in self.entities):
             return ExitCode.HELD
+        if self.entities and all(r.done_by for r in self.entities):
+            return ExitCode.HELD  # a round's worker that found nothing left to do
         return ExitCode.OK

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hygge.config.models import Connection, SqliteJournalConfig
 from hygge.config.project import Project, as_project
 from hygge.errors import UsageError, WatermarkError
 from hygge.journal import (
@@ -20,11 +22,15 @@ from hygge.journal import (
     Journal,
     WatermarkCommit,
     WatermarkRecord,
-    open_journal,
+    journal_path,
+    open_project_journal,
 )
 from hygge.plan import PlannedEntity, make_plan
 from hygge.selection import Selection
 from hygge.watermark import Mark, mark_from_user
+
+if TYPE_CHECKING:
+    from hygge.journal.migrate import Migrated
 
 ProjectLike = Project | str | Path | None
 Marks = list[tuple[str, str, WatermarkRecord | None]]
@@ -36,14 +42,16 @@ def history(
     limit: int = 20,
     run_id: str | None = None,
     status: str | None = None,
+    round_id: str | None = None,
 ) -> list[EntityRunRecord]:
     """Entity runs, newest first, of the whole project or of one entity; of one run (its
-    id, or the start of it) and of one status when given. A run id the journal does not
-    know is a usage error (a typo would otherwise look like a run that did nothing)."""
+    id, or the start of it), of one status and of one round's runs when given. A run id the
+    journal does not know is a usage error (a typo would otherwise look like a run that did
+    nothing)."""
     project = as_project(project)
     flow, name = entity_address(project, entity) if entity else (None, None)
     with _journal(project) as book:
-        records = book.history(flow, name, limit, run_id, status)
+        records = book.history(flow, name, limit, run_id, status, round_id)
         if run_id is not None and not records and not book.history(run_id=run_id, limit=1):
             raise UsageError(
                 f"the journal has no run {run_id!r}",
@@ -94,6 +102,32 @@ def set_watermark(
             reason=reason,
         )
     return mark
+
+
+def migrate_journal(project: ProjectLike, to: str, schema: str = "hygge") -> tuple[str, Migrated]:
+    """Copy the project's SQLite journal into schema of the postgres connection `to`; where
+    it went and how many rows. Refused when that schema already holds the project."""
+    from hygge.connections import connection_url
+    from hygge.journal import migrate
+    from hygge.journal.postgres import PostgresJournal
+
+    project = as_project(project)
+    connection = project.spec.connections.get(to)
+    if not isinstance(connection, Connection) or connection.type not in ("postgres", "postgresql"):
+        project.check_connection(to)
+        known = [n for n, c in project.spec.connections.items() if c.type.startswith("postgres")]
+        raise UsageError(
+            f"--to {to!r}: not a postgres connection of {project.root / 'hygge.yml'}",
+            hint=f"name one of: {', '.join(known)}" if known else "add one under connections:",
+        )
+    config = project.spec.journal
+    source = journal_path(
+        project.root,
+        config.path if isinstance(config, SqliteJournalConfig) else ".hygge/journal.db",
+    )
+    where = f"postgres connection {to!r} (schema {schema})"
+    with PostgresJournal(connection_url(connection), where, schema, project.identity) as target:
+        return where, migrate.migrate(source, target)
 
 
 def parse_watermark_value(planned: PlannedEntity, entity: str, value: object) -> Mark:
@@ -156,4 +190,4 @@ def _all(project: Project) -> list[tuple[str, str]]:
 
 
 def _journal(project: Project) -> Journal:
-    return open_journal(project.root, project.spec.journal.path)
+    return open_project_journal(project)

@@ -168,6 +168,12 @@ def init(name: Path, force: bool) -> None:
     metavar="SECONDS",
     help="Wait up to SECONDS for entities another run holds (default: skip them, exit 75).",
 )
+@click.option(
+    "--round",
+    "round_id",
+    metavar="ID",
+    help="Work on round ID with the other workers given it: run what none has done yet.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the totals line.")
 @click.option(
     "--log-file",
@@ -191,6 +197,7 @@ def go(
     backfill_from: str | None,
     backfill_to: str | None,
     wait_seconds: float,
+    round_id: str | None,
     quiet: bool,
     log_file: str | None,
     as_json: bool,
@@ -205,6 +212,7 @@ def go(
                  1 an entity failed
                  2 usage or config error (nothing ran)
                  75 nothing failed, but entities held by another run were skipped
+                    (--round: every entity was done by other workers)
                  130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     """
     from hygge.cli.live import progress_for
@@ -234,6 +242,7 @@ def go(
         exclude,
         log_file,
         tags,
+        round_id,
     )
     project = load_project(project_dir)
     plan = request.plan(project, dry_run=dry_run)
@@ -373,10 +382,9 @@ main.add_command(journal)
 def locks(project_dir: Path | None, as_json: bool) -> None:
     """Which entities are held right now, and by whom."""
     from hygge.config.project import load_project
-    from hygge.locks import held_locks
+    from hygge.journal import held_locks_of
 
-    project = load_project(project_dir)
-    held = held_locks(project.root)
+    held = held_locks_of(load_project(project_dir))
     if as_json:
         click.echo(json.dumps([{"lock": name, **asdict(who)} for name, who in held], indent=2))
         return

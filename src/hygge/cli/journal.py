@@ -25,6 +25,7 @@ from hygge.cli.options import json_option, project_option
     help="Only entity runs that ended so.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--round", "round_id", metavar="ID", help="Only the runs of round ID.")
 @json_option()
 def history(
     project_dir: Path | None,
@@ -32,6 +33,7 @@ def history(
     run_id: str | None,
     status: str | None,
     limit: int,
+    round_id: str | None,
     as_json: bool,
 ) -> None:
     """What ran: entity runs, newest first, with the run id, rows, the watermark before and
@@ -39,7 +41,7 @@ def history(
     from hygge import steering
     from hygge.cli.render_journal import history_json, print_history
 
-    records = steering.history(project_dir, entity, limit, run_id, status)
+    records = steering.history(project_dir, entity, limit, run_id, status, round_id)
     if as_json:
         click.echo(json.dumps(history_json(records), indent=2))
     else:
@@ -90,3 +92,19 @@ def set_(project_dir: Path | None, entity: str, value: str, reason: str) -> None
 
     mark = steering.set_watermark(project_dir, entity, value, reason)
     click.echo(f"{entity}: watermark set to {mark.display()}")
+
+
+@journal.command()
+@project_option
+@click.option("--to", "to", required=True, metavar="CONNECTION", help="A postgres connection.")
+@click.option("--schema", default="hygge", show_default=True, help="Where in that database.")
+def migrate(project_dir: Path | None, to: str, schema: str) -> None:
+    """Copy the SQLite journal into PostgreSQL: runs, watermarks, their state, the audit."""
+    from hygge import steering
+
+    where, done = steering.migrate_journal(project_dir, to, schema)
+    copied = ", ".join(f"{count} {table.replace('_', ' ')}" for table, count in done.counts.items())
+    click.echo(f"copied {copied} into {where}")
+    click.echo(
+        f"point hygge.yml at it: journal: {{type: postgres, connection: {to}, schema: {schema}}}"
+    )

@@ -293,19 +293,43 @@ AnyConnection = Annotated[
 ]
 
 
-class JournalConfig(Strict):
-    """Where runs and watermarks are recorded (PostgreSQL comes with multi-machine runs)."""
+class SqliteJournalConfig(Strict):
+    """The journal in one SQLite file of the project (the default): one machine."""
 
     type: Literal["sqlite"] = "sqlite"
     path: str = ".hygge/journal.db"
 
 
+class PostgresJournalConfig(Strict):
+    """The journal in a PostgreSQL schema, reached through a named postgres connection:
+    runs on several machines share it, and its advisory locks (hygge.journal.advisory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["postgres"]
+    connection: Name
+    db_schema: Annotated[str, Field(alias="schema", min_length=1, max_length=63)] = "hygge"
+
+
+def _journal_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "PostgresJournalConfig" if kind == "postgres" else "SqliteJournalConfig"
+
+
+JournalConfig = Annotated[
+    Annotated[SqliteJournalConfig, Tag("SqliteJournalConfig")]
+    | Annotated[PostgresJournalConfig, Tag("PostgresJournalConfig")],
+    Discriminator(_journal_kind),
+]
+
+
 class ProjectFile(Strict):
     name: Name
+    id: Name | None = None  # with name, the project's identity in a shared journal
     flows_dir: str = "flows"
     options: ProjectOptions = ProjectOptions()
     connections: dict[Name, AnyConnection] = {}
-    journal: JournalConfig = JournalConfig()
+    journal: JournalConfig = SqliteJournalConfig()
     log_file: str | None = None  # each run's log records as JSON lines (relative: to the project)
 
 

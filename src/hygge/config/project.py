@@ -11,7 +11,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from hygge.config.models import NAME_PATTERN, EntityFile, FlowFile, ProjectFile
+from hygge.config.models import (
+    NAME_PATTERN,
+    EntityFile,
+    FlowFile,
+    PostgresJournalConfig,
+    ProjectFile,
+)
 from hygge.config.validation import validate
 from hygge.config.variables import Expanded, expand
 from hygge.config.yamlfile import KeyPath, YamlDoc, load_yaml
@@ -23,6 +29,7 @@ FLOW_FILE = "flow.yml"
 FLOW_FILES = (FLOW_FILE, "flow.yaml")
 
 M = TypeVar("M", bound=BaseModel)
+_POSTGRES = ("postgres", "postgresql")
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,11 @@ class Project:
     def name(self) -> str:
         return self.spec.name
 
+    @property
+    def identity(self) -> str:
+        """What scopes the project's rows and locks in a shared journal: name, then id."""
+        return self.spec.name if self.spec.id is None else f"{self.spec.name}/{self.spec.id}"
+
     def check_connection(self, name: str) -> None:
         """Raise when the named connection uses an unset variable."""
         error = self.unresolved.get(name)
@@ -96,6 +108,7 @@ def load_project(path: str | Path | None = None, env: Mapping[str, str] | None =
         if name is None:
             raise error  # the project's name, options or journal: everything needs them
         unresolved.setdefault(name, error)
+    _check_journal(spec, doc, unresolved)
     resolved = {k: v for k, v in spec.connections.items() if k not in unresolved}
     spec = spec.model_copy(update={"connections": resolved})
     flows_dir = root / spec.flows_dir
@@ -134,6 +147,32 @@ def _check_connection_types(spec: ProjectFile, doc: YamlDoc) -> None:
                 f" unknown connection type {connection.type!r}",
                 hint=f"{hint}known connection types: {', '.join(known)}",
             )
+
+
+def _check_journal(spec: ProjectFile, doc: YamlDoc, unresolved: Mapping[str, ConfigError]) -> None:
+    """A PostgreSQL journal names a postgres connection of hygge.yml: every command needs it."""
+    journal = spec.journal
+    if not isinstance(journal, PostgresJournalConfig):
+        return
+    name, where = journal.connection, doc.where(("journal", "connection"))
+    connection = spec.connections.get(name)
+    if connection is None:
+        known = [k for k, c in spec.connections.items() if c.type in _POSTGRES]
+        raise ConfigError(
+            f"{where}: key 'journal.connection': connection {name!r} is not defined in"
+            f" {PROJECT_FILE}",
+            hint=f"name one of: {', '.join(known)}"
+            if known
+            else "add it under connections: with type: postgres",
+        )
+    if connection.type not in _POSTGRES:
+        raise ConfigError(
+            f"{where}: key 'journal.connection': connection {name!r} is of type"
+            f" {connection.type!r}, but the journal needs a PostgreSQL one",
+            hint="name a connection of type: postgres, or drop journal: to keep the SQLite one",
+        )
+    if name in unresolved:
+        raise unresolved[name]
 
 
 def _connection_of(at: KeyPath) -> str | None:

@@ -8,7 +8,9 @@ without changing them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hygge.config.models import Connection, PostgresJournalConfig
 from hygge.errors import JournalError
 from hygge.journal.api import (
     AuditRecord,
@@ -20,6 +22,10 @@ from hygge.journal.api import (
 )
 from hygge.journal.sqlite import SqliteJournal
 
+if TYPE_CHECKING:
+    from hygge.config.project import Project
+    from hygge.locks import Holder
+
 __all__ = [
     "AuditRecord",
     "EntityRunRecord",
@@ -28,8 +34,10 @@ __all__ = [
     "SqliteJournal",
     "WatermarkCommit",
     "WatermarkRecord",
+    "held_locks_of",
     "journal_path",
     "open_journal",
+    "open_project_journal",
 ]
 
 
@@ -49,3 +57,29 @@ def open_journal(root: Path, relative: str = DEFAULT_PATH) -> Journal:
     except OSError as exc:
         raise JournalError(f"journal {path}: could not create its folder: {exc}") from exc
     return SqliteJournal(path)
+
+
+def open_project_journal(project: Project) -> Journal:
+    """Open the journal hygge.yml's `journal:` names: the SQLite file (the default) or a
+    PostgreSQL schema shared by the machines running the project."""
+    config = project.spec.journal
+    if not isinstance(config, PostgresJournalConfig):
+        return open_journal(project.root, config.path)
+    from hygge.connections import connection_url
+    from hygge.journal.postgres import PostgresJournal
+
+    connection = project.spec.connections[config.connection]
+    assert isinstance(connection, Connection)  # load_project checked it is a postgres one
+    where = f"postgres connection {config.connection!r} (schema {config.db_schema})"
+    return PostgresJournal(connection_url(connection), where, config.db_schema, project.identity)
+
+
+def held_locks_of(project: Project) -> list[tuple[str, Holder]]:
+    """The project's entity and project locks held now, on this machine (file locks) or on
+    every machine sharing its PostgreSQL journal; a SQLite journal is not created for it."""
+    if not isinstance(project.spec.journal, PostgresJournalConfig):
+        from hygge.locks import held_locks
+
+        return held_locks(project.root)
+    with open_project_journal(project) as journal:
+        return journal.locks(project.root).held()

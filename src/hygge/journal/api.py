@@ -15,9 +15,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from hygge.locks import FileLocks, LockBackend
 from hygge.results import SchemaChange
 
 RUN_STATUSES = frozenset({"running", "success", "failed", "interrupted"})
@@ -121,8 +123,9 @@ class Journal(ABC):
     """
 
     @abstractmethod
-    def start_run(self, run_id: str, command: str) -> None:
-        """Record a run of this process (host, pid and start time filled in) as running."""
+    def start_run(self, run_id: str, command: str, round_id: str | None = None) -> None:
+        """Record a run of this process (host, pid and start time filled in) as running,
+        working on round `round_id` if given (`hygge go --round`)."""
 
     @abstractmethod
     def finish_run(self, run_id: str, status: str) -> None:
@@ -188,9 +191,16 @@ class Journal(ABC):
         limit: int = 20,
         run_id: str | None = None,
         status: str | None = None,
+        round_id: str | None = None,
     ) -> list[EntityRunRecord]:
         """Entity runs, newest (last started) first, optionally of one flow and/or entity,
-        of the runs whose id starts with `run_id`, with that `status`."""
+        of the runs whose id starts with `run_id`, with that `status`, of the runs of round
+        `round_id`."""
+
+    @abstractmethod
+    def round_done(self, round_id: str) -> dict[tuple[str, str], str]:
+        """The entities (flow, entity) an entity run of round `round_id` loaded successfully,
+        with that run's id: committed with the entity run, so a claim holder reads it true."""
 
     @abstractmethod
     def runs(self, limit: int = 20) -> list[RunRecord]:
@@ -213,6 +223,11 @@ class Journal(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection; closing twice is fine, any other use afterwards fails."""
+
+    def locks(self, root: Path) -> LockBackend:
+        """The locks that go with this journal, for the project at root: kernel locks on
+        files, which hold on one machine; a journal shared by machines brings its own."""
+        return FileLocks(root)
 
     def __enter__(self) -> Self:
         return self

@@ -86,6 +86,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE entity_runs ADD COLUMN backfill TEXT;
     """,
+    # 5: the round a run worked on (`hygge go --round ID`); NULL for a run of its own.
+    """
+    ALTER TABLE runs ADD COLUMN round_id TEXT;
+    CREATE INDEX runs_by_round ON runs (round_id) WHERE round_id IS NOT NULL;
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (

@@ -80,13 +80,13 @@ class SqliteJournal(Journal):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, command: str) -> None:
+    def start_run(self, run_id: str, command: str, round_id: str | None = None) -> None:
         pid = os.getpid()
         with self._write(f"record the start of run {run_id}") as conn:
             conn.execute(
-                "INSERT INTO runs (run_id, host, pid, process_start, command, started_at, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'running')",
-                (run_id, self._host, pid, process_start(pid), redact(command), _now()),
+                "INSERT INTO runs (run_id, host, pid, process_start, command, started_at, status,"
+                " round_id) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, self._host, pid, process_start(pid), redact(command), _now(), round_id),
             )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -184,6 +184,7 @@ class SqliteJournal(Journal):
         limit: int = 20,
         run_id: str | None = None,
         status: str | None = None,
+        round_id: str | None = None,
     ) -> list[EntityRunRecord]:
         check_limit(limit)
         where, params = _filters(flow, entity, status)
@@ -191,12 +192,25 @@ class SqliteJournal(Journal):
             where += " AND" if where else " WHERE"
             where += " substr(run_id, 1, length(?)) = ?"
             params = (*params, run_id, run_id)
+        if round_id is not None:
+            where += " AND" if where else " WHERE"
+            where += " run_id IN (SELECT run_id FROM runs WHERE round_id = ?)"
+            params = (*params, round_id)
         with self._read("read the history") as conn:
             rows = conn.execute(
                 f"SELECT {ENTITY_RUN_COLUMNS} FROM entity_runs{where} ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
         return [_record(EntityRunRecord, (*r[:-2], decode_changes(r[-2]), r[-1])) for r in rows]
+
+    def round_done(self, round_id: str) -> dict[tuple[str, str], str]:
+        with self._read(f"read round {round_id}") as conn:
+            rows = conn.execute(
+                "SELECT flow, entity, max(run_id) FROM entity_runs WHERE status = 'success'"
+                " AND run_id IN (SELECT run_id FROM runs WHERE round_id = ?) GROUP BY flow, entity",
+                (round_id,),
+            ).fetchall()
+        return {(flow, entity): run_id for flow, entity, run_id in rows}
 
     def mark_interrupted(self) -> int:
         changed = 0
