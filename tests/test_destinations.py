@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests import proc
 from tests.conftest import ProjectMaker, read_lake
 from tests.test_contracts import home, store
 
@@ -319,6 +320,39 @@ SAME_TARGET = [
         id="duckdb: symlinked file, case",
     ),
     pytest.param("parquet", {"path": "lake/a"}, {"path": "alias/a/"}, id="parquet: symlink"),
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@localhost/shop", "table": "orders"},
+        {"url": "postgresql://b:pw2@[::1]:5432/shop", "table": "orders"},
+        id="postgres: localhost and ::1",
+    ),
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@127.0.0.1:5433/shop", "table": "orders"},
+        {
+            "url": "postgresql://b:pw2@x/?host=/run/postgresql&port=5433&dbname=shop",
+            "table": "orders",
+        },
+        id="postgres: a Unix socket and libpq's query keys",
+    ),
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://shop:pw1@localhost/", "table": "orders"},
+        {"url": "postgresql://shop:pw1@localhost/shop", "table": "orders"},
+        id="postgres: the user's database by default",
+    ),
+    pytest.param(
+        "mysql",
+        {"url": "mysql://a:pw1@localhost/shop", "table": "orders"},
+        {"url": "mysql://b:pw2@127.0.0.1:3306/shop", "table": "orders"},
+        id="mysql: localhost and 127.0.0.1",
+    ),
+    pytest.param(
+        "mssql",
+        {"url": "mssql://a:pw1@[::ffff:127.0.0.1]/shop", "table": "orders"},
+        {"url": "mssql://b:pw2@LOCALHOST:1433/shop", "table": "orders"},
+        id="mssql: a mapped IPv4 loopback and LOCALHOST",
+    ),
 ]
 OTHER_TARGET = [
     pytest.param(
@@ -338,6 +372,18 @@ OTHER_TARGET = [
         {"url": "mysql://a:pw1@db/shop", "table": "orders"},
         {"url": "mysql://a:pw1@db/shop", "table": "orders", "schema": "other"},
         id="mysql: another database",
+    ),
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@localhost/shop", "table": "orders"},
+        {"url": "postgresql://a:pw1@10.1.2.3/shop", "table": "orders"},
+        id="postgres: another machine",
+    ),
+    pytest.param(
+        "postgres",
+        {"url": "postgresql://a:pw1@db.example/?dbname=shop", "table": "orders"},
+        {"url": "postgresql://a:pw1@db.example/a", "table": "orders"},
+        id="postgres: dbname is not the user's",
     ),
     pytest.param(
         "sqlite",
@@ -406,3 +452,43 @@ def test_a_server_table_a_home_reads_is_the_target_of_a_store_writing_it(
     other = {**written, "table": "invoices"}
     assert origin != store(kind, tmp_path, **other).target()
     assert home(kind, tmp_path, url=read["url"], query="SELECT 1 {window}").origin() is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "spelling", "table"),
+    [
+        ("sqlite", "link.db", "ORDERS"),
+        ("sqlite", "one/../shared.db", "main.orders"),
+        ("duckdb", "link.db", "Main.Orders"),
+    ],
+)
+def test_two_projects_cannot_write_one_database_table_at_once(
+    kind: str, spelling: str, table: str, tmp_path: Path
+) -> None:
+    """The second spells the file through a symlink or `..`, the table in another case; its
+    skip names both entities and both destinations as written."""
+    (tmp_path / "link.db").symlink_to(tmp_path / "shared.db")
+    roots = []
+    for name, path, written in (("one", "shared.db", "orders"), ("two", spelling, table)):
+        root = tmp_path / name
+        (root / "flows/orders").mkdir(parents=True)
+        (root / "hygge.yml").write_text(f"name: {name}\n")
+        flow = (
+            f"home: {{type: parquet, path: data}}\n"
+            f"store: {{type: {kind}, path: {tmp_path / path}, table: {written}}}\n"
+            "batch_rows: 10\n"
+        )
+        (root / "flows/orders/flow.yml").write_text(flow)
+        ids(root, "data/x.parquet", list(range(50)))
+        roots.append(root)
+    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+
+    other = proc.run(roots[1], "go")
+    (tmp_path / "paused").unlink()
+
+    assert proc.finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    line = " ".join(other.stdout.split())
+    assert f"skipped (writing {kind}://{tmp_path / spelling}#" in line
+    assert f"held by pid {held.pid}" in line
+    assert f"for orders.orders writing {kind}://{tmp_path / 'shared.db'}#" in line

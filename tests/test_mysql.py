@@ -203,3 +203,82 @@ def test_a_table_read_whole_tells_innodbs_row_estimate(engine: MySql, tmp_path: 
     assert reader.estimate_rows(Window.everything()) == 250
     qualified = engine.home(tmp_path, table=f"{engine.schema}.{source}")
     assert qualified.estimate_rows(Window.everything()) == 250
+
+
+def mariadb_names(url: str) -> str:
+    """hygge.yml with two connections to the test server (on 127.0.0.1), one by localhost."""
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    return f"""\
+name: test
+connections:
+  one: {{type: mysql, url: "${{MYSQL_URL}}"}}
+  two: {{type: mysql, host: localhost, port: {port}, database: hygge, user: hygge,
+         password: "${{MYSQL_PASSWORD}}"}}
+"""
+
+
+def writes(connection: str, table: str) -> str:
+    return (
+        f"home: {{type: parquet, path: data/{connection}.parquet}}\n"
+        f"store: {{type: mysql, connection: {connection}, table: {table}}}\n"
+        "run_type: full_drop\nbatch_rows: 10\n"
+    )
+
+
+def two_projects(engine: MySql, tmp_path: Path, table: str) -> list[Path]:
+    """Two projects, each writing `table` through its own connection name."""
+    roots = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        (root / "flows/orders").mkdir(parents=True)
+        (root / "hygge.yml").write_text(mariadb_names(engine.url))
+        (root / "flows/orders/flow.yml").write_text(writes(name, table))
+        (root / "data").mkdir()
+        sample(30).write_parquet(root / f"data/{name}.parquet")
+        roots.append(root)
+    return roots
+
+
+@pytest.fixture
+def mariadb_env(engine: MySql, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYSQL_URL", engine.url)
+    monkeypatch.setenv("MYSQL_PASSWORD", "hygge-test-pw")
+
+
+@pytest.mark.usefixtures("mariadb_env")
+def test_localhost_and_127_0_0_1_are_one_server_to_the_plan(engine: MySql, tmp_path: Path) -> None:
+    table = "t_" + os.urandom(6).hex()
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    (root / "hygge.yml").write_text(mariadb_names(engine.url))
+    for flow, connection, name in (("orders", "one", table), ("other", "two", table.upper())):
+        (root / "flows" / flow).mkdir(parents=True)
+        (root / "flows" / flow / "flow.yml").write_text(writes(connection, f"hygge.{name}"))
+        sample(3).write_parquet(root / f"data/{connection}.parquet")
+
+    result = proc.run(root, "go")
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "orders.orders and other.other write the same destination" in result.stderr
+    assert f"mysql one#hygge.{table} and mysql two#hygge.{table.upper()}" in result.stderr
+    assert engine.read(root, table) is None
+
+
+@pytest.mark.usefixtures("mariadb_env")
+def test_a_table_written_by_localhost_is_locked_against_127_0_0_1_across_processes(
+    engine: MySql, tmp_path: Path
+) -> None:
+    table = "t_" + os.urandom(6).hex()
+    one, two = two_projects(engine, tmp_path, table)
+    held = proc.start_paused(one, tmp_path / "paused", "go")
+
+    other = proc.run(two, "go")
+    (tmp_path / "paused").unlink()
+
+    assert proc.finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    line = " ".join(other.stdout.split())
+    assert f"skipped (writing mysql two#hygge.{table}): held by pid {held.pid}" in line
+    assert f"for orders.orders writing mysql one#hygge.{table}" in line
+    assert "hygge-test-pw" not in other.stdout + other.stderr
+    assert_same_rows(engine.read(tmp_path, table), sample(30))

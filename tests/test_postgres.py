@@ -384,14 +384,18 @@ def test_a_pool_of_one_for_home_and_store_is_refused_before_anything_runs(
     assert engine.read(root, tables[0]) is None
 
 
-def two_names(url: str) -> str:
+# Spellings of the test server's host (it listens on 127.0.0.1 only) besides the URL's.
+HOSTS = ["127.0.0.1", "localhost", "LocalHost"]
+
+
+def two_names(url: str, host: str = "127.0.0.1") -> str:
     """hygge.yml with two connections to the one test database, spelled two ways."""
     port = url.rsplit(":", 1)[1].split("/")[0]
     return f"""\
         name: test
         connections:
           one: {{type: postgres, url: "${{PG_URL}}"}}
-          two: {{type: postgres, host: 127.0.0.1, port: {port}, database: hygge, user: hygge,
+          two: {{type: postgres, host: "{host}", port: {port}, database: hygge, user: hygge,
                  password: "${{PG_PASSWORD}}"}}
         """
 
@@ -404,15 +408,20 @@ def writes(connection: str, table: str) -> str:
     )
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_two_connection_names_for_one_table_are_one_destination(
-    engine: Postgres, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch, hygge_cli
+    host: str,
+    engine: Postgres,
+    make_project: ProjectMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    hygge_cli,
 ) -> None:
     monkeypatch.setenv("PG_URL", engine.url)
     monkeypatch.setenv("PG_PASSWORD", PASSWORD)
     table = "t_" + os.urandom(6).hex()
     flows = {"flows/one/flow.yml": writes("one", table)}
     flows["flows/two/flow.yml"] = writes("two", f"public.{table}")
-    root = make_project({"hygge.yml": two_names(engine.url), **flows})
+    root = make_project({"hygge.yml": two_names(engine.url, host), **flows})
     (root / "data").mkdir()
     for number, name in enumerate(("one", "two")):
         sample(3 + number).write_parquet(root / f"data/{name}.parquet")
@@ -446,9 +455,11 @@ def test_a_store_over_the_table_its_home_reads_is_refused(
     assert_same_rows(engine.read(root, table), sample(3))
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_a_table_written_through_another_connection_name_is_locked_across_processes(
-    engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    host: str, engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The skipped run names both entities and both connection names."""
     monkeypatch.setenv("PG_URL", engine.url)
     monkeypatch.setenv("PG_PASSWORD", PASSWORD)
     table = table_of(tmp_path)
@@ -456,7 +467,7 @@ def test_a_table_written_through_another_connection_name_is_locked_across_proces
     for name in ("one", "two"):
         root = tmp_path / name
         (root / "flows/orders").mkdir(parents=True)
-        (root / "hygge.yml").write_text(textwrap.dedent(two_names(engine.url)))
+        (root / "hygge.yml").write_text(textwrap.dedent(two_names(engine.url, host)))
         (root / "flows/orders/flow.yml").write_text(writes(name, table))
         (root / "data").mkdir()
         sample(50).write_parquet(root / f"data/{name}.parquet")
@@ -469,6 +480,10 @@ def test_a_table_written_through_another_connection_name_is_locked_across_proces
     assert proc.finish(held)[0] == 0
     assert other.returncode == 75, other.stdout + other.stderr
     assert f"held by pid {held.pid}" in other.stdout
+    line = " ".join(other.stdout.split())  # the summary wraps long lines
+    assert f"skipped (writing postgres two#public.{table}): held by" in line
+    assert f"for orders.orders writing postgres one#public.{table}" in line
+    assert PASSWORD not in other.stdout + other.stderr
     assert_same_rows(engine.read(tmp_path, table), sample(50))
 
 

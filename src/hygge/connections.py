@@ -14,12 +14,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import model_validator
 
 from hygge.config.models import SQL_SERVER_OPTIONS, CloudConnection, Connection
 from hygge.errors import ConfigError, EntityError
+from hygge.hosts import host_identity
 from hygge.plugin import PluginConfig
 from hygge.redact import redact
 
@@ -52,17 +53,33 @@ def where(config: DatabaseConfig) -> str:
     return config.connection or redact(config.url or "")
 
 
-def server_target(config: DatabaseConfig, port: int, database: str | None = None) -> str:
+def server_target(
+    config: DatabaseConfig, port: int, database: str | None = None, *, user_database: bool = False
+) -> str:
     """The database a config reaches, as an identity for locks and conflict checks:
-    `type://host:port/database` with the host in lower case and the engine's `port` when the
-    URL gives none, whatever the connection is called; never a user or password. `database`
-    replaces the URL's (None: the URL's)."""
+    `type://host:port/database` whatever the connection is called, never a user or password.
+    The host is `hygge.hosts.host_identity`'s (every spelling of this machine is localhost),
+    the port the engine's `port` when the URL gives none; libpq's `host`, `port` and
+    `dbname` in the query string count as in the URL's body. `database` replaces the URL's
+    (None: the URL's; when it names none and `user_database`, the user's, as libpq does)."""
     parts = urlsplit(config.url or "")
-    host = parts.netloc.rpartition("@")[2].lower() or "localhost"
-    if not re.search(r":\d+$", host):
-        host += f":{port}"
-    name = unquote(parts.path.lstrip("/")) if database is None else database
-    return f"{config.type}://{host}/{name}"
+    query = dict(parse_qsl(parts.query))
+    endpoints = [
+        _endpoint(item, query, port) for item in parts.netloc.rpartition("@")[2].split(",")
+    ]
+    name = unquote(query.get("dbname") or parts.path.lstrip("/")) if database is None else database
+    if not name and user_database:
+        name = query.get("user") or unquote(parts.username or "")
+    return f"{config.type}://{','.join(endpoints)}/{name}"
+
+
+def _endpoint(written: str, query: Mapping[str, str], default_port: int) -> str:
+    """One `host:port` of a URL, normalised (IPv6 addresses stay in brackets)."""
+    found = re.fullmatch(r"(\[[^\]]*\]|[^:]*)(?::(\d*))?", written)
+    host, port = found.groups() if found else (written, None)
+    host = host_identity(query.get("host") or host)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{shown}:{query.get('port') or port or default_port}"
 
 
 def pool_key(connection: str | None, url: str) -> str:

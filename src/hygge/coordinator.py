@@ -173,7 +173,7 @@ class Coordinator:
                 continue  # its pools are busy: it starts when a running entity ends
             claim = self.locks.claim(entity.address, entity.store.target())
             try:
-                holder = claim.try_take(self.holder)
+                holder = claim.try_take(self._holding(entity))
             # e.g. another user's lock file, or the journal's server gone: this entity only
             except (LockFolderUnusable, JournalError) as exc:
                 waiting.remove(entity)
@@ -259,11 +259,16 @@ class Coordinator:
         finally:
             claim.release()
 
+    def _holding(self, entity: PlannedEntity) -> Holder:
+        """This run as the holder of an entity's locks: naming the entity and its
+        destination as written, so one skipped names what it ran into."""
+        return replace(self.holder, entity=entity.address, writes=entity.store.destination())
+
     def _held(self, entity: PlannedEntity, holder: str) -> EntityResult:
         return _unrun(
             entity,
             "skipped",
-            f"skipped: held by {holder}",
+            f"skipped (writing {entity.store.destination()}): held by {holder}",
             hint="it runs there now; pass --wait SECONDS to wait for it",
             locked_by=holder,
         )

@@ -58,6 +58,8 @@ class Holder:
     run_id: str
     since: str
     command: str
+    entity: str = ""  # the entity run holding it, and its destination as its config names it
+    writes: str = ""
 
     @classmethod
     def me(cls, run_id: str, command: str) -> Holder:
@@ -66,10 +68,9 @@ class Holder:
         )
 
     def describe(self) -> str:
-        return (
-            f"pid {self.pid} on {self.host}, run {self.run_id}, since {self.since[:19]}Z"
-            f" ({self.command})"
-        )
+        run = f"pid {self.pid} on {self.host}, run {self.run_id}, since {self.since[:19]}Z"
+        entity = f", for {self.entity} writing {self.writes}" if self.entity else ""
+        return f"{run} ({self.command}){entity}"
 
 
 class FileLock:

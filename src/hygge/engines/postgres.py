@@ -64,7 +64,7 @@ class PgConfig(DatabaseConfig):
 def database_target(config: DatabaseConfig) -> str:
     """The database a config reaches, as a destination identity (`Store.target`). Names
     go in quoted, so PostgreSQL keeps their case: `Orders` and `orders` are two tables."""
-    return server_target(config, PORT)
+    return server_target(config, PORT, user_database=True)
 
 
 class PostgresDialect(Dialect):
