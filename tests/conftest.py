@@ -18,6 +18,7 @@ from hypothesis import settings
 import hygge
 from hygge.cli import main
 from tests.azurite import azurite, azurite_throttled  # noqa: F401  (session fixtures)
+from tests.gcs import gcs, gcs_throttled  # noqa: F401  (session fixtures)
 from tests.mariadb import mariadb_url  # noqa: F401  (a session fixture)
 from tests.pg import postgres_url  # noqa: F401  (a session fixture)
 from tests.s3 import (  # noqa: F401  (session fixtures)

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import http.client
 import http.server
 import itertools
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests import servers
+from tests.cloud import CloudEmulator, serving
 from tests.servers import ServerUnavailable
 
 KEY_ID, SECRET = "hygge-test-key", "hygge-test-secret"
@@ -44,8 +42,9 @@ ENVIRONMENT = {
 
 
 @dataclass(frozen=True)
-class S3:
-    endpoint: str  # http://127.0.0.1:PORT
+class S3(CloudEmulator):
+    """moto at endpoint (http://127.0.0.1:PORT)."""
+
     scheme = "s3"
     secret = SECRET
 
@@ -56,27 +55,7 @@ class S3:
             key=KEY_ID, secret=SECRET, endpoint_url=self.endpoint, use_listings_cache=False
         )
 
-    def bucket(self, seed: str | Path) -> str:
-        """A bucket of its own for seed (a test's tmp_path), created on first ask."""
-        name = "t-" + hashlib.sha256(str(seed).encode()).hexdigest()[:20]
-        fs = self.filesystem()
-        if not fs.exists(name):
-            fs.mkdir(name)
-        return name
-
-    def connection_yaml(self, **extra: str) -> str:
-        """hygge.yml's `connections:` entry `lake`, its secret read from ${LAKE_SECRET}."""
-        fields = {
-            "type": "s3",
-            "endpoint_url": self.endpoint,
-            "access_key_id": KEY_ID,
-            "secret_access_key": '"${LAKE_SECRET}"',
-            **extra,
-        }
-        return "connections:\n  lake: {" + ", ".join(f"{k}: {v}" for k, v in fields.items()) + "}\n"
-
-    def credentials(self) -> dict[str, str]:
-        """What planning fills into a file plugin's section for that connection."""
+    def credentials(self) -> dict[str, Any]:
         return {
             "type": "s3",
             "endpoint_url": self.endpoint,
@@ -94,25 +73,12 @@ def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
         raise ServerUnavailable(missing) from exc
     home = Path(tempfile.mkdtemp(prefix="hygge-s3-"))
     port = servers.free_port()
-    with (home / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     try:
-        servers.wait_ready("moto", home, server, lambda: _answers(port), pause=0.1)
-        yield f"http://127.0.0.1:{port}"
+        with serving("moto", home, command, port, env={**os.environ, **(env or {})}):
+            yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        servers.reap(server)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def _answers(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @contextlib.contextmanager
@@ -170,11 +136,16 @@ def s3_counted(s3_server: S3) -> Iterator[tuple[S3, list[str]]]:
 
 @contextlib.contextmanager
 def throttling_proxy(
-    upstream: str, every: int = 3, seen: list[str] | None = None, limit: int | None = None
+    upstream: str,
+    every: int = 3,
+    seen: list[str] | None = None,
+    limit: int | None = None,
+    upstream_host: bool = False,
 ) -> Iterator[str]:
     """A loopback HTTP proxy to upstream answering every `every`-th request (0: none; at
     most `limit` of them) with S3's 503 SlowDown instead of passing it on; `seen` collects
-    each request line."""
+    each request line. `upstream_host`: requests go on with upstream's Host header, for a
+    server that routes by it (fake-gcs-server)."""
     host, port = urlsplit(upstream).hostname or "", urlsplit(upstream).port or 80
     counter = itertools.count(1)
     refused = itertools.count(1)
@@ -193,7 +164,8 @@ def throttling_proxy(
             if throttle and (limit is None or next(refused) <= limit):
                 self._answer(503, [("Content-Type", "application/xml")], SLOW_DOWN)
                 return
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            dropped = {"transfer-encoding", "host"} if upstream_host else {"transfer-encoding"}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
             if body is not None:
                 headers["Content-Length"] = str(len(body))
             upstream = http.client.HTTPConnection(host, port, timeout=60)

@@ -1,6 +1,6 @@
 """Every file home and store passes the contracts of hygge.testing on object storage: S3 (moto,
-tests/s3.py) and Azure Blob (Azurite, tests/azurite.py), with credentials as planning gives
-them from a hygge.yml connection."""
+tests/s3.py), Azure Blob (Azurite, tests/azurite.py) and GCS (fake-gcs-server, tests/gcs.py),
+with credentials as planning gives them from a hygge.yml connection."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 
 from hygge.plugin import Home, Store
 from hygge.testing import HomeContract, StoreContract
-from tests.azurite import Azure
-from tests.s3 import S3
+from tests.cloud import CloudEmulator
 from tests.test_contracts import READERS, home, store
 
 WRITERS = {
@@ -30,7 +29,7 @@ class InCloud:
 
     kind: str
     server: str
-    lake: S3 | Azure
+    lake: CloudEmulator
 
     @pytest.fixture(autouse=True)
     def _server(self, request: pytest.FixtureRequest) -> None:
@@ -84,6 +83,18 @@ class TestAzureCsvHome(CloudHomeCase):
 
 class TestAzureNdjsonHome(CloudHomeCase):
     kind, server = "ndjson", "azurite"
+
+
+class TestGcsParquetHome(CloudHomeCase):
+    kind, server = "parquet", "gcs"
+
+
+class TestGcsCsvHome(CloudHomeCase):
+    kind, server = "csv", "gcs"
+
+
+class TestGcsNdjsonHome(CloudHomeCase):
+    kind, server = "ndjson", "gcs"
 
 
 class CloudStoreCase(InCloud, StoreContract):
@@ -148,3 +159,15 @@ class TestAzureCsvStore(CloudStoreCase):
 
 class TestAzureNdjsonStore(CloudStoreCase):
     kind, server = "ndjson", "azurite"
+
+
+class TestGcsParquetStore(CloudStoreCase):
+    kind, server = "parquet", "gcs"
+
+
+class TestGcsCsvStore(CloudStoreCase):
+    kind, server = "csv", "gcs"
+
+
+class TestGcsNdjsonStore(CloudStoreCase):
+    kind, server = "ndjson", "gcs"

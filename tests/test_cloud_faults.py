@@ -1,6 +1,7 @@
 """Crashes, refusals and throttling on object storage (S3 by moto, tests/s3.py; Azure Blob by
-Azurite, tests/azurite.py), with real processes: after a crash at any failpoint and a rerun
-every row is there once, and a full_drop leaves the old set or the new one."""
+Azurite, tests/azurite.py; GCS by fake-gcs-server, tests/gcs.py), with real processes: after
+a crash at any failpoint and a rerun every row is there once, and a full_drop leaves the old
+set or the new one."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 from hygge.plugin import Context
 from hygge.registry import store_class
 from tests.azurite import Azure
+from tests.cloud import CloudEmulator
 from tests.conftest import ProjectMaker
+from tests.gcs import Gcs
 from tests.proc import run
 from tests.s3 import S3, SECRET
 
@@ -31,10 +34,10 @@ watermark: {{column: id}}
 batch_rows: 100
 """
 ENV = {"LAKE_SECRET": SECRET}
-Lake = S3 | Azure
+Lake = CloudEmulator
 
 
-@pytest.fixture(params=["s3_server", "azurite"])
+@pytest.fixture(params=["s3_server", "azurite", "gcs"])
 def lake(request: pytest.FixtureRequest) -> Lake:
     """Each cloud's emulator in turn."""
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
@@ -194,3 +197,18 @@ def test_throttled_azure_requests_are_retried(
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert seen(azurite_throttled, bucket).sort("id").equals(frame)
+
+
+def test_throttled_gcs_requests_are_retried(
+    gcs_throttled: Gcs, tmp_path: Path, make_project: ProjectMaker
+) -> None:
+    """The same proxy in front of fake-gcs-server, every third request refused: gcsfs
+    retries each 503 with backoff and the run succeeds (its retries are not counted)."""
+    bucket = gcs_throttled.bucket(tmp_path)
+    root = project(make_project, gcs_throttled, FULL_DROP, bucket)
+    frame = write_orders(root, range(1000), 1)
+
+    done = run(root, "go", env=env(gcs_throttled))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert seen(gcs_throttled, bucket).sort("id").equals(frame)

@@ -23,6 +23,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from hygge.clouds import cloud_of
+from hygge.clouds.identity import object_identity
 from hygge.config.models import CloudConnection
 from hygge.errors import SourceError, StoreError
 
@@ -295,6 +296,13 @@ def real_path(path: str) -> str:
         return os.path.realpath(rest)
     bucket, _, key = posixpath.normpath(rest).partition("/")
     return f"{scheme.lower()}://{bucket.lower()}/{key}".rstrip("/")
+
+
+def location_identity(path: str, credentials: CloudConnection | None = None) -> str:
+    """Where a path really is, as an identity (`Store.target`, `Home.origin`): a local path's
+    `real_path`, a cloud URL's normalised location (`hygge.clouds.identity`), so every
+    spelling of one folder compares equal."""
+    return object_identity(path, credentials) if cloud_of(path) else real_path(path)
 
 
 def glob_base(pattern: str) -> str:

@@ -1,6 +1,6 @@
 """Object storage: which cloud a path belongs to, and the module that knows its credentials.
 
-One module per cloud (`s3.py`; Azure and GCS to come), each turning its connection
+One module per cloud (`s3.py`, `azure.py`, `gcs.py`), each turning its connection
 (`config/models.py`) into its fsspec filesystem and the options of Polars' readers. A cloud's
 module, and its library, are imported only for a path of its scheme, so `import hygge` loads
 none of them; a missing library is a MissingDriverError naming the pip extra.
@@ -49,11 +49,14 @@ class Cloud:
 
 
 _AZURE = Cloud("azure", "hygge.clouds.azure", extra="azure")
+_GCS = Cloud("gcs", "hygge.clouds.gcs", extra="gcs")
 CLOUDS = {  # a URL's scheme -> its cloud
     "s3": Cloud("s3", "hygge.clouds.s3", extra="s3"),
     "az": _AZURE,
     "abfs": _AZURE,
     "abfss": _AZURE,
+    "gs": _GCS,
+    "gcs": _GCS,
 }
 
 

@@ -1,5 +1,6 @@
-"""Azure Blob Storage and ADLS Gen2: `az://container/key` and
-`abfss://container@account.dfs.core.windows.net/key` through adlfs.
+"""Azure Blob Storage, ADLS Gen2 and OneLake: `az://container/key`,
+`abfss://container@account.dfs.core.windows.net/key` and
+`abfss://workspace@onelake.dfs.fabric.microsoft.com/item.Lakehouse/Files/key` through adlfs.
 
 The storage account is the connection's `account`, else the one an abfss:// URL names. A
 connection's key, SAS token or service principal goes to adlfs (listing, writing) and to
@@ -17,46 +18,60 @@ import adlfs
 from azure.core import exceptions as azure
 
 from hygge.clouds._translating import TranslatingFileSystem
+from hygge.clouds.identity import host_of, is_onelake
 from hygge.config.models import AzureConnection
 from hygge.errors import ConfigError
 
 
 def account_of(credentials: AzureConnection | None, path: str) -> str | None:
-    """The connection's account, else the one in `abfss://container@ACCOUNT.dfs...`."""
-    if credentials and credentials.account:
+    """The connection's account, else the one in `abfss://container@ACCOUNT.dfs...`
+    (`onelake` for OneLake)."""
+    if credentials and credentials.account and not _onelake_host(path):
         return credentials.account
-    host = urlsplit(path).netloc.rpartition("@")[2]
+    host = host_of(urlsplit(path).netloc)
     return host.split(".")[0] if "." in host else None
+
+
+def _onelake_host(path: str) -> str | None:
+    """The OneLake host a path names (its blob spelling, which adlfs speaks), else None."""
+    host = host_of(urlsplit(path).netloc).lower()
+    return host.replace(".dfs.", ".blob.") if is_onelake(host) else None
 
 
 def filesystem(credentials: AzureConnection | None, path: str) -> TranslatingFileSystem:
     """adlfs, its errors made OSErrors (`translate`)."""
-    return TranslatingFileSystem(_adlfs(credentials, path), translate)
+    options = adlfs_options(credentials, path)
+    return TranslatingFileSystem(adlfs.AzureBlobFileSystem(**options), translate)
 
 
-def _adlfs(credentials: AzureConnection | None, path: str) -> adlfs.AzureBlobFileSystem:
+def adlfs_options(credentials: AzureConnection | None, path: str) -> dict[str, Any]:
+    """adlfs's arguments for path: a connection string for an `endpoint_url`; OneLake's
+    host for a OneLake path (its workspace is the container, and it takes Entra ID tokens
+    only: a service principal or the default chain); else the account and credential."""
     c = credentials or AzureConnection(type="azure")
     account = account_of(c, path)
     if c.endpoint_url:
-        return adlfs.AzureBlobFileSystem(
-            connection_string=_connection_string(c, account), skip_instance_cache=True
-        )
+        return {"connection_string": _connection_string(c, account), "skip_instance_cache": True}
     if account is None:
         raise ConfigError(
             f"path {path} names no storage account",
             hint="give the connection an `account`, or write the path as"
             " abfss://container@ACCOUNT.dfs.core.windows.net/...",
         )
-    return adlfs.AzureBlobFileSystem(
-        account_name=account,
-        account_key=c.account_key,
-        sas_token=c.sas_token,
-        tenant_id=c.tenant_id,
-        client_id=c.client_id,
-        client_secret=c.client_secret,
-        anon=c.anonymous,
-        skip_instance_cache=True,
-    )
+    options: dict[str, Any] = {
+        "account_name": account,
+        "account_key": c.account_key,
+        "sas_token": c.sas_token,
+        "tenant_id": c.tenant_id,
+        "client_id": c.client_id,
+        "client_secret": c.client_secret,
+        "anon": c.anonymous,
+        "skip_instance_cache": True,
+    }
+    onelake = _onelake_host(path)
+    if onelake:
+        options["account_host"] = onelake
+    return options
 
 
 def _connection_string(c: AzureConnection, account: str | None) -> str:
@@ -93,7 +108,7 @@ def translate(exc: BaseException) -> OSError | None:
 def polars_options(credentials: AzureConnection | None, path: str) -> dict[str, str] | None:
     """Polars' names for the same settings; None leaves its own default chain to it."""
     if credentials is None:
-        return None
+        return None  # Polars tells a OneLake URL by its host on its own
     c = credentials
     given: dict[str, Any] = {
         "account_name": account_of(c, path),
@@ -104,6 +119,7 @@ def polars_options(credentials: AzureConnection | None, path: str) -> dict[str, 
         "client_secret": c.client_secret,
         "azure_storage_endpoint": c.endpoint_url,
         "azure_skip_signature": "true" if c.anonymous else None,
+        "use_fabric_endpoint": "true" if _onelake_host(path) else None,
     }
     if (c.endpoint_url or "").startswith("http://"):
         given["azure_allow_http"] = "true"

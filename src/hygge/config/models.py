@@ -271,10 +271,30 @@ class AzureConnection(Strict):
         return self
 
 
-CloudConnection = S3Connection | AzureConnection
+class GcsConnection(Strict):
+    """Credentials for `gs://` paths (hygge.clouds.gcs). `token` is a service account's JSON
+    key (only through `${VAR}`) or the path of a file holding one; without it, Google's
+    default chain (GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default login, the
+    metadata server of GCE, GKE or Cloud Run) is used."""
+
+    type: Literal["gcs"]
+    project: str | None = None
+    token: str | None = None
+    endpoint_url: str | None = None  # an emulator
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind_of_credential(self) -> GcsConnection:
+        if self.token and self.anonymous:
+            raise ValueError("give a token or anonymous, not both")
+        return self
+
+
+CloudConnection = S3Connection | AzureConnection | GcsConnection
 CLOUD_CONNECTIONS: dict[str, type[CloudConnection]] = {
     "s3": S3Connection,
     "azure": AzureConnection,
+    "gcs": GcsConnection,
 }
 
 
@@ -288,7 +308,8 @@ def _connection_kind(value: Any) -> str:
 AnyConnection = Annotated[
     Annotated[Connection, Tag("Connection")]
     | Annotated[S3Connection, Tag("S3Connection")]
-    | Annotated[AzureConnection, Tag("AzureConnection")],
+    | Annotated[AzureConnection, Tag("AzureConnection")]
+    | Annotated[GcsConnection, Tag("GcsConnection")],
     Discriminator(_connection_kind),
 ]
 

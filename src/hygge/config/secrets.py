@@ -31,7 +31,7 @@ SECRET_KEYS = frozenset(
 def refuse_literal_secrets(doc: YamlDoc) -> None:
     """Raise ConfigError at the first password or secret key written into doc as a literal."""
     for at, value in _leaves(doc.data, ()):
-        if _holds_secret(at) and _literal(value):
+        if (_holds_secret(at) or _inline_key(at, value)) and _literal(value):
             what = "a password" if at[-1] == "password" else "a secret"
             variable = _variable(at, str(at[-1]).upper())
             raise ConfigError(
@@ -94,6 +94,11 @@ def _leaves(value: Any, at: KeyPath) -> list[tuple[KeyPath, Any]]:
     if isinstance(value, list):
         return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*at, i))]
     return [(at, value)]
+
+
+def _inline_key(at: KeyPath, value: Any) -> bool:
+    """A GCS `token` is a file's path (fine to write) or the key itself (JSON: a secret)."""
+    return at[-1] == "token" and isinstance(value, str) and value.lstrip().startswith("{")
 
 
 def _literal(value: Any) -> bool:

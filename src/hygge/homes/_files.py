@@ -12,7 +12,7 @@ import polars as pl
 
 from hygge.clouds import LocationConfig
 from hygge.errors import HyggeError, SourceError
-from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, real_path
+from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, location_identity
 from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
@@ -44,7 +44,8 @@ class FileHome(Home[FileHomeConfigT]):
 
     def origin(self) -> str:
         """The file or folder read (a glob's fixed folder), as it really is."""
-        return real_path(glob_base(self.path) if _is_glob(self.path) else self.path)
+        read = glob_base(self.path) if _is_glob(self.path) else self.path
+        return location_identity(read, self.config.credentials)
 
     def preflight(self) -> list[str]:
         """Cheap checks made before a run starts: a local path must exist. Object storage

@@ -29,7 +29,7 @@ from hygge.clouds import LocationConfig
 from hygge.config.models import RunType
 from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
-from hygge.filesystem import FileSystem, real_path
+from hygge.filesystem import FileSystem, location_identity, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, Store, WholeFile
 from hygge.stores import _object_swap
 from hygge.stores._commits import (
@@ -104,7 +104,7 @@ class FileStore(Store[FileStoreConfigT]):
         return self.written
 
     def target(self) -> str:
-        return self.path
+        return location_identity(self.path, self.config.credentials)
 
     def preflight(self) -> list[str]:
         if not self.fs.is_local and "/" not in self.path.partition("://")[2]:

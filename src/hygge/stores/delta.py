@@ -40,7 +40,7 @@ from hygge.clouds import LocationConfig, cloud_of
 from hygge.config.models import RunType
 from hygge.errors import RetryableError, StoreError
 from hygge.failpoints import failpoint
-from hygge.filesystem import FileSystem, real_path
+from hygge.filesystem import FileSystem, location_identity, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, Store
 from hygge.stores import _delta_record as record
 from hygge.stores._delta_frames import delta_frame, newest_per_key, staged_stream
@@ -84,7 +84,7 @@ class DeltaStore(Store[DeltaStoreConfig]):
         return self.written
 
     def target(self) -> str:
-        return self.path
+        return location_identity(self.path, self.config.credentials)
 
     def preflight(self) -> list[str]:
         problem = FileSystem(self.path).folder_problem(self.path) if self.local else None
