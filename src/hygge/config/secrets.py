@@ -98,7 +98,9 @@ def _leaves(value: Any, at: KeyPath) -> list[tuple[KeyPath, Any]]:
 
 def _inline_key(at: KeyPath, value: Any) -> bool:
     """A GCS `token` is a file's path (fine to write) or the key itself (JSON: a secret)."""
-    return at[-1] == "token" and isinstance(value, str) and value.lstrip().startswith("{")
+    return (
+        bool(at) and at[-1] == "token" and isinstance(value, str) and value.lstrip().startswith("{")
+    )
 
 
 def _literal(value: Any) -> bool:
