@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests import proc
+from tests.azurite import ACCOUNT, Azure
 from tests.cloud import CloudEmulator
 from tests.conftest import ProjectMaker, read_lake
 
@@ -112,3 +114,38 @@ def test_debug_names_a_missing_bucket(lake: CloudEmulator, tmp_path: Path, hygge
     shown = " ".join(result.stdout.split())
     assert f"cannot write in {missing}" in shown
     assert "does not exist" in shown
+
+
+def test_two_projects_cannot_write_one_container_folder_by_two_spellings_at_once(
+    azurite: Azure, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`az://` with the connection's account and `abfss://` naming it are one destination to
+    the destination lock too: the second run is skipped (75) naming the first's entity and
+    path."""
+    monkeypatch.setenv("LAKE_SECRET", azurite.secret)
+    container = azurite.bucket(tmp_path)
+    spellings = {
+        "one": f"az://{container}/lake/orders",
+        "two": f"abfss://{container}@{ACCOUNT}.dfs.core.windows.net/lake/orders/",
+    }
+    roots = {}
+    for name, path in spellings.items():
+        root = lake_project(
+            tmp_path / name,
+            azurite,
+            "home: {type: parquet, path: data}\n"
+            f"store: {{type: parquet, connection: lake, path: '{path}'}}\nbatch_rows: 10\n",
+        )
+        pl.DataFrame({"id": range(50)}).write_parquet(root / "data/x.parquet")
+        roots[name] = root
+    held = proc.start_paused(roots["one"], tmp_path / "paused", "go")
+
+    other = proc.run(roots["two"], "go")
+    (tmp_path / "paused").unlink()
+
+    assert proc.finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    line = " ".join(other.stdout.split())
+    assert f"held by pid {held.pid}" in line
+    assert f"for x.x writing {spellings['one']}" in line
+    assert azurite.secret not in other.stdout + other.stderr
