@@ -487,6 +487,41 @@ def test_a_table_written_through_another_connection_name_is_locked_across_proces
     assert_same_rows(engine.read(tmp_path, table), sample(50))
 
 
+def test_two_connection_names_for_one_table_exclude_each_other_through_a_postgres_journal(
+    engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projects (as on two machines) sharing a PostgreSQL journal: the destination's
+    advisory lock keys on the physical table too. (The journal's lock_holders table keeps
+    no entity, so the skip names the holder's pid, host and run, not its entity.)"""
+    monkeypatch.setenv("PG_URL", engine.url)
+    monkeypatch.setenv("PG_PASSWORD", PASSWORD)
+    table = table_of(tmp_path)
+    journal = f"journal: {{type: postgres, connection: one, schema: j_{os.urandom(4).hex()}}}\n"
+    roots = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        (root / "flows/orders").mkdir(parents=True)
+        text = textwrap.dedent(two_names(engine.url, "localhost")).replace(
+            "name: test", f"name: {name}"
+        )
+        (root / "hygge.yml").write_text(text + journal)
+        (root / "flows/orders/flow.yml").write_text(writes(name, table))
+        (root / "data").mkdir()
+        sample(50).write_parquet(root / f"data/{name}.parquet")
+        roots.append(root)
+    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+
+    other = proc.run(roots[1], "go")
+    (tmp_path / "paused").unlink()
+
+    assert proc.finish(held)[0] == 0
+    assert other.returncode == 75, other.stdout + other.stderr
+    line = " ".join(other.stdout.split())
+    assert f"skipped (writing postgres two#public.{table}): held by pid {held.pid}" in line
+    assert PASSWORD not in other.stdout + other.stderr
+    assert_same_rows(engine.read(tmp_path, table), sample(50))
+
+
 def test_a_table_read_whole_tells_its_planner_row_count_as_the_expected_total(
     engine: Postgres, project: EngineProject
 ) -> None:
