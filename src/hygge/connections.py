@@ -34,7 +34,9 @@ class DatabaseConfig(PluginConfig):
     """`connection` (a hygge.yml name; planning fills in its `url`) or an inline `url`."""
 
     connection: str | None = None
+    """A database connection of hygge.yml."""
     url: str | None = None
+    """The database's address, instead of `connection` (a password only from `${VAR}`)."""
     url_schemes: ClassVar[tuple[str, ...]] = ()  # when set, the url must use one of them
 
     @model_validator(mode="after")

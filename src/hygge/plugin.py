@@ -22,8 +22,9 @@ from hygge.watermark import Mark
 class PluginConfig(BaseModel):
     """Base of every home/store config model: strict and frozen, `type` names the plugin."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     type: str
+    """The plugin: a built-in type or one an installed package brings."""
 
 
 ConfigT = TypeVar("ConfigT", bound=PluginConfig)

@@ -71,8 +71,12 @@ class LocationConfig(PluginConfig):
     `credentials` planning fills in; without one, the cloud's default chain is used."""
 
     path: str
+    """A file, folder or glob; relative to the project folder, or an `s3://`, `az://` or
+    `abfss://` URL."""
     connection: str | None = None
+    """A cloud connection of hygge.yml for a URL's credentials; none: the cloud's default chain."""
     credentials: CloudConnection | None = None
+    """Filled in by hygge from `connection`; not written in config files."""
 
     @model_validator(mode="before")
     @classmethod

@@ -46,7 +46,7 @@ def parse_run_type(value: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _name(value: str) -> str:
@@ -62,8 +62,12 @@ class Watermark(Strict):
     """The column that tells new rows from old."""
 
     column: str
+    """The column that tells new rows from old: a number, date or time that grows."""
     start: Any = None
+    """Where the first run starts (inclusive), written like the column's values; none: all rows."""
     lookback: Any = None
+    """Read again this far below the watermark (a count, or a duration like 2h) for rows that
+    arrive late; rows already loaded are dropped."""
 
     @field_validator("lookback")
     @classmethod
@@ -87,14 +91,23 @@ class Polish(Strict):
     names, and columns hygge adds. Keys merge layer by layer like any mapping setting."""
 
     case: Case = "keep"
-    remove_special: bool = False  # drop characters other than letters, digits, _ and spaces
-    remove_spaces: bool = False  # spaces (and runs of them) become one _
+    """The case of destination column names."""
+    remove_special: bool = False
+    """Drop characters other than letters, digits, _ and spaces from column names."""
+    remove_spaces: bool = False
+    """Spaces (and runs of them) in column names become one _."""
     max_length: Annotated[int | None, Field(gt=0)] = None
-    rename: dict[str, str] = {}  # source name -> destination name, taken as written
-    hash_ids: dict[str, list[str]] = {}  # new column -> the source columns it hashes
-    constants: dict[str, Constant] = {}  # new column -> its value on every row
-    timestamps: dict[str, Literal["run_start", "now"]] = {}  # new column -> which time
-    run_id: str | None = None  # a new column holding the run's id
+    """Cut column names to this many characters."""
+    rename: dict[str, str] = {}
+    """Source name -> destination name, taken as written, before the rules above."""
+    hash_ids: dict[str, list[str]] = {}
+    """New column -> the source columns it hashes (SHA-256 in hex)."""
+    constants: dict[str, Constant] = {}
+    """New column -> its value on every row."""
+    timestamps: dict[str, Literal["run_start", "now"]] = {}
+    """New column -> the time it holds: the run's start (one per run) or now."""
+    run_id: str | None = None
+    """A new column of this name holding the run's id."""
 
     @field_validator("hash_ids")
     @classmethod
@@ -117,12 +130,16 @@ class Bounds(Strict):
     """Inclusive limits; either may be left open."""
 
     min: Any = None
+    """The lowest value allowed (inclusive); none: open."""
     max: Any = None
+    """The highest value allowed (inclusive); none: open."""
 
 
 class Freshness(Strict):
     column: str
-    max_age: str  # a duration: 90s, 15m, 2h, 1d
+    """The time column whose newest value is judged."""
+    max_age: str
+    """How old the newest value may be: a duration like 90s, 15m, 2h, 1d."""
 
     @field_validator("max_age")
     @classmethod
@@ -136,26 +153,43 @@ class Checks(Strict):
     unless it is listed in `warn`."""
 
     not_null: list[str] = []
-    unique: list[str] = []  # these columns together identify a row within the run
+    """Columns that must hold no null."""
+    unique: list[str] = []
+    """Columns that together identify a row within the run (across all its batches)."""
     accepted_values: dict[str, list[Constant]] = {}
+    """Column -> the values it may hold."""
     range: dict[str, Bounds] = {}
+    """Column -> its inclusive `min` and `max`."""
     row_count: Bounds | None = None
+    """The rows the run may load: `min` and `max`."""
     freshness: Freshness | None = None
-    warn: list[CheckName] = []  # checks that only warn
+    """How recent the newest value of a time column must be."""
+    warn: list[CheckName] = []
+    """Checks that only warn instead of failing the entity."""
 
 
 class Settings(Strict):
     """Run settings that layer: built-in < hygge.yml options < flow.yml < defaults < entity."""
 
     run_type: Annotated[RunType | None, BeforeValidator(parse_run_type)] = None
+    """`full_drop` (atomic replace), `incremental` (append what is new) or `merge` (upsert on
+    `primary_key`); by default `incremental` with a watermark, else `full_drop`."""
     batch_rows: Annotated[int | None, Field(gt=0)] = None
+    """Rows per batch between home and store (bounds memory)."""
     retries: Annotated[int | None, Field(ge=0)] = None
+    """Retries of transient errors."""
     retry_delay: Annotated[float | None, Field(ge=0)] = None
+    """Seconds before the first retry; doubles with each."""
     primary_key: list[str] | None = None
+    """The columns `merge` matches rows on (a name or a list)."""
     watermark: Watermark | None = None
-    allow_empty: bool | None = None  # may a full_drop of no rows empty a destination?
+    """The column telling new rows from old, for incremental runs."""
+    allow_empty: bool | None = None
+    """May a `full_drop` that reads no rows empty a destination holding rows."""
     polish: Polish | None = None
+    """Destination column names and added columns."""
     checks: Checks | None = None
+    """Data checks on the rows a run loads, judged before the publish."""
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -171,10 +205,13 @@ BUILTIN_SETTINGS = Settings(
 
 class ProjectOptions(Settings):
     concurrency: Annotated[int | None, Field(gt=0)] = None
+    """Entities moved at the same time; by default as many as are selected, up to 4."""
     continue_on_error: bool = True
-    exclusive: bool = False  # one coordinator per project at a time
-    # seconds between the progress lines of `hygge go` when its output is not a terminal
+    """Start further entities after one failed."""
+    exclusive: bool = False
+    """Allow one `hygge go` per project at a time."""
     progress_interval: Annotated[float | None, Field(gt=0)] = None
+    """Seconds between the progress lines of `hygge go` when its output is not a terminal."""
 
     @field_validator("allow_empty")
     @classmethod
@@ -196,23 +233,41 @@ class Connection(Strict):
     """A named connection, shared by the flows that name it."""
 
     type: str
+    """The database engine: postgres, mysql, mssql (or an installed plugin's)."""
     url: str | None = None
+    """The whole address, e.g. `postgres://user:${PG_PASSWORD}@host:5432/db`; or the parts below."""
     host: str | None = None
+    """The server's host name."""
     port: int | None = None
+    """The server's port; none: the engine's."""
     database: str | None = None
+    """The database to connect to."""
     user: str | None = None
+    """The user to connect as."""
     password: str | None = None
+    """The password; only from `${VAR}`, never written into the file."""
     pool_size: Annotated[int, Field(gt=0)] = DEFAULT_SIZE
-    acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT  # seconds
+    """Connections this process opens to it at most."""
+    acquire_timeout: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT
+    """Seconds an entity waits for a free connection before it fails."""
     # SQL Server's sign-in and transport (hygge.engines._mssql_login), carried in the URL.
     authentication: str | None = None
+    """SQL Server only: how to sign in: sql (user and password), ActiveDirectoryDefault,
+    ActiveDirectoryManagedIdentity or ActiveDirectoryServicePrincipal."""
     tenant_id: str | None = None
+    """SQL Server only: the service principal's tenant."""
     client_id: str | None = None
+    """SQL Server only: the service principal's (or a user-assigned identity's) client id."""
     client_secret: str | None = None
+    """SQL Server only: the service principal's secret; only from `${VAR}`."""
     encrypt: str | bool | None = None
+    """SQL Server only: encrypt the connection: yes (the driver's default), no or strict."""
     trust_server_certificate: bool | None = None
+    """SQL Server only: accept the server's certificate unchecked (default false)."""
     login_timeout: Annotated[int, Field(ge=0)] | None = None
+    """SQL Server only: seconds to wait for the sign-in (default 15)."""
     query_timeout: Annotated[int, Field(ge=0)] | None = None
+    """SQL Server only: seconds a statement may run (0: no limit)."""
 
     @model_validator(mode="after")
     def _sql_server_options_for_sql_server(self) -> Connection:
@@ -227,12 +282,19 @@ class S3Connection(Strict):
     default chain: environment, shared config and profile, instance or task role."""
 
     type: Literal["s3"]
+    """Amazon S3 or an S3-compatible store."""
     region: str | None = None
-    endpoint_url: str | None = None  # S3-compatible stores (MinIO, R2) and emulators
+    """The bucket's region."""
+    endpoint_url: str | None = None
+    """The endpoint of an S3-compatible store (MinIO, R2) or an emulator."""
     access_key_id: str | None = None
+    """An access key's id, given with `secret_access_key`."""
     secret_access_key: str | None = None
+    """The access key's secret; only from `${VAR}`."""
     session_token: str | None = None
+    """A temporary credential's token; only from `${VAR}`."""
     profile: str | None = None
+    """A profile of `~/.aws/config`, instead of access keys."""
 
     @model_validator(mode="after")
     def _one_kind_of_credential(self) -> S3Connection:
@@ -250,14 +312,23 @@ class AzureConnection(Strict):
     (environment, workload or managed identity, `az login`) is used."""
 
     type: Literal["azure"]
-    account: str | None = None  # else the one an abfss:// URL names
-    endpoint_url: str | None = None  # the blob endpoint of an emulator or another cloud
+    """Azure Blob Storage or ADLS Gen2."""
+    account: str | None = None
+    """The storage account; none: the one an `abfss://` path names."""
+    endpoint_url: str | None = None
+    """The blob endpoint of an emulator or another cloud (with a key or SAS token)."""
     tenant_id: str | None = None
+    """A service principal's tenant."""
     client_id: str | None = None
+    """A service principal's client id."""
     client_secret: str | None = None
+    """A service principal's secret; only from `${VAR}`."""
     sas_token: str | None = None
+    """A SAS token; only from `${VAR}`."""
     account_key: str | None = None
+    """The account's key; only from `${VAR}`."""
     anonymous: bool = False
+    """Read public containers without credentials."""
 
     @model_validator(mode="after")
     def _one_kind_of_credential(self) -> AzureConnection:
@@ -318,7 +389,9 @@ class SqliteJournalConfig(Strict):
     """The journal in one SQLite file of the project (the default): one machine."""
 
     type: Literal["sqlite"] = "sqlite"
+    """A SQLite file in the project, for one machine (the default)."""
     path: str = ".hygge/journal.db"
+    """The journal's file, relative to the project folder."""
 
 
 class PostgresJournalConfig(Strict):
@@ -328,8 +401,11 @@ class PostgresJournalConfig(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     type: Literal["postgres"]
+    """A PostgreSQL journal, shared by the machines that run the project."""
     connection: Name
+    """The postgres connection of hygge.yml that reaches it."""
     db_schema: Annotated[str, Field(alias="schema", min_length=1, max_length=63)] = "hygge"
+    """The schema that holds its tables."""
 
 
 def _journal_kind(value: Any) -> str:
@@ -345,13 +421,22 @@ JournalConfig = Annotated[
 
 
 class ProjectFile(Strict):
+    """hygge.yml: the project's name, options and named connections."""
+
     name: Name
-    id: Name | None = None  # with name, the project's identity in a shared journal
+    """The project's name: letters, digits, _ and -."""
+    id: Name | None = None
+    """With `name`, the project's identity in a shared (PostgreSQL) journal."""
     flows_dir: str = "flows"
+    """The folder of flows (one sub-folder with a flow.yml each), relative to the project."""
     options: ProjectOptions = ProjectOptions()
+    """Options of the run, and settings every entity starts from."""
     connections: dict[Name, AnyConnection] = {}
+    """Named connections (databases, clouds) that homes and stores refer to by `connection`."""
     journal: JournalConfig = SqliteJournalConfig()
-    log_file: str | None = None  # each run's log records as JSON lines (relative: to the project)
+    """Where runs and watermarks are recorded."""
+    log_file: str | None = None
+    """Each run's log records as JSON lines, in this file (relative: to the project)."""
 
 
 class EntityFile(Settings):
@@ -361,15 +446,27 @@ class EntityFile(Settings):
     """
 
     name: Name | None = None
+    """The entity's name (required inline; an entity file is named by its file name)."""
     home: dict[str, Any] = {}
+    """Keys of the flow's home this entity changes, e.g. its own `path` or `table`."""
     store: dict[str, Any] = {}
-    tags: list[Name] = []  # added to its flow's, for --tag
+    """Keys of the flow's store this entity changes."""
+    tags: list[Name] = []
+    """Tags of the entity, added to its flow's, for `--tag`."""
 
 
 class FlowFile(Settings):
+    """flow.yml: one home, one store, settings shared by the flow's entities."""
+
     home: dict[str, Any]
+    """Where the data lives: `type` and that type's keys (see Homes)."""
     store: dict[str, Any]
+    """Where the data settles: `type` and that type's keys (see Stores)."""
     defaults: Settings = Settings()
+    """Settings every entity of the flow starts from (an entity's own win)."""
     entities: list[Name | EntityFile] | None = None
+    """The flow's entities: names, or mappings with a `name` and their settings."""
     description: str | None = None
-    tags: list[Name] = []  # every entity of the flow has them, for --tag
+    """What the flow is for, for people; hygge does not use it."""
+    tags: list[Name] = []
+    """Tags every entity of the flow has, for `--tag`."""

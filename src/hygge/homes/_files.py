@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 class FileHomeConfig(LocationConfig):
     columns: list[str] | None = None
-    new_files_only: bool = False  # read only files new or changed since the last run
+    """Read only these columns; none: all."""
+    new_files_only: bool = False
+    """Read only files new or changed since the last run (a landing folder); runs
+    incrementally with no watermark."""
 
 
 FileHomeConfigT = TypeVar("FileHomeConfigT", bound=FileHomeConfig)

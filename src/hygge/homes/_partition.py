@@ -48,9 +48,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class Partition(BaseModel):
     """`partition:` of a SQL home config: the column to split on and how many ranges."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     column: str
+    """An integer, date or time column to split the table on."""
     count: int = Field(ge=2, le=64)
+    """How many ranges are read at once (2 to 64)."""
 
     @field_validator("column")
     @classmethod

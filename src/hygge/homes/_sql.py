@@ -49,7 +49,9 @@ def pool_limit(context: Context, connection: str | None, url: str) -> int:
 
 class SqlHomeConfig(PluginConfig):
     table: str | None = None
+    """The table to read (`schema.table` allowed); or give `query`."""
     query: str | None = None
+    """A SELECT to read instead of a table."""
 
     @field_validator("table")
     @classmethod
@@ -72,6 +74,7 @@ class PartitionedHomeConfig(SqlHomeConfig):
     lacks `partition` refuses the key where it is written, as any unknown key."""
 
     partition: Partition | None = None
+    """Read the table in parallel ranges of one column."""
 
     @model_validator(mode="after")
     def _partition_needs_table(self) -> PartitionedHomeConfig:
@@ -299,6 +302,7 @@ class ServerHome(SqlHome[ServerHomeConfigT]):
 
 class FileDatabaseConfig(SqlHomeConfig):
     path: str
+    """The database file, relative to the project folder."""
 
 
 FileDatabaseConfigT = TypeVar("FileDatabaseConfigT", bound=FileDatabaseConfig)

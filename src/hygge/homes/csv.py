@@ -18,13 +18,21 @@ _SAMPLE_BYTES = 32 * 1024
 class CsvHomeConfig(FileHomeConfig):
     type: Literal["csv"] = "csv"
     delimiter: str = ","
+    """The character between fields."""
     header: bool = True
+    """The first row names the columns."""
     quote_char: str | None = '"'
+    """The character quoting fields; none: no quoting."""
     encoding: Literal["utf8", "utf8-lossy"] = "utf8"
+    """utf8, or utf8-lossy to replace bytes that are no UTF-8."""
     null_values: list[str] = []
+    """Texts read as null."""
     skip_rows: Annotated[int, Field(ge=0)] = 0
+    """Lines skipped before the header."""
     infer_schema_rows: Annotated[int, Field(gt=0)] = 10_000
+    """Rows read to guess the column types."""
     try_parse_dates: bool = True
+    """Read texts that look like dates and times as such."""
 
     @field_validator("delimiter", "quote_char")
     @classmethod

@@ -21,6 +21,7 @@ _SMALL_FILE_BYTES = 4096
 class NdjsonHomeConfig(FileHomeConfig):
     type: Literal["ndjson"] = "ndjson"
     infer_schema_rows: Annotated[int, Field(gt=0)] = 1000
+    """Lines read to guess the column types."""
 
 
 class NdjsonHome(FileHome[NdjsonHomeConfig]):

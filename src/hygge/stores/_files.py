@@ -50,8 +50,13 @@ log = logging.getLogger(__name__)
 
 
 class FileStoreConfig(LocationConfig):
+    path: str
+    """The entity's folder (in a flow of entities, without `{entity}` in it, the entity's
+    name is appended); relative to the project folder, or an `s3://`, `az://` or `abfss://` URL."""
     file_rows: Annotated[int, Field(gt=0)] = 1_000_000
-    overwrite_foreign: bool = False  # may a full_drop replace files hygge did not write?
+    """Rows per file at most."""
+    overwrite_foreign: bool = False
+    """May a `full_drop` replace a folder of files hygge did not write."""
 
 
 class FileWriter:

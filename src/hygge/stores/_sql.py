@@ -59,7 +59,9 @@ class SqlStoreConfig(PluginConfig):
     must say the same."""
 
     table: str
+    """The destination table (`schema.table` allowed)."""
     schema_name: str = Field(alias="schema")
+    """The table's schema."""
 
     _table = field_validator("table")(_table_name)
     _schema = field_validator("schema_name")(_identifier)
@@ -302,6 +304,7 @@ def _timestamps(*types: str) -> bool:
 
 class FileDatabaseStoreConfig(SqlStoreConfig):
     path: str
+    """The database file, relative to the project folder (created when missing)."""
 
 
 FileDatabaseStoreConfigT = TypeVar("FileDatabaseStoreConfigT", bound=FileDatabaseStoreConfig)

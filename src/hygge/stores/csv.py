@@ -14,8 +14,11 @@ from hygge.stores._files import FileStore, FileStoreConfig, FileWriter
 class CsvStoreConfig(FileStoreConfig):
     type: Literal["csv"] = "csv"
     delimiter: str = ","
+    """The character between fields (one byte)."""
     header: bool = True
+    """Write the column names as the first row."""
     null_value: str = ""
+    """The text written for null."""
 
     @field_validator("delimiter")
     @classmethod

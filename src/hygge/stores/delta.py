@@ -52,12 +52,18 @@ log = logging.getLogger(__name__)
 
 class DeltaStoreConfig(LocationConfig):
     type: Literal["delta"] = "delta"
-    # path: the table's folder or URL (s3://, abfss://, ...); connection: a cloud's
-    storage_options: dict[str, str] = {}  # delta-rs's own options, over the connection's
-    partition_by: tuple[str, ...] = ()  # columns a new table (or a full_drop) partitions by
-    target_file_size: Annotated[int | None, Field(gt=0)] = None  # bytes per data file
-    optimize: bool = False  # compact small files after each run
-    vacuum: bool = False  # remove files no version within the retention needs, after each run
+    path: str
+    """The table's folder or URL (`s3://`, `abfss://`, ...)."""
+    storage_options: dict[str, str] = {}
+    """delta-rs's own options, over the credentials of `connection`."""
+    partition_by: tuple[str, ...] = ()
+    """Columns a new table (or a full_drop) is partitioned by."""
+    target_file_size: Annotated[int | None, Field(gt=0)] = None
+    """Bytes per data file; none: delta-rs's default."""
+    optimize: bool = False
+    """Compact small files after each run."""
+    vacuum: bool = False
+    """Remove files no version within the retention needs, after each run."""
 
 
 def storage_options(config: DeltaStoreConfig, path: str) -> dict[str, str] | None:

@@ -83,6 +83,7 @@ class MySqlStoreConfig(SqlStoreConfig, MySqlConfig):
 
     type: Literal["mysql"] = "mysql"
     schema_name: str = Field("", alias="schema")
+    """The database to write to; by default the URL's."""
 
 
 class MySqlStore(SqlStore[MySqlStoreConfig]):

@@ -69,14 +69,24 @@ def _folder_name(value: str | None) -> str | None:
 
 class OpenMirroringStoreConfig(LocationConfig):
     type: Literal["open_mirroring"] = "open_mirroring"
-    table: str | None = None  # the entity's name when not given
+    path: str
+    """The mirrored database's landing zone (folder or URL)."""
+    table: str | None = None
+    """The table's folder in the landing zone; none: the entity's name."""
     schema_name: str | None = Field(None, alias="schema")
+    """The schema folder the table lies in; none: the default schema."""
     file_rows: Annotated[int, Field(gt=0)] = 1_000_000
+    """Rows per file at most."""
     compression: Literal["snappy", "gzip", "zstd", "none"] = "snappy"
-    drop_wait: Annotated[float, Field(ge=0)] = 60.0  # seconds Fabric gets to drop a table
-    overwrite_foreign: bool = False  # may a full_drop replace a folder hygge did not write?
-    deletes: bool = False  # land deletes of rows gone since the last full read (_mirror_deletes)
-    source_type: str = "hygge"  # the kind of source `_partnerEvents.json` names, e.g. SQL Server
+    """The codec of the parquet files."""
+    drop_wait: Annotated[float, Field(ge=0)] = 60.0
+    """Seconds Fabric gets to drop a table before a full_drop lands the new one."""
+    overwrite_foreign: bool = False
+    """May a `full_drop` replace a folder hygge did not write."""
+    deletes: bool = False
+    """Land deletes of rows gone since the last full read."""
+    source_type: str = "hygge"
+    """The kind of source `_partnerEvents.json` names, e.g. SQL Server."""
 
     _names = field_validator("table", "schema_name")(_folder_name)
 

@@ -43,7 +43,9 @@ _FOOTER_CODECS = {
 class ParquetStoreConfig(FileStoreConfig):
     type: Literal["parquet"] = "parquet"
     compression: Literal["zstd", "snappy", "gzip", "lz4", "brotli", "none"] = "zstd"
+    """The codec of the files."""
     compression_level: Annotated[int | None, Field(ge=1, le=22)] = None
+    """The codec's level; none: hygge's choice for zstd, gzip and brotli."""
 
 
 class _EndOfFile:
