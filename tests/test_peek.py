@@ -87,3 +87,22 @@ def test_the_config_schemas_accept_the_demo_and_refuse_an_unknown_key(
     typo = {"home": {"type": "parqet"}}
     with pytest.raises(jsonschema.ValidationError, match="parqet"):
         jsonschema.validate(typo, schemas["flow"])
+
+
+def test_init_points_each_file_at_its_schema_which_validates_it(tmp_path: Path, hygge_cli) -> None:
+    """An editor reads the first-line modeline; the file it names is hygge's schema of that
+    kind of file, and the file passes it."""
+    root = init_project(tmp_path / "demo").root
+    kinds = {"hygge.yml": "project", "flow.yml": "flow"}
+    checked = 0
+    for path in sorted(root.rglob("*.yml")):
+        kind = kinds.get(path.name, "entity")
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        schema_file = (path.parent / first.partition("$schema=")[2]).resolve()
+        assert schema_file == root / f"schemas/{kind}.json"
+        printed = hygge_cli("schema", "--config", kind, cwd=root).stdout
+        assert json.loads(schema_file.read_text()) == json.loads(printed)
+        jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(printed))
+        checked += 1
+    assert checked == 7

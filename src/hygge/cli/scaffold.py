@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from hygge.cli.sample import write_sample
+from hygge.config.jsonschema import MODELS, ConfigKind, config_schema
 from hygge.errors import UsageError
 
 HYGGE_YML = """\
@@ -117,6 +119,12 @@ watermark:
 entities: [<table>]
 """
 
+# The JSON Schemas `hygge schema --config KIND` prints, written into the project for editors:
+# the YAML language server (VS Code's YAML extension, and others) reads a file's first-line
+# modeline and completes and checks its keys. Paths are relative to the YAML file.
+SCHEMA_FILE = "schemas/{kind}.json"
+MODELINE = "# yaml-language-server: $schema={path}\n"
+
 GITIGNORE = """\
 .hygge/
 lake/
@@ -156,17 +164,24 @@ def init_project(target: Path, force: bool = False) -> InitResult:
 
 def _project_files(target: Path) -> dict[str, str]:
     files = {
-        "hygge.yml": HYGGE_YML.format(name=_project_name(target)),
+        "hygge.yml": _with_schema("project", HYGGE_YML.format(name=_project_name(target)), 0),
         ".gitignore": GITIGNORE,
-        "flows/crm/flow.yml": CRM_FLOW.format(),
-        "flows/shop/flow.yml": SHOP_FLOW.format(),
-        "flows/shop/entities/products.yml": PRODUCTS_ENTITY,
-        "flows/shop/entities/orders.yml": ORDERS_ENTITY,
-        "examples/sqlserver_to_fabric/flow.yml": FABRIC_FLOW,
+        "flows/crm/flow.yml": _with_schema("flow", CRM_FLOW.format(), 2),
+        "flows/shop/flow.yml": _with_schema("flow", SHOP_FLOW.format(), 2),
+        "flows/shop/entities/products.yml": _with_schema("entity", PRODUCTS_ENTITY, 3),
+        "flows/shop/entities/orders.yml": _with_schema("entity", ORDERS_ENTITY, 3),
+        "examples/sqlserver_to_fabric/flow.yml": _with_schema("flow", FABRIC_FLOW, 2),
     }
     if importlib.util.find_spec("duckdb") is not None:  # the `duckdb` extra is installed
-        files["flows/warehouse/flow.yml"] = WAREHOUSE_FLOW.format()
+        files["flows/warehouse/flow.yml"] = _with_schema("flow", WAREHOUSE_FLOW.format(), 2)
+    for kind in MODELS:
+        files[SCHEMA_FILE.format(kind=kind)] = json.dumps(config_schema(kind), indent=2) + "\n"
     return files
+
+
+def _with_schema(kind: ConfigKind, text: str, depth: int) -> str:
+    """text with the modeline pointing an editor at its schema, from `depth` folders down."""
+    return MODELINE.format(path=("../" * depth or "./") + SCHEMA_FILE.format(kind=kind)) + text
 
 
 def _write_new(path: Path, text: str) -> bool:
