@@ -293,7 +293,8 @@ def test_a_configured_full_drop_is_refused_with_its_file(shop: Path, hygge_cli) 
     flow.write_text(flow.read_text().replace("primary_key: [id]", "run_type: full_drop"))
     result = hygge_cli("go", "--entity", "shop.orders", "--from", "2026-03-01", cwd=shop)
     assert result.exit_code == 2, result.output
-    assert "shop.orders runs full_drop, from" in result.stderr and "flow.yml:4" in result.stderr
+    # the line of run_type itself (line 4 starts the entity's mapping)
+    assert "shop.orders runs full_drop, from" in result.stderr and "flow.yml:5" in result.stderr
     assert not (shop / "lake").exists()
 
 

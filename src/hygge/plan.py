@@ -15,6 +15,7 @@ from hygge.config.layers import (
     applied_vars,
     resolve_section,
     resolve_settings,
+    section_sources,
     var_error,
 )
 from hygge.config.models import Connection, RunType, Settings
@@ -43,6 +44,7 @@ class PlannedEntity:
     warnings: tuple[str, ...] = ()  # what the plan lets happen that may surprise
     pool_needs: Mapping[str, int] = field(default_factory=dict)  # its connection budget
     tags: tuple[str, ...] = ()  # its flow's and its own
+    key_sources: Mapping[str, str] = field(default_factory=dict)  # "home.path" -> where it was set
 
     @property
     def address(self) -> str:
@@ -213,6 +215,11 @@ def _plan_entity(
     run_type: RunType = settings.run_type or "full_drop"
     _check_run_type(address, run_type, settings, home, store, provenance)
     warnings = _key_warnings(run_type, settings, store)
+    sources = {
+        f"{family}.{key}": source
+        for family in ("home", "store")
+        for key, source in section_sources(family, flow, entity, cli.variables).items()
+    }
     return PlannedEntity(
         flow.name,
         entity.name,
@@ -224,6 +231,7 @@ def _plan_entity(
         warnings,
         needs,
         tags_of(flow, entity),
+        sources,
     )
 
 

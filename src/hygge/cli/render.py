@@ -13,8 +13,8 @@ from rich.text import Text
 
 from hygge.cli.console import fits
 from hygge.debug import Check, ProjectCheck
-from hygge.plan import Plan
-from hygge.redact import redact
+from hygge.plan import Plan, PlannedEntity
+from hygge.redact import MASK, is_secret_key, redact
 from hygge.results import RunResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
@@ -153,9 +153,14 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
     if verbose:
         for e in plan.entities:
             console.print(f"[bold]{e.address}[/]  source: {escape(redact(e.home.describe()))}")
+            root = plan.project.root
             for key, source in sorted(e.provenance.items()):
                 value = _plain(getattr(e.settings, key))
-                console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(source)})[/]")
+                where = shorten(source, root)
+                console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(where)})[/]")
+            for key, value, source in _plugin_keys(e):
+                shown, where = redact(repr(_masked(value))), shorten(source, root)
+                console.print(f"  {key} = {escape(shown)}  [dim]({escape(where)})[/]")
             if e.settings.watermark and e.settings.watermark.start is not None:
                 start = _plain(e.settings.watermark)["start"]
                 console.print(
@@ -163,6 +168,30 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
                     " zone, means that instant in UTC when the column has a time zone[/]",
                     highlight=False,
                 )
+
+
+def _plugin_keys(e: PlannedEntity) -> list[tuple[str, Any, str]]:
+    """The home's and store's effective keys with where each was set: a line of a file, a
+    --var, the named connection (a URL hygge fills in), else the plugin's default."""
+    found = []
+    for family, plugin in (("home", e.home), ("store", e.store)):
+        config = plugin.config
+        values = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for key, value in values.items():
+            if key == "credentials":  # a cloud connection's, filled in: shown in hygge.yml
+                continue
+            source = e.key_sources.get(f"{family}.{key}")
+            if source is None and key == "url" and getattr(config, "connection", None):
+                source = f"connection {config.connection} in hygge.yml"
+            found.append((f"{family}.{key}", value, source or "built-in default"))
+    return found
+
+
+def _masked(value: Any) -> Any:
+    """A value with what secret-named keys of its mappings hold masked (storage options)."""
+    if isinstance(value, dict):
+        return {k: MASK if is_secret_key(str(k)) else _masked(v) for k, v in value.items()}
+    return value
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

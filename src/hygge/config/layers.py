@@ -7,7 +7,7 @@ type suffix of the selection. Mappings (watermark, home, store) merge key by key
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +17,12 @@ from hygge.config.models import BUILTIN_SETTINGS, SETTING_KEYS, RunType, Setting
 from hygge.config.overrides import PLUGIN_SECTIONS, Var, merge
 from hygge.config.project import EntityDef, FlowDef, Project
 from hygge.config.validation import clean_loc, problem
-from hygge.config.yamlfile import KeyPath
+from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.errors import ConfigError, UsageError
 
-Layer = tuple[str, dict[str, Any]]
+# A layer's values, and where each key of it was set (a file layer credits every key to its
+# own line, so `--dry-run -v` points at the line to change).
+Layer = tuple[str | Callable[[str], str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,10 @@ def resolve_settings(
     keys = set(SETTING_KEYS)
     layers: list[Layer] = [
         ("built-in default", BUILTIN_SETTINGS.model_dump(exclude_none=True)),
-        (f"{project.doc.path} options", _dump(project.spec.options, keys)),
-        (str(flow.doc.path), _dump(flow.spec, keys)),
-        (f"{flow.doc.path} defaults", _dump(flow.spec.defaults, keys)),
-        (entity.doc.where(entity.at), _dump(entity.spec, keys)),
+        (_lines(project.doc, ("options",)), _dump(project.spec.options, keys)),
+        (_lines(flow.doc, ()), _dump(flow.spec, keys)),
+        (_lines(flow.doc, ("defaults",)), _dump(flow.spec.defaults, keys)),
+        (_lines(entity.doc, entity.at), _dump(entity.spec, keys)),
     ]
     if cli.run_type:
         layers.append(("command line flag", {"run_type": cli.run_type}))
@@ -75,6 +77,19 @@ def resolve_section(
     for _, layer in layers:
         section = merge(section, layer)
     return section, frozenset(base) - {key for _, layer in layers for key in layer}
+
+
+def section_sources(
+    family: str, flow: FlowDef, entity: EntityDef, variables: tuple[Var, ...]
+) -> dict[str, str]:
+    """Where each key written for the entity's home/store section was set: its line in
+    flow.yml or the entity, or the --var that set it last."""
+    layers: list[Layer] = [
+        (_lines(flow.doc, (family,)), getattr(flow.spec, family)),
+        (_lines(entity.doc, (*entity.at, family)), getattr(entity.spec, family)),
+    ]
+    layers += [(s, v.get(family, {})) for s, v in _var_layers(flow, entity, variables, False)]
+    return _merge(layers)[1]
 
 
 def applied_vars(flow: FlowDef, entity: EntityDef, variables: Sequence[Var]) -> list[Var]:
@@ -114,6 +129,11 @@ def _var_layers(
     ]
 
 
+def _lines(doc: YamlDoc, at: KeyPath) -> Callable[[str], str]:
+    """Credit each key of the mapping at key path `at` to its own line: 'file:line'."""
+    return lambda key: doc.where((*at, key))
+
+
 def _dump(model: Settings, keys: set[str]) -> dict[str, Any]:
     return model.model_dump(exclude_unset=True, include=keys)
 
@@ -124,7 +144,7 @@ def _merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
     for source, layer in layers:
         layer = {k: v for k, v in layer.items() if v is not None}
         values = merge(values, layer)
-        provenance |= dict.fromkeys(layer, source)
+        provenance |= {k: source if isinstance(source, str) else source(k) for k in layer}
     return values, provenance
 
 

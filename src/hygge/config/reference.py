@@ -35,7 +35,6 @@ from hygge.config.models import (
     SqliteJournalConfig,
     Watermark,
 )
-from hygge.homes._partition import Partition
 from hygge.registry import BUILTINS, Family, home_class, store_class
 
 # Where each nested model is explained: its heading (GitHub makes the anchor from it).
@@ -53,7 +52,6 @@ SECTIONS: dict[type[BaseModel], str] = {
     Checks: "checks",
     Bounds: "min and max",
     Freshness: "freshness",
-    Partition: "partition",
 }
 HIDDEN = {"type", "credentials"}  # a plugin's heading names its type; credentials are filled in
 SCALARS = {str: "text", int: "integer", float: "number", bool: "true or false", Any: "any value"}
@@ -120,7 +118,7 @@ def _plugins(family: Family) -> Iterator[str]:
         yield _section(f"{family} type {kind}", config)
         nested |= dict.fromkeys(_nested_models(config))
     for model in nested:
-        yield _section(SECTIONS[model], model)
+        yield _section(_title(model), model)
 
 
 def _nested_models(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
@@ -187,9 +185,14 @@ def _type_name(annotation: Any) -> str:
     if origin is dict:
         return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        title = SECTIONS.get(annotation, annotation.__name__.lower())
+        title = _title(annotation)
         return f"[{title}](#{title.replace(' ', '-')})"
     return SCALARS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _title(model: type[BaseModel]) -> str:
+    """The heading a model is explained under (a plugin's nested model: its class name)."""
+    return SECTIONS.get(model, model.__name__.lower())
 
 
 def _flatten(annotation: Any) -> Iterator[Any]:
