@@ -4,18 +4,15 @@ Built on fsspec; a cloud's filesystem and credentials come from its module in
 `hygge.clouds`. Paths go in and come out as written, with their scheme (`s3://bucket/key`),
 so Polars can read what a listing found. Object storage has no folders: making one is a
 no-op there, and a folder exists while an object lies under its prefix. The one operation
-fsspec lacks is an atomic swap of two folders, which a local full_drop uses; on a local Linux
-filesystem it is renameat2(RENAME_EXCHANGE).
+fsspec lacks is a swap of two folders, which a local full_drop uses (`hygge.folder_swap`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import posixpath
 import stat
 import uuid
-from functools import cache
 from pathlib import PurePosixPath
 from typing import IO, Any
 
@@ -26,6 +23,7 @@ from hygge.clouds import cloud_of
 from hygge.clouds.identity import object_identity
 from hygge.config.models import CloudConnection
 from hygge.errors import SourceError, StoreError
+from hygge.folder_swap import restore, swap
 
 GLOB_CHARS = "*?["
 
@@ -212,9 +210,10 @@ class FileSystem:
         return sorted(PurePosixPath(p).name for p in self.fs.ls(folder, detail=False))
 
     def exchange(self, staged: str, target: str) -> None:
-        """Atomically make `staged` the content of `target`; the old content ends at `staged`.
+        """Make `staged` the content of `target`; the old content ends at `staged`.
 
-        A reader of target sees the old folder or the new one, never a mix or nothing.
+        A reader of target sees the old folder or the new one, never a mix (see
+        `hygge.folder_swap` for where a reader may find no folder for an instant).
         """
         if not self.is_local:
             raise StoreError(f"atomic replace is not supported on {self.fs.protocol} yet")
@@ -222,7 +221,11 @@ class FileSystem:
             os.rename(staged, target)
             os.makedirs(staged)  # keep the contract: the old (empty) content ends at staged
             return
-        _rename_exchange(staged, target)
+        swap(staged, target)
+
+    def restore_swapped(self, target: str) -> bool:
+        """Put back a destination a crash left aside in the middle of a two-step swap."""
+        return self.is_local and restore(target)
 
     def nearest_existing(self, path: str) -> str:
         """path itself or its closest ancestor that exists."""
@@ -335,27 +338,6 @@ def _kind(info: dict[str, Any]) -> str:
 def _hidden_below(path: str, base: str) -> bool:
     relative = PurePosixPath(path).relative_to(PurePosixPath(base.rstrip("/") or "/"))
     return any(is_hidden(part) for part in relative.parts)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-@cache
-def _libc() -> Any:
-    """The C library the interpreter already has loaded (finding it by name ran ldconfig)."""
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _rename_exchange(a: str, b: str) -> None:
-    """Swap two paths in one syscall (Linux renameat2); fails loudly elsewhere."""
-    renameat2 = getattr(_libc(), "renameat2", None)
-    if renameat2 is None:
-        raise StoreError("atomic folder exchange needs Linux (renameat2)")
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise StoreError(f"cannot swap {a} and {b}: {os.strerror(errno)}")
 
 
 def _let_owner_change(folder: str) -> None:

@@ -1,5 +1,8 @@
 """Entity and destination locks: kernel locks (flock) on files that are never deleted.
 
+portalocker takes them: flock on Linux and macOS, LockFileEx-style locks (msvcrt) on Windows;
+on each the kernel drops a lock with its holder's last open descriptor.
+
 The kernel frees a lock when its holder dies, so there are no stale locks to break and no
 unlink races. Who holds a lock is written beside it for messages only; ownership is the
 kernel's word alone. A forked child closes its copies of the lock descriptors at once, so
@@ -13,8 +16,6 @@ brings its own (`hygge.journal.advisory`): the coordinator sees only `LockBacken
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -26,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+import portalocker
+
 from hygge.errors import LockFolderUnusable, LockingUnsupported
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ LOCK_DIR = ".hygge/locks"
 _open_fds: set[int] = set()
 _EFFECTIVE_IDS = os.access in os.supports_effective_ids  # check as the process opens files
 _fds_guard = threading.Lock()
+_NOW = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)  # Windows: descriptors are never inherited anyway
 
 
 _PROJECT_HINT = (
@@ -92,20 +97,21 @@ class FileLock:
         """Take the lock if free; False when someone else holds it."""
         try:  # check_lock_folders said the folder was fine; this is for what changed since
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _CLOEXEC, 0o666)
         except OSError as exc:
             raise LockFolderUnusable(
                 f"cannot open lock file {self.path}: {exc.strerror}",
                 hint="every user running hygge here must be able to write its lock files",
             ) from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+            portalocker.lock(fd, _NOW)
+        except portalocker.AlreadyLocked:
             os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                return False
+            return False
+        except portalocker.LockException as exc:
+            os.close(fd)
             raise LockingUnsupported(
-                f"cannot lock {self.path}: {exc.strerror}",
+                f"cannot lock {self.path}: {_reason(exc)}",
                 hint="keep .hygge/ on a local disk that supports flock (not every network"
                 " mount does)",
             ) from exc
@@ -134,14 +140,20 @@ class FileLock:
         """True when some process holds the lock right now."""
         if not self.path.exists():
             return False
-        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)  # flock needs no write access
+        fd = os.open(self.path, os.O_RDONLY | _CLOEXEC)  # flock needs no write access
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            portalocker.lock(fd, _NOW)
+        except portalocker.LockException:
             return True
         finally:
             os.close(fd)
         return False
+
+
+def _reason(exc: portalocker.LockException) -> str:
+    """What the system said, from the OSError portalocker wraps."""
+    cause = exc.__cause__
+    return (cause.strerror if isinstance(cause, OSError) else None) or str(exc)
 
 
 @dataclass
@@ -290,4 +302,5 @@ def _close_in_child() -> None:
     _open_fds.clear()
 
 
-os.register_at_fork(after_in_child=_close_in_child)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_close_in_child)

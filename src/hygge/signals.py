@@ -42,8 +42,10 @@ def main_thread_only() -> None:
 
     The kernel hands a process's signal to any thread not blocking it. Caught by a worker,
     it would only be noticed once the main thread next wakes, and a worker could publish
-    in between; with every worker blocking them, the main thread takes each one at once."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, set(EXIT_CODES))
+    in between; with every worker blocking them, the main thread takes each one at once.
+    Windows has no signal masks, and runs Python's handlers in the main thread anyway."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(EXIT_CODES))
 
 
 @contextlib.contextmanager

@@ -141,6 +141,8 @@ class FileStore(Store[FileStoreConfigT]):
             self._recover()
 
     def _recover(self) -> None:
+        if self.fs.restore_swapped(self.path):
+            log.warning("%s: put back the copy a crashed full_drop had moved aside", self.path)
         for record in read_records(self.fs, self.path):
             staging = self.staging_path(record.commit.run_id)
             try:
