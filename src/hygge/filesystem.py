@@ -291,12 +291,13 @@ def size_and_mtime(info: dict[str, Any]) -> tuple[int, int]:
 
 def real_path(path: str) -> str:
     """What a local path really is: absolute, with `..` and symlinks resolved (so aliases of
-    one folder or file compare equal); a URL keeps its scheme and has `.` and `..` folded."""
+    one folder or file compare equal); a URL keeps its scheme and has `.` and `..` folded.
+    Separators are `/` everywhere (Windows takes them too), as fsspec and the stores write."""
     scheme, sep, rest = path.partition("://")
     if not sep:
-        return os.path.realpath(path)
+        return os.path.realpath(path).replace(os.sep, "/")
     if scheme == "file":
-        return os.path.realpath(rest)
+        return os.path.realpath(rest).replace(os.sep, "/")
     bucket, _, key = posixpath.normpath(rest).partition("/")
     return f"{scheme.lower()}://{bucket.lower()}/{key}".rstrip("/")
 

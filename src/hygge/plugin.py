@@ -43,10 +43,11 @@ class Context:
     reserved: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def resolve(self, path: str) -> str:
-        """Relative local paths are relative to the project root; URLs stay as written."""
+        """Relative local paths are relative to the project root; URLs stay as written.
+        Separators are `/` on every system (Windows takes them too)."""
         if "://" in path or Path(path).is_absolute():
             return path
-        return str(self.root / path)
+        return (self.root / path).as_posix()
 
 
 @dataclass(frozen=True)
