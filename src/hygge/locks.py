@@ -127,7 +127,7 @@ class FileLock:
         fd, self.fd = self.fd, None
         with _fds_guard:
             _open_fds.discard(fd)
-        os.close(fd)  # closing the last descriptor releases the flock
+        _unlock_and_close(fd)
 
     def holder(self) -> Holder | None:
         """What the current holder wrote down, if readable."""
@@ -144,10 +144,18 @@ class FileLock:
         try:
             portalocker.lock(fd, _NOW)
         except portalocker.LockException:
-            return True
-        finally:
             os.close(fd)
+            return True
+        _unlock_and_close(fd)
         return False
+
+
+def _unlock_and_close(fd: int) -> None:
+    """Closing the last descriptor frees a flock at once; Windows frees a lock of a closed
+    file only when it gets to it, so the lock is released first."""
+    with contextlib.suppress(portalocker.LockException):
+        portalocker.unlock(fd)
+    os.close(fd)
 
 
 def _reason(exc: portalocker.LockException) -> str:
