@@ -3,6 +3,7 @@ set: its own line of a file, a --var, a named connection, or a default."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,13 @@ def test_home_and_store_keys_show_where_they_were_set(shop: Path, hygge_cli) -> 
     assert "store.schema = 'sales'  (--var flow.shop.store.schema=sales)" in lines
     url = "store.url = 'postgres://loader:***@db.example:5432/shop'"
     assert f"{url}  (connection warehouse in hygge.yml)" in lines
+
+
+def test_the_json_plan_carries_the_keys_and_their_sources(shop: Path, hygge_cli) -> None:
+    result = hygge_cli("go", "--dry-run", "--json", cwd=shop)
+    assert result.exit_code == 0, result.output
+    assert SECRET not in result.stdout
+    keys = json.loads(result.stdout)["entities"][0]["keys"]
+    assert keys["home.header"]["value"] is False
+    assert keys["home.header"]["source"].endswith("flows/shop/entities/orders.yml:8")
+    assert keys["store.schema"] == {"value": "public", "source": "built-in default"}

@@ -159,7 +159,7 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
                 where = shorten(source, root)
                 console.print(f"  {key} = {escape(repr(value))}  [dim]({escape(where)})[/]")
             for key, value, source in _plugin_keys(e):
-                shown, where = redact(repr(_masked(value))), shorten(source, root)
+                shown, where = repr(_safe(value)), shorten(source, root)
                 console.print(f"  {key} = {escape(shown)}  [dim]({escape(where)})[/]")
             if e.settings.watermark and e.settings.watermark.start is not None:
                 start = _plain(e.settings.watermark)["start"]
@@ -187,11 +187,14 @@ def _plugin_keys(e: PlannedEntity) -> list[tuple[str, Any, str]]:
     return found
 
 
-def _masked(value: Any) -> Any:
-    """A value with what secret-named keys of its mappings hold masked (storage options)."""
+def _safe(value: Any) -> Any:
+    """A value fit to show: what secret-named keys of its mappings hold masked (storage
+    options), a URL's password in any text too."""
     if isinstance(value, dict):
-        return {k: MASK if is_secret_key(str(k)) else _masked(v) for k, v in value.items()}
-    return value
+        return {k: MASK if is_secret_key(str(k)) else _safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe(item) for item in value]
+    return redact(value) if isinstance(value, str) else value
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -209,6 +212,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "destination": redact(e.store.destination()),
                 "settings": {k: _plain(getattr(e.settings, k)) for k in e.provenance},
                 "provenance": e.provenance,
+                "keys": {
+                    key: {"value": _safe(value), "source": redact(source)}
+                    for key, value, source in _plugin_keys(e)
+                },
                 "warnings": list(e.warnings),
             }
             for e in plan.entities
