@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 INSTRUCTIONS = {"FROM", "ARG", "ENV", "COPY", "RUN", "USER", "WORKDIR", "ENTRYPOINT", "CMD"}
 # What a RUN may call: programs every python:*-slim image (Debian) has.
-SLIM_PROGRAMS = {"python", "rm", "useradd", "mkdir"}
+SLIM_PROGRAMS = {"apt-get", "python", "rm", "useradd", "mkdir"}
 
 
 def instructions() -> list[tuple[str, str]]:

@@ -349,10 +349,15 @@ class GcsConnection(Strict):
     metadata server of GCE, GKE or Cloud Run) is used."""
 
     type: Literal["gcs"]
+    """Google Cloud Storage."""
     project: str | None = None
+    """The Google Cloud project of the buckets."""
     token: str | None = None
-    endpoint_url: str | None = None  # an emulator
+    """A service account's JSON key (only from `${VAR}`) or the path of a file holding one."""
+    endpoint_url: str | None = None
+    """The endpoint of an emulator."""
     anonymous: bool = False
+    """Go without credentials: public buckets, or an emulator at `endpoint_url`."""
 
     @model_validator(mode="after")
     def _one_kind_of_credential(self) -> GcsConnection:

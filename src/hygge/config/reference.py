@@ -26,6 +26,7 @@ from hygge.config.models import (
     EntityFile,
     FlowFile,
     Freshness,
+    GcsConnection,
     Polish,
     PostgresJournalConfig,
     ProjectFile,
@@ -43,6 +44,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     Connection: "database connections",
     S3Connection: "s3 connections",
     AzureConnection: "azure connections",
+    GcsConnection: "gcs connections",
     SqliteJournalConfig: "sqlite journal",
     PostgresJournalConfig: "postgres journal",
     EntityFile: "entities",
@@ -83,6 +85,7 @@ def _blocks() -> Iterator[str]:
     yield _section("database connections", Connection, level=4)
     yield _section("s3 connections", S3Connection, level=4)
     yield _section("azure connections", AzureConnection, level=4)
+    yield _section("gcs connections", GcsConnection, level=4)
     yield "### journal\n"
     yield "`journal: {type: ...}`: where runs and watermarks are recorded.\n"
     yield _section("sqlite journal", SqliteJournalConfig, level=4)
