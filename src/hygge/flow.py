@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from hygge.checks import Checker
+from hygge.checks import Checker, CheckReport
 from hygge.errors import (
     ConfigError,
     EntityError,
@@ -41,6 +41,7 @@ from hygge.progress import (
     EntityEvents,
     NoEvents,
 )
+from hygge.quarantine import Quarantine
 from hygge.redact import redact
 from hygge.results import EntityResult, SchemaChange, Status
 from hygge.transfer import Counts, copy_whole, transfer
@@ -57,6 +58,7 @@ class _Outcome:
     warnings: list[str] = field(default_factory=list)
     schema_changes: tuple[SchemaChange, ...] = ()  # what the publish changed in the columns
     mismatch: str | None = None  # published, but the destination counts other rows than written
+    checks: CheckReport | None = None
 
 
 class EntityFlow:
@@ -162,8 +164,16 @@ class EntityFlow:
         log.debug("%s: %s", entity.address, read.describe())
         self.events.total(entity.home.estimate_rows(read.window))
         checker = Checker(settings.checks) if settings.checks else None
-        key, version, admit = self._destination_view(read, checker)
-        load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
+        held = Quarantine(entity.quarantine, entity.store, read) if entity.quarantine else None
+        key, version, admit = self._destination_view(read, checker, held)
+        if held is not None:
+            held.begin(self.run_id, key)
+        try:
+            load = entity.store.begin(LoadRun(self.run_id, entity.run_type, key, version))
+        except BaseException:
+            if held is not None:
+                held.abort()
+            raise
         self.events.phase(READING)
         try:
             counts = self._copied(read, checker, load) or transfer(
@@ -177,19 +187,24 @@ class EntityFlow:
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
-            checked = checker.settle() if checker else []
+            report = checker.settle() if checker else None
             if entity.run_type == "full_drop" and not counts.written:
                 self._refuse_emptying()
             state = read.next_state()
             failpoint("before_publish")
             self.events.phase(PUBLISHING)
+            if held is not None:
+                held.publish(self.run_id)  # first: see hygge.quarantine
+                failpoint("after_quarantine_publish")
             load.publish(self._commit(state))
             log.debug("%s: published %d rows", entity.address, counts.written)
         except BaseException:
             load.abort()
+            if held is not None:
+                held.abort()
             raise
         failpoint("after_publish")
-        warnings = [*read.notes, *load.notes, *checked]
+        warnings = [*read.notes, *load.notes, *self._findings(report)]
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")
@@ -200,7 +215,16 @@ class EntityFlow:
                 f" twice; run it once with --entity {entity.address}:d to replace them"
             )
         mismatch = _mismatch(load.published_rows, counts.written, entity.store.destination())
-        return _Outcome(counts, state, warnings, load.schema_changes, mismatch)
+        return _Outcome(counts, state, warnings, load.schema_changes, mismatch, report)
+
+    def _findings(self, report: CheckReport | None) -> list[str]:
+        """The checks that warned, and those that quarantined rows, for the summary."""
+        if report is None:
+            return []
+        where = self.entity.quarantine.destination() if self.entity.quarantine else ""
+        return [
+            str(f) if f.on_fail == "warn" else f"{f}: held back in {where}" for f in report.findings
+        ]
 
     def _moved(self, rows: int, size: int) -> None:
         if rows:
@@ -214,21 +238,30 @@ class EntityFlow:
         return None
 
     def _destination_view(
-        self, read: ReadPlan, checker: Checker | None
+        self, read: ReadPlan, checker: Checker | None, held: Quarantine | None
     ) -> tuple[tuple[str, ...], str | None, Admit]:
         """The primary key and merge version as the store names them, and each batch's way
-        there: the rows the window admits, seen by the checks, polished when the entity has
-        polish."""
+        there: the rows the window admits, seen by the checks (the rows they hold back go to
+        the quarantine), polished when the entity has polish."""
         settings = self.entity.settings
         key = tuple(settings.primary_key or ())
         version = settings.watermark.column if settings.watermark else None
-        checked = read.admit if checker is None else lambda f: checker.observe(read.admit(f))
-        if settings.polish is None:
-            return key, version, checked
-        polisher = Polisher(settings.polish, self.run_id, self.started_at)
-        if version is not None:
-            version = polisher.destination_key([version])[0]
-        return polisher.destination_key(key), version, lambda f: polisher.apply(checked(f))
+        polish: Admit = lambda frame: frame  # noqa: E731
+        if settings.polish is not None:
+            polisher = Polisher(settings.polish, self.run_id, self.started_at)
+            if version is not None:
+                version = polisher.destination_key([version])[0]
+            key, polish = polisher.destination_key(key), polisher.apply
+        if checker is None:
+            return key, version, lambda frame: polish(read.admit(frame))
+
+        def admit(frame: pl.DataFrame) -> pl.DataFrame:
+            good, rest = checker.observe(read.admit(frame))
+            if rest is not None and held is not None:
+                held.write(rest, polish)
+            return polish(good)
+
+        return key, version, admit
 
     def _appended_from_the_start(self, previous: WindowState, counts: Counts) -> bool:
         """Did an append read everything into a destination hygge had already loaded? (A
@@ -309,6 +342,7 @@ class EntityFlow:
             traceback=_trace(error),
             warnings=(*self.entity.warnings, *outcome.warnings),
             schema_changes=outcome.schema_changes,
+            checks=outcome.checks,
         )
 
     def _record(

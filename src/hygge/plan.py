@@ -28,6 +28,7 @@ from hygge.connections import with_connection_url
 from hygge.errors import ConfigError, HyggeError, NeedsWatermark, UsageError
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
+from hygge.quarantine import sibling_store
 from hygge.registry import home_class, store_class
 from hygge.selection import Selection
 
@@ -45,6 +46,7 @@ class PlannedEntity:
     pool_needs: Mapping[str, int] = field(default_factory=dict)  # its connection budget
     tags: tuple[str, ...] = ()  # its flow's and its own
     key_sources: Mapping[str, str] = field(default_factory=dict)  # "home.path" -> where it was set
+    quarantine: Store[Any] | None = None  # where rows a check holds back go (hygge.quarantine)
 
     @property
     def address(self) -> str:
@@ -220,6 +222,7 @@ def _plan_entity(
         for family in ("home", "store")
         for key, source in section_sources(family, flow, entity, cli.variables).items()
     }
+    quarantine = sibling_store(store, address) if _quarantines(address, settings, home) else None
     return PlannedEntity(
         flow.name,
         entity.name,
@@ -232,12 +235,26 @@ def _plan_entity(
         needs,
         tags_of(flow, entity),
         sources,
+        quarantine,
     )
 
 
 def tags_of(flow: FlowDef, entity: EntityDef) -> tuple[str, ...]:
     """An entity's tags: its flow's, then its own."""
     return tuple(dict.fromkeys([*flow.spec.tags, *entity.spec.tags]))
+
+
+def _quarantines(address: str, settings: Settings, home: Home[Any]) -> bool:
+    """Does a check of the entity quarantine? Not for a home of new files: its reruns are
+    told apart by file, which a held-back row does not carry."""
+    if settings.checks is None or not settings.checks.quarantines():
+        return False
+    if home.new_files_only:
+        raise ConfigError(
+            f"{address}: checks with on_fail: quarantine cannot go with home.new_files_only",
+            hint="use on_fail: fail or warn, or a watermark instead of new_files_only",
+        )
+    return True
 
 
 def _raise_unset(flow: FlowDef, entity: EntityDef) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from hygge.errors import ExitCode
+
+if TYPE_CHECKING:
+    from hygge.checks import CheckReport
 
 Status = Literal["success", "failed", "skipped", "interrupted"]
 
@@ -39,6 +42,7 @@ class EntityResult:
     schema_changes: tuple[SchemaChange, ...] = ()
     locked_by: str | None = None  # skipped because another run holds it
     done_by: str | None = None  # skipped: another run of the round loaded it (its run id)
+    checks: CheckReport | None = None  # what the entity's checks found
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hygge.checks import CheckReport
 from hygge.cli.console import fits
 from hygge.debug import Check, ProjectCheck
 from hygge.plan import Plan, PlannedEntity
 from hygge.redact import MASK, is_secret_key, redact
-from hygge.results import RunResult
+from hygge.results import EntityResult, RunResult
 
 _STYLE = {"success": "green", "failed": "bold red", "skipped": "yellow", "interrupted": "magenta"}
 
@@ -38,6 +39,8 @@ def print_summary(
     for r in result.entities:
         for change in r.schema_changes:
             console.print(f"[cyan]{escape(r.address)}[/] {escape(str(change))}", highlight=False)
+        if r.checks is not None:
+            console.print(f"[cyan]{escape(r.address)}[/] {escape(checks_line(r))}", highlight=False)
         for warning in r.warnings:
             console.print(f"[yellow]{escape(r.address)}[/] {escape(warning)}", highlight=False)
         if r.status in ("failed", "interrupted", "skipped") and r.error:
@@ -100,6 +103,28 @@ def totals_line(result: RunResult) -> str:
     )
 
 
+def checks_line(r: EntityResult) -> str:
+    """The checks of one entity in a line: rows checked, failed, held back."""
+    report = r.checks
+    assert report is not None
+    failed = sum(f.rows for f in report.findings if f.check not in ("row_count", "freshness"))
+    held = f", {report.quarantined:,} held back in the quarantine" if report.quarantined else ""
+    return f"checks: {report.rows_checked:,} rows checked, {failed:,} failures{held}"
+
+
+def _checks_json(report: CheckReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "rows_checked": report.rows_checked,
+        "quarantined": report.quarantined,
+        "findings": [
+            {"check": f.label, "on_fail": f.on_fail, "rows": f.rows, "examples": f.examples}
+            for f in report.findings
+        ],
+    }
+
+
 def result_json(result: RunResult) -> dict[str, Any]:
     return {
         "run_id": result.run_id,
@@ -123,6 +148,7 @@ def result_json(result: RunResult) -> dict[str, Any]:
                 "hint": r.hint,
                 "warnings": list(r.warnings),
                 "schema_changes": [asdict(change) for change in r.schema_changes],
+                "checks": _checks_json(r.checks),
             }
             for r in result.entities
         ],

@@ -148,9 +148,15 @@ class Freshness(Strict):
         return value
 
 
+OnFail = Literal["fail", "warn", "quarantine"]
+ROW_CHECKS: tuple[CheckName, ...] = ("not_null", "accepted_values", "range")  # judged row by row
+
+
 class Checks(Strict):
-    """Data checks on the rows a run loads (hygge.checks); a failed one publishes nothing,
-    unless it is listed in `warn`."""
+    """Data checks on the rows a run loads (hygge.checks). What a failure does is the check's
+    `on_fail`: `fail` publishes nothing, `warn` only warns, `quarantine` (row checks only)
+    moves the failing rows to the sibling destination `<entity>__quarantine`. `warn: [..]` is
+    short for `on_fail: warn` of the checks it lists."""
 
     not_null: list[str] = []
     """Columns that must hold no null."""
@@ -164,8 +170,50 @@ class Checks(Strict):
     """The rows the run may load: `min` and `max`."""
     freshness: Freshness | None = None
     """How recent the newest value of a time column must be."""
+    on_fail: OnFail | dict[CheckName, OnFail] = "fail"
+    """What a failure does: fail, warn or quarantine; one for all checks, or per check."""
     warn: list[CheckName] = []
-    """Checks that only warn instead of failing the entity."""
+    """Checks that only warn instead of failing the entity (short for on_fail: warn)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Checks:
+        per_check = self.on_fail if isinstance(self.on_fail, dict) else {}
+        both = [c for c in self.warn if c in per_check and per_check[c] != "warn"]
+        if both:
+            raise ValueError(
+                f"check {both[0]!r} is listed in warn and has on_fail {per_check[both[0]]!r}"
+            )
+        held = [c for c in self._written() if self.action(c) == "quarantine"]
+        whole = [c for c in held if c not in ROW_CHECKS]
+        if whole:
+            raise ValueError(
+                f"check {whole[0]!r} cannot quarantine: it judges the run as a whole, not a"
+                f" row; quarantine takes {', '.join(ROW_CHECKS)} (use fail or warn)"
+            )
+        return self
+
+    def _written(self) -> list[CheckName]:
+        given = {
+            "not_null": self.not_null,
+            "unique": self.unique,
+            "accepted_values": self.accepted_values,
+            "range": self.range,
+            "row_count": self.row_count,
+            "freshness": self.freshness,
+        }
+        return [name for name, value in given.items() if value]  # type: ignore[misc]
+
+    def action(self, check: CheckName) -> OnFail:
+        """What a failure of check does."""
+        if check in self.warn:
+            return "warn"
+        if isinstance(self.on_fail, dict):
+            return self.on_fail.get(check, "fail")
+        return self.on_fail
+
+    def quarantines(self) -> bool:
+        """Does any check written here move failing rows to the quarantine?"""
+        return any(self.action(c) == "quarantine" for c in self._written())
 
 
 class Settings(Strict):
