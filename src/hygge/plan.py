@@ -423,6 +423,12 @@ def _check_run_type(
             " rows from old",
             hint="set watermark: {column: ...}, home.new_files_only: true, or run_type: full_drop",
         )
+    if settings.watermark and settings.watermark.column in getattr(home.config, "cast", {}):
+        raise ConfigError(
+            f"{address}: home.cast casts the watermark column {settings.watermark.column!r},"
+            " whose values the window compares as the source has them",
+            hint="leave the watermark column out of cast (polish or the store may convert it)",
+        )
     problem = home.window_problem(settings.watermark.column if settings.watermark else None)
     if problem and run_type != "full_drop":
         raise ConfigError(f"{address}: {problem}", hint="put {window} into the query's WHERE")

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from abc import abstractmethod
 from collections.abc import Generator, Iterator
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 
 from hygge.clouds import LocationConfig
-from hygge.errors import HyggeError, SourceError
+from hygge.errors import ConfigError, HyggeError, SourceError
 from hygge.filesystem import GLOB_CHARS, FileSystem, glob_base, location_identity
+from hygge.homes._shape import ShapeConfig, Shaper
 from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
 log = logging.getLogger(__name__)
 
 
-class FileHomeConfig(LocationConfig):
-    columns: list[str] | None = None
-    """Read only these columns; none: all."""
+class FileHomeConfig(LocationConfig, ShapeConfig):
     new_files_only: bool = False
     """Read only files new or changed since the last run (a landing folder); runs
     incrementally with no watermark."""
+    source_file: str | None = None
+    """A column to add naming the file each row came from, relative to `path`."""
 
 
 FileHomeConfigT = TypeVar("FileHomeConfigT", bound=FileHomeConfig)
@@ -41,6 +43,15 @@ class FileHome(Home[FileHomeConfigT]):
         super().__init__(config, context)
         self.path = context.resolve(config.path)
         self.fs = FileSystem(self.path, config.credentials)
+        self.shaper = Shaper(config, f"{context.flow}.{context.entity}")
+        self._chosen: list[str] | None = None  # the columns read, once checked
+
+    def scan_options(self) -> dict[str, Any]:
+        """Options every scan takes: the storage's, and the column of each row's file."""
+        return {"storage_options": self.fs.scan_options, **self._paths()}
+
+    def _paths(self) -> dict[str, Any]:
+        return {"include_file_paths": _FILE} if self.config.source_file else {}
 
     def describe(self) -> str:
         return self.path
@@ -153,6 +164,10 @@ class FileHome(Home[FileHomeConfigT]):
                 for batch in frame.collect_batches(chunk_size=batch_rows):
                     if batch.height:
                         yield batch
+            except pl.exceptions.InvalidOperationError as exc:
+                if self.shaper.types:
+                    raise self.shaper.cast_failed(exc, f" in {', '.join(group)}") from exc
+                raise SourceError(self._read_failure(exc, group)) from exc
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise SourceError(self._read_failure(exc, group)) from exc
 
@@ -192,7 +207,49 @@ class FileHome(Home[FileHomeConfigT]):
         return Mark.max_of(pl.concat(tops, how="vertical_relaxed").to_series())
 
     def _columns(self, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.select(self.config.columns) if self.config.columns else frame
+        """A scan's columns as the home's `columns`, `exclude_columns`, `cast` and
+        `source_file` make them (see hygge.homes._shape)."""
+        shaper, named = self.shaper, self.config.source_file
+        if not (shaper.narrows or shaper.types or named):
+            return frame
+        present = frame.collect_schema().names()
+        chosen = self._checked_columns()
+        if shaper.narrows or shaper.types:
+            kept = [c for c in chosen if c in present] if shaper.narrows else present
+            frame = frame.select(kept + ([_FILE] if named and _FILE not in kept else []))
+            frame = frame.with_columns(shaper.exprs(kept))
+        if named:
+            frame = frame.with_columns(self._relative(pl.col(_FILE)).alias(named)).drop(_FILE)
+        return frame
+
+    def _checked_columns(self) -> list[str]:
+        """The columns to read, checked once against those of every file."""
+        if self._chosen is None:
+            names: dict[str, None] = {}
+            for group in self.groups(self.files()):
+                try:
+                    names.update(dict.fromkeys(self.scan(group).collect_schema().names()))
+                except (pl.exceptions.PolarsError, OSError) as exc:
+                    raise SourceError(self._read_failure(exc, group)) from exc
+            names.pop(_FILE, None)
+            named = self.config.source_file
+            if named in names:
+                raise ConfigError(
+                    f"{self.shaper.address}: home.source_file names column {named!r}, which"
+                    " the source already has",
+                    hint="give source_file another column name",
+                )
+            self._chosen = self.shaper.chosen(list(names))
+        return self._chosen
+
+    def _relative(self, path: pl.Expr) -> pl.Expr:
+        """A file's path relative to the home's folder (for a file path, its folder)."""
+        anchor = glob_base(self.path) if _is_glob(self.path) else self.path
+        if not _is_glob(self.path) and self.fs.is_file(anchor):
+            anchor = anchor.rsplit("/", 1)[0]
+        if self.fs.is_local:
+            anchor = os.path.normpath(anchor)
+        return path.str.strip_prefix(anchor.rstrip("/") + "/")
 
     def _restrict(self, frame: pl.LazyFrame, window: Window) -> pl.LazyFrame:
         """Columns and window as a lazy predicate, so parquet statistics can skip files."""
@@ -216,6 +273,9 @@ class FileHome(Home[FileHomeConfigT]):
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = self.culprit(files, exc) or (files[0] if len(files) == 1 else self.path)
         return f"cannot read {where}: {detail}"
+
+
+_FILE = "__hygge_source_file"  # the scan's column of full paths, made relative
 
 
 def _is_glob(path: str) -> bool:

@@ -33,7 +33,8 @@ from hygge.errors import ConfigError, EntityError, SourceError
 from hygge.filesystem import real_path
 from hygge.homes._arrow import to_frame
 from hygge.homes._partition import Partition, Range, check_partition, condition, read
-from hygge.plugin import Context, Home, PluginConfig, Window
+from hygge.homes._shape import ShapeConfig, Shaper
+from hygge.plugin import Context, Home, Window
 from hygge.watermark import Mark
 
 WINDOW = "{window}"
@@ -47,7 +48,7 @@ def pool_limit(context: Context, connection: str | None, url: str) -> int:
     return max(1, context.pools.size(name) - context.reserved.get(name, 0))
 
 
-class SqlHomeConfig(PluginConfig):
+class SqlHomeConfig(ShapeConfig):
     table: str | None = None
     """The table to read (`schema.table` allowed); or give `query`."""
     query: str | None = None
@@ -92,6 +93,12 @@ class SqlHome(Home[SqlHomeConfigT]):
     dialect: ClassVar[Dialect] = Dialect()  # how this engine writes SQL
     entity_keys = ("table", "query")
 
+    def __init__(self, config: SqlHomeConfigT, context: Context) -> None:
+        super().__init__(config, context)
+        self.shaper = Shaper(config, f"{context.flow}.{context.entity}")
+        self._chosen: list[str] | None = None  # the SELECT list, once checked
+        self._everything = False  # asking the source's own columns: no SELECT list
+
     def source(self) -> str:
         """The table, or 'query', for messages."""
         return self.config.table or "query"
@@ -112,15 +119,17 @@ class SqlHome(Home[SqlHomeConfigT]):
     def batches(self, window: Window, batch_rows: int) -> Generator[pl.DataFrame]:
         self._require_window(window.column)
         partition = self.partition()
+        self.select_list()  # checked once, before any thread reads
         if partition is not None:
-            yield from read(self, window, batch_rows, partition)
+            for frame in read(self, window, batch_rows, partition):
+                yield self.shaper.cast(frame)
             return
         predicate, params = self.predicate(window)
         sql = self.relation(predicate)
         self.dialect.log(self.describe(), sql, params)
         for batch in self.stream(sql, params, batch_rows):
             if batch.num_rows:
-                yield to_frame(batch)
+                yield self.shaper.cast(to_frame(batch))
 
     def estimate_rows(self, window: Window) -> int | None:
         """The engine's own estimate of a table's rows (`row_estimate`), when the read takes
@@ -142,7 +151,21 @@ class SqlHome(Home[SqlHomeConfigT]):
 
     def schema(self) -> pl.Schema:
         sql = f"SELECT * FROM ({self.relation(self.dialect.everything)}) AS hygge_source LIMIT 0"
-        return self._fetch(sql, []).schema
+        return self.shaper.cast_schema(self._fetch(sql, []).schema)
+
+    def select_list(self) -> str:
+        """The columns a read names (`*` unless columns or exclude_columns narrow them),
+        checked once against the source's own (see hygge.homes._shape)."""
+        if not self.shaper.narrows or self._everything:
+            return "*"
+        if self._chosen is None:
+            self._everything = True
+            try:
+                names = self.schema().names()
+            finally:
+                self._everything = False
+            self._chosen = self.shaper.chosen(names)
+        return ", ".join(self.dialect.quote(column) for column in self._chosen)
 
     def high_mark(self, column: str) -> Mark | None:
         self._require_window(column)
@@ -179,10 +202,12 @@ class SqlHome(Home[SqlHomeConfigT]):
 
     def relation(self, predicate: str) -> str:
         """The SELECT this home reads, restricted by predicate."""
+        columns = self.select_list()
         if self.config.table is not None:
-            return f"SELECT * FROM {self.dialect.table(self.config.table)} WHERE {predicate}"
-        query = (self.config.query or "").strip().rstrip(";")
-        return query.replace(WINDOW, f"({predicate})")
+            table = self.dialect.table(self.config.table)
+            return f"SELECT {columns} FROM {table} WHERE {predicate}"
+        query = (self.config.query or "").strip().rstrip(";").replace(WINDOW, f"({predicate})")
+        return query if columns == "*" else f"SELECT {columns} FROM ({query}) AS hygge_picked"
 
     def predicate(self, window: Window) -> tuple[str, list[Any]]:
         """The window as SQL in this engine's dialect (no window: `everything`) with slots

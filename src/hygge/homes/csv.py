@@ -61,11 +61,14 @@ class CsvHome(FileHome[CsvHomeConfig]):
                 self._refuse_repeated_names(file)
                 self.headers_read.add(file)
         if len(files) == 1:
-            return self._unquote_names(pl.scan_csv(files, **self._options()), files)
+            frame = pl.scan_csv(files, **self._options(), **self._paths())
+            return self._unquote_names(frame, files)
         # Files of a folder may differ in columns (the source gained or lost one): each is
         # read by name into the columns of them all, a column a file lacks as nulls.
         schema = self._schema(files)
-        frame = pl.scan_csv(files, schema=schema, missing_columns="insert", **self._options())
+        frame = pl.scan_csv(
+            files, schema=schema, missing_columns="insert", **self._options(), **self._paths()
+        )
         return self._unquote_names(frame, files)
 
     def count_rows(self, files: list[str]) -> int | None:

@@ -57,7 +57,9 @@ class MsSqlHome(ServerHome[MsSqlHomeConfig]):
     def schema(self) -> pl.Schema:
         with connect(self.config, self.context, SourceError) as con:
             columns = self._columns(con, self.relation(self.dialect.everything))
-        return pl.Schema({name: polars_type(kind) for name, kind in columns})
+        return self.shaper.cast_schema(
+            pl.Schema({name: polars_type(kind) for name, kind in columns})
+        )
 
     def stream(self, sql: str, params: list[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
         with self._result(sql, params) as cursor:

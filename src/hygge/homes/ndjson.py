@@ -44,7 +44,7 @@ class NdjsonHome(FileHome[NdjsonHomeConfig]):
             files,
             schema=schema,
             infer_schema_length=self.config.infer_schema_rows,
-            storage_options=self.fs.scan_options,
+            **self.scan_options(),
         )
 
     def culprit(self, files: list[str], error: BaseException) -> str | None:

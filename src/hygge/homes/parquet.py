@@ -22,7 +22,7 @@ class ParquetHome(FileHome[ParquetHomeConfig]):
     whole_format = "parquet"
 
     def scan(self, files: list[str]) -> pl.LazyFrame:
-        return pl.scan_parquet(files, storage_options=self.fs.scan_options)
+        return pl.scan_parquet(files, **self.scan_options())
 
     def count_rows(self, files: list[str]) -> int:
         """From each file's footer: no row is read."""

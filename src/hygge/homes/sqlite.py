@@ -58,14 +58,14 @@ class SqliteHome(FileDatabaseHome[SqliteHomeConfig]):
             schema = self._schema(con)
             cursor = self._run(con, sql, params)
             while rows := self._fetch_rows(cursor, batch_rows):
-                yield self._frame(rows, schema)
+                yield self.shaper.cast(self._frame(rows, schema))
 
     # Types come from the declared schema, not from a result's values: ask both in turn.
     column_bounds = Home.column_bounds
 
     def schema(self) -> pl.Schema:
         with self._connection() as con:
-            return self._schema(con)
+            return self.shaper.cast_schema(self._schema(con))
 
     def high_mark(self, column: str) -> Mark | None:
         self._require_window(column)
