@@ -199,3 +199,25 @@ def test_an_unknown_polish_key_is_refused_where_it_is_written(make_project, hygg
     result = hygge_cli("go", cwd=root)
     assert result.exit_code == 2
     assert "snake_case" in result.output and "flow.yml" in result.output
+
+
+def test_dry_run_verbose_shows_the_destination_columns_after_polish(
+    make_project, hygge_cli
+) -> None:
+    root = make_project({"flows/shop/flow.yml": FLOW})
+    (root / "data/orders").mkdir(parents=True)
+    orders(range(2), STARTED).write_parquet(root / "data/orders/a.parquet")
+    shown = hygge_cli("go", "--dry-run", "-v", cwd=root)
+    assert shown.exit_code == 0, shown.output
+    assert "order_id Int64  (OrderID)" in shown.stdout
+    assert "order_key String  (added)" in shown.stdout
+    as_json = hygge_cli("go", "--dry-run", "-v", "--json", cwd=root)
+    columns = json.loads(as_json.stdout)["entities"][0]["columns"]
+    assert [c["destination"] for c in columns] == [
+        "order_id", "sales_region", "order_total", "updated_at",
+        "order_key", "source_system", "loaded_at", "hygge_run",
+    ]  # fmt: skip
+    assert (
+        not (root / "lake").exists()
+        and "destination columns" not in hygge_cli("go", "--dry-run", cwd=root).stdout
+    )

@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 
 from hygge.config.project import Project, as_project
-from hygge.plan import PlannedEntity
+from hygge.errors import HyggeError
+from hygge.plan import Plan, PlannedEntity
 from hygge.plugin import Window
 from hygge.polish import Polisher
 from hygge.steering import planned_entity
@@ -32,7 +33,11 @@ class Column:
 
 def columns(project: Project | str | Path | None, entity: str) -> list[Column]:
     """The entity's columns: the home's, then those its polish adds."""
-    planned = planned_entity(as_project(project), entity)
+    return landing_columns(planned_entity(as_project(project), entity))
+
+
+def landing_columns(planned: PlannedEntity) -> list[Column]:
+    """A planned entity's columns as they land (the home's schema, polished)."""
     schema, polish = planned.home.schema(), planned.settings.polish
     if polish is None:
         return [Column(name, name, str(dtype)) for name, dtype in schema.items()]
@@ -41,6 +46,18 @@ def columns(project: Project | str | Path | None, entity: str) -> list[Column]:
     names = polisher.names(list(schema))
     found = [Column(s, names[s], str(landed[names[s]])) for s in schema]
     return found + [Column(None, name, str(landed[name])) for name in polish.added()]
+
+
+def destination_columns(plan: Plan) -> dict[str, list[Column] | str]:
+    """Each planned entity's columns as they land, or why they cannot be told (a home that
+    cannot be reached, a column polish or a check cannot find): for `hygge go --dry-run -v`."""
+    found: dict[str, list[Column] | str] = {}
+    for entity in plan.entities:
+        try:
+            found[entity.address] = landing_columns(entity)
+        except HyggeError as exc:
+            found[entity.address] = exc.message
+    return found
 
 
 def preview(project: Project | str | Path | None, entity: str, rows: int = 20) -> pl.DataFrame:

@@ -138,7 +138,12 @@ def init(name: Path, force: bool) -> None:
     type=click.IntRange(min=1),
     help="Entities moved at once (default: options.concurrency).",
 )
-@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing, connect to nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; write nothing, connect to nothing (with -v: read each home's columns"
+    " to show the destination's, no rows).",
+)
 @click.option(
     "-v",
     "--verbose",
@@ -219,6 +224,7 @@ def go(
     from hygge.cli.logs import configure_logging, progress_interval
     from hygge.cli.render import plan_json, print_plan, print_summary, result_json
     from hygge.config.project import load_project
+    from hygge.peek import destination_columns
     from hygge.redact import redact_argv
     from hygge.request import RunRequest
     from hygge.signals import graceful_signals
@@ -248,10 +254,11 @@ def go(
     plan = request.plan(project, dry_run=dry_run)
     out = make_console(stderr=as_json)
     if dry_run:
+        landing = destination_columns(plan) if verbose else None
         if as_json:
-            click.echo(json.dumps(plan_json(plan), indent=2))
+            click.echo(json.dumps(plan_json(plan, landing), indent=2))
         else:
-            print_plan(out, plan, bool(verbose))
+            print_plan(out, plan, bool(verbose), landing)
         return
     command = shlex.join(redact_argv(sys.argv))
     interval = progress_interval(project.spec.options.progress_interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from rich.text import Text
 from hygge.checks import CheckReport
 from hygge.cli.console import fits
 from hygge.debug import Check, ProjectCheck
+from hygge.peek import Column
 from hygge.plan import Plan, PlannedEntity
 from hygge.redact import MASK, is_secret_key, redact
 from hygge.results import EntityResult, RunResult
@@ -155,7 +157,12 @@ def result_json(result: RunResult) -> dict[str, Any]:
     }
 
 
-def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
+def print_plan(
+    console: Console,
+    plan: Plan,
+    verbose: bool = False,
+    landing: Mapping[str, list[Column] | str] | None = None,
+) -> None:
     table = Table(
         title=f"plan for {plan.project.name} (concurrency {plan.concurrency})", title_justify="left"
     )
@@ -194,6 +201,20 @@ def print_plan(console: Console, plan: Plan, verbose: bool = False) -> None:
                     " zone, means that instant in UTC when the column has a time zone[/]",
                     highlight=False,
                 )
+            if landing is not None:
+                _print_landing(console, landing[e.address])
+
+
+def _print_landing(console: Console, columns: list[Column] | str) -> None:
+    """The destination's columns after polish: name, type, and the source name it had."""
+    if isinstance(columns, str):
+        console.print(f"  destination columns: cannot tell ({escape(columns)})", highlight=False)
+        return
+    console.print("  destination columns:", highlight=False)
+    for c in columns:
+        was = "added" if c.source is None else None if c.source == c.destination else c.source
+        source = f"  [dim]({escape(was)})[/]" if was else ""
+        console.print(f"    {escape(c.destination)} {escape(c.type)}{source}", highlight=False)
 
 
 def _plugin_keys(e: PlannedEntity) -> list[tuple[str, Any, str]]:
@@ -223,7 +244,10 @@ def _safe(value: Any) -> Any:
     return redact(value) if isinstance(value, str) else value
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
+def plan_json(
+    plan: Plan, landing: Mapping[str, list[Column] | str] | None = None
+) -> dict[str, Any]:
+    found = landing or {}
     return {
         "project": plan.project.name,
         "concurrency": plan.concurrency,
@@ -243,10 +267,15 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                     for key, value, source in _plugin_keys(e)
                 },
                 "warnings": list(e.warnings),
+                **({"columns": _landing_json(found[e.address])} if e.address in found else {}),
             }
             for e in plan.entities
         ],
     }
+
+
+def _landing_json(columns: list[Column] | str) -> list[dict[str, Any]] | dict[str, str]:
+    return {"error": columns} if isinstance(columns, str) else [asdict(c) for c in columns]
 
 
 def _plain(value: Any) -> Any:
