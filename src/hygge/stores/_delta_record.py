@@ -61,6 +61,13 @@ def last_commit(table: DeltaTable | None) -> Commit | None:
     return None
 
 
+def run_of(info: dict[str, Any]) -> str | None:
+    """The run id of the hygge record in a commit's info; None when it has none."""
+    record = _record(info)
+    run = None if record is None else record.get("run_id")
+    return run if isinstance(run, str) else None
+
+
 def _record(info: dict[str, Any]) -> dict[str, Any] | None:
     text = info.get(KEY)
     if not isinstance(text, str):

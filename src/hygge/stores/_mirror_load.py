@@ -96,6 +96,7 @@ class MirrorLoad(Load):
         self._close_file()
         try:
             parts = [n for n in self.fs.list_names(self.staging) if n.startswith("part-")]
+            self.published_rows = self._rows_in(parts)
             if self.changes:
                 self._land_changes(commit, self._changes(parts))
             else:
@@ -108,6 +109,14 @@ class MirrorLoad(Load):
         except OSError as exc:
             log.warning("cannot prune the commit records of %s: %s", self.store.path, exc)
         self.store.remove_leftover(self.staging)
+
+    def _rows_in(self, parts: list[str]) -> int:
+        """`published_rows`: the rows of the staged files, from their footers, before one row
+        per key is kept (older rows of a key left out on purpose are no loss)."""
+        paths = [self.fs.url(f"{self.staging}/{part}") for part in parts]
+        options = self.fs.scan_options
+        scans = (pl.scan_parquet(path, storage_options=options) for path in paths)
+        return sum(int(scan.select(pl.len()).collect().item()) for scan in scans)
 
     def abort(self) -> None:
         try:

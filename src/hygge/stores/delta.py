@@ -44,6 +44,7 @@ from hygge.filesystem import FileSystem, location_identity, real_path
 from hygge.plugin import Commit, Context, Load, LoadRun, Store
 from hygge.stores import _delta_record as record
 from hygge.stores._delta_frames import delta_frame, newest_per_key, staged_stream
+from hygge.stores._delta_rows import committed_rows
 from hygge.stores._file_schema import FolderSchema
 
 STAGING_MARK = ".hygge-"
@@ -191,6 +192,8 @@ class DeltaLoad(Load):
         self.columns = FolderSchema(published, store.path, self.where, "Delta table")
         self.staging = store.staging_path(run.run_id)
         self.files: list[Path] = []
+        self.rows = 0  # rows staged
+        self.older = 0  # rows a merge left out, an older row of a key repeated in the load
         try:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging.mkdir(parents=True)
@@ -205,6 +208,7 @@ class DeltaLoad(Load):
         except OSError as exc:
             raise StoreError(f"cannot stage in {self.staging}: {exc.strerror or exc}") from exc
         self.files.append(file)
+        self.rows += frame.height
 
     def publish(self, commit: Commit) -> None:
         store = self.store
@@ -228,6 +232,7 @@ class DeltaLoad(Load):
                 self._write(table, schema, properties)
         self.schema_changes = self.columns.changes()
         self.abort()
+        self._reconcile(commit.run_id)
         self._tend()
 
     def abort(self) -> None:
@@ -266,6 +271,13 @@ class DeltaLoad(Load):
         )
         merger.when_matched_update_all().when_not_matched_insert_all().execute()
 
+    def _reconcile(self, run_id: str) -> None:
+        """`published_rows`: what the commit's log entry says it delivered, with the older
+        rows of a repeated key a merge left out on purpose (`_delta_rows`)."""
+        with self.store.errors("read back the commit of"):
+            delivered = committed_rows(self.store.path, self.store.options, run_id)
+        self.published_rows = None if delivered is None else delivered + self.older
+
     def _keys(self) -> tuple[str, ...]:
         return self.run.primary_key if self.run.run_type == "merge" else ()
 
@@ -273,7 +285,9 @@ class DeltaLoad(Load):
         """The staged rows with one per key, when a key repeats (None: they are as staged)."""
         if not self.files:
             return None
-        return newest_per_key(self.files, schema, self.run.primary_key, self.run.version)
+        rows = newest_per_key(self.files, schema, self.run.primary_key, self.run.version)
+        self.older = 0 if rows is None else self.rows - rows.height
+        return rows
 
     def _stream(self, schema: pl.Schema) -> pa.RecordBatchReader:
         return staged_stream(self.files, schema, lambda: failpoint("mid_publish"))
