@@ -211,3 +211,36 @@ def test_quarantine_with_new_files_only_is_refused(make_project: Any) -> None:
     result = proc.run(root, "go")
     assert result.returncode == 2
     assert "cannot go with home.new_files_only" in result.stderr + result.stdout
+
+
+def test_an_entity_writing_where_another_ones_quarantine_goes_is_refused(
+    make_project: Any,
+) -> None:
+    flow = (
+        "home: {type: parquet, path: data}\n"
+        "store: {type: parquet, path: lake}\n"
+        "entities:\n"
+        "  - {name: orders, checks: {not_null: [id], on_fail: quarantine}}\n"
+        "  - orders__quarantine\n"
+    )
+    root = make_project({"flows/shop/flow.yml": flow})
+    (root / "data/orders").mkdir(parents=True)
+    (root / "data/orders__quarantine").mkdir(parents=True)
+    result = proc.run(root, "go")
+    assert result.returncode == 2, result.stderr
+    assert "write the same destination" in result.stderr
+
+
+def test_debug_checks_the_quarantine_destination_too(make_project: Any) -> None:
+    flow = (
+        "home: {type: parquet, path: data}\n"
+        "store: {type: parquet, path: lake}\n"
+        "checks: {not_null: [id], on_fail: quarantine}\n"
+    )
+    root = make_project({"flows/orders/flow.yml": flow})
+    (root / "data").mkdir()
+    orders([1], ["new"], [1.0]).write_parquet(root / "data/a.parquet")
+    (root / "lake__quarantine").write_text("a file where the quarantine folder goes")
+    result = proc.run(root, "debug")
+    assert result.returncode == 1, result.stdout
+    assert "quarantine" in result.stdout and "lake__quarantine" in result.stdout

@@ -33,6 +33,9 @@ def entity_problems(entity: PlannedEntity, stored: WatermarkRecord | None = None
     home, store = entity.home, entity.store
     home_problems = home.preflight() or home.check()
     store_problems = store.preflight() or store.check()
+    if entity.quarantine is not None:
+        held = entity.quarantine.preflight() or entity.quarantine.check()
+        store_problems += [f"quarantine {entity.quarantine.destination()}: {p}" for p in held]
     if home_problems:
         return home_problems + store_problems
     moved = watermark_moved(entity, stored)

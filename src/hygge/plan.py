@@ -115,6 +115,7 @@ def make_plan(
         )
     entities = tuple(planned)
     chosen = [_Placed(e.address, e.home, e.store) for e in entities]
+    chosen += [_Placed(e.address, e.home, e.quarantine) for e in entities if e.quarantine]
     others = _unselected(project, by_address, picked, parsed, pools)
     _reject_shared_destinations(chosen, others)
     _reject_stores_over_homes(chosen, others)
