@@ -257,7 +257,8 @@ class EntityFlow:
 
         def admit(frame: pl.DataFrame) -> pl.DataFrame:
             good, rest = checker.observe(read.admit(frame))
-            if rest is not None and held is not None:
+            if rest is not None:
+                assert held is not None, "a check quarantined rows of an entity without one"
                 held.write(rest, polish)
             return polish(good)
 

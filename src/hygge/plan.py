@@ -26,9 +26,10 @@ from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.connections import with_connection_url
 from hygge.errors import ConfigError, HyggeError, NeedsWatermark, UsageError
+from hygge.homes._shape import refuse_cast_watermark
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
-from hygge.quarantine import sibling_store
+from hygge.quarantine import quarantine_store
 from hygge.registry import home_class, store_class
 from hygge.selection import Selection
 
@@ -223,39 +224,14 @@ def _plan_entity(
         for family in ("home", "store")
         for key, source in section_sources(family, flow, entity, cli.variables).items()
     }
-    quarantine = sibling_store(store, address) if _quarantines(address, settings, home) else None
-    return PlannedEntity(
-        flow.name,
-        entity.name,
-        run_type,
-        settings,
-        provenance,
-        home,
-        store,
-        warnings,
-        needs,
-        tags_of(flow, entity),
-        sources,
-        quarantine,
-    )
+    held = quarantine_store(address, settings, home, store)
+    parts = (flow.name, entity.name, run_type, settings, provenance, home, store, warnings, needs)
+    return PlannedEntity(*parts, tags_of(flow, entity), sources, held)
 
 
 def tags_of(flow: FlowDef, entity: EntityDef) -> tuple[str, ...]:
     """An entity's tags: its flow's, then its own."""
     return tuple(dict.fromkeys([*flow.spec.tags, *entity.spec.tags]))
-
-
-def _quarantines(address: str, settings: Settings, home: Home[Any]) -> bool:
-    """Does a check of the entity quarantine? Not for a home of new files: its reruns are
-    told apart by file, which a held-back row does not carry."""
-    if settings.checks is None or not settings.checks.quarantines():
-        return False
-    if home.new_files_only:
-        raise ConfigError(
-            f"{address}: checks with on_fail: quarantine cannot go with home.new_files_only",
-            hint="use on_fail: fail or warn, or a watermark instead of new_files_only",
-        )
-    return True
 
 
 def _raise_unset(flow: FlowDef, entity: EntityDef) -> None:
@@ -424,12 +400,7 @@ def _check_run_type(
             " rows from old",
             hint="set watermark: {column: ...}, home.new_files_only: true, or run_type: full_drop",
         )
-    if settings.watermark and settings.watermark.column in getattr(home.config, "cast", {}):
-        raise ConfigError(
-            f"{address}: home.cast casts the watermark column {settings.watermark.column!r},"
-            " whose values the window compares as the source has them",
-            hint="leave the watermark column out of cast (polish or the store may convert it)",
-        )
+    refuse_cast_watermark(address, home.config, settings.watermark)
     problem = home.window_problem(settings.watermark.column if settings.watermark else None)
     if problem and run_type != "full_drop":
         raise ConfigError(f"{address}: {problem}", hint="put {window} into the query's WHERE")

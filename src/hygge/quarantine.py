@@ -24,13 +24,28 @@ from typing import Any
 import polars as pl
 
 from hygge.checks import FAILED_CHECKS
-from hygge.config.models import RunType
+from hygge.config.models import RunType, Settings
 from hygge.errors import ConfigError, StoreError
-from hygge.plugin import Commit, Load, LoadRun, Store
+from hygge.plugin import Commit, Home, Load, LoadRun, Store
 from hygge.window import ReadPlan, WindowState, WindowTracker
 
 SUFFIX = "__quarantine"
 Shape = Callable[[pl.DataFrame], pl.DataFrame]
+
+
+def quarantine_store(
+    address: str, settings: Settings, home: Home[Any], store: Store[Any]
+) -> Store[Any] | None:
+    """The entity's quarantine when a check of it quarantines; None otherwise. Not for a
+    home of new files: its reruns are told apart by file, which a held-back row lacks."""
+    if settings.checks is None or not settings.checks.quarantines():
+        return None
+    if home.new_files_only:
+        raise ConfigError(
+            f"{address}: checks with on_fail: quarantine cannot go with home.new_files_only",
+            hint="use on_fail: fail or warn, or a watermark instead of new_files_only",
+        )
+    return sibling_store(store, address)
 
 
 def sibling_store(store: Store[Any], address: str) -> Store[Any]:
