@@ -183,7 +183,7 @@ class EntityFlow:
                 load,
                 self.cancel,
                 admit=admit,
-                on_rows=self._moved,
+                on_rows=self._moved if held is None else self._flushing(held),
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
@@ -216,6 +216,15 @@ class EntityFlow:
             )
         mismatch = _mismatch(load.published_rows, counts.written, entity.store.destination())
         return _Outcome(counts, state, warnings, load.schema_changes, mismatch, report)
+
+    def _flushing(self, held: Quarantine) -> Callable[[int, int], None]:
+        """After each batch the writer writes the rows the checks held back meanwhile."""
+
+        def on_rows(rows: int, size: int) -> None:
+            held.flush()
+            self._moved(rows, size)
+
+        return on_rows
 
     def _findings(self, report: CheckReport | None) -> list[str]:
         """The checks that warned, and those that quarantined rows, for the summary."""
@@ -259,7 +268,7 @@ class EntityFlow:
             good, rest = checker.observe(read.admit(frame))
             if rest is not None:
                 assert held is not None, "a check quarantined rows of an entity without one"
-                held.write(rest, polish)
+                held.hold(rest, polish)
             return polish(good)
 
         return key, version, admit

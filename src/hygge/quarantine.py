@@ -17,6 +17,7 @@ those below its watermark and, at the watermark, those among its rows (as a wind
 from __future__ import annotations
 
 import json
+import queue
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,7 @@ class Quarantine:
         self.rows = 0
         self.whole = read.tracker is None or read.tracker.keep_nulls  # a read of everything
         self.load: Load | None = None
+        self.pending: queue.SimpleQueue[pl.DataFrame] = queue.SimpleQueue()
         self.kept: Callable[[pl.DataFrame], pl.DataFrame] = lambda rows: rows
         if not self.whole and read.tracker is not None:
             self.kept = _not_held_by_orphan(store, entity_store, read, read.tracker)
@@ -82,17 +84,26 @@ class Quarantine:
         run_type: RunType = "full_drop" if self.whole else "incremental"
         self.load = self.store.begin(LoadRun(run_id, run_type, key))
 
-    def write(self, held: pl.DataFrame, shape: Shape) -> None:
-        """Rows a check held back (source names, FAILED_CHECKS last), polished by shape."""
+    def hold(self, held: pl.DataFrame, shape: Shape) -> None:
+        """Rows a check held back (source names, FAILED_CHECKS last), polished by shape, for
+        `flush` to write: this runs on the reader thread, the load is the writer's."""
         held = self.kept(held)
-        if held.height and self.load is not None:
+        if held.height:
             failed = held.get_column(FAILED_CHECKS)
-            self.load.write(shape(held.drop(FAILED_CHECKS)).with_columns(failed))
-            self.rows += held.height
+            self.pending.put(shape(held.drop(FAILED_CHECKS)).with_columns(failed))
+
+    def flush(self) -> None:
+        """Write the rows held so far (on the thread that writes the entity's load)."""
+        while not self.pending.empty():
+            frame = self.pending.get()
+            if self.load is not None:
+                self.load.write(frame)
+                self.rows += frame.height
 
     def publish(self, run_id: str) -> None:
         """Publish first (see the module docstring); a windowed read that held nothing back
         leaves the quarantine alone."""
+        self.flush()
         if self.load is None:
             return
         if not self.rows and not self.whole:

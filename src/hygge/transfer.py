@@ -1,7 +1,10 @@
-"""The hot path: a reader thread feeds a bounded queue, the caller's thread writes.
+"""The hot path: a reader thread reads and admits batches into a bounded queue, the caller's
+thread writes.
 
-Memory holds at most QUEUE_BATCHES batches in flight whatever the table size. The
-reader stops as soon as the writer stops listening (failure or cancel).
+Memory holds at most QUEUE_BATCHES batches in flight whatever the table size. The reader
+stops as soon as the writer stops listening (failure or cancel). `admit` (window, checks,
+polish) runs on the reader thread, so shaping a batch overlaps with writing the one before;
+it is the only code on that thread that touches the run's state until the reader is joined.
 
 Faster still when nothing is to change: files the home would give whole, in the format and
 codec the load writes, are copied as they are (`copy_whole`).
@@ -38,7 +41,13 @@ class _Failed:
     error: BaseException
 
 
-Item = pl.DataFrame | _End | _Failed
+@dataclass(frozen=True)
+class _Batch:
+    read: int  # rows the home gave
+    frame: pl.DataFrame  # those admitted
+
+
+Item = _Batch | _End | _Failed
 
 
 @dataclass
@@ -56,12 +65,13 @@ def transfer(
     admit: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame,
     on_rows: Callable[[int, int], None] = lambda rows, size: None,
 ) -> Counts:
-    """Move the window's rows from home into load; `admit` filters each batch first.
-    `on_rows` hears the rows written so far and the size in memory of the latest batch."""
+    """Move the window's rows from home into load; `admit` filters and shapes each batch
+    first, on the reader thread. `on_rows` hears, on the caller's thread after each batch, the
+    rows written so far and the size in memory of the latest batch."""
     batches: queue.Queue[Item] = queue.Queue(QUEUE_BATCHES)
     stop = threading.Event()
     reader = threading.Thread(
-        target=_read, args=(home, window, batch_rows, batches, stop), daemon=True
+        target=_read, args=(home, window, batch_rows, admit, batches, stop), daemon=True
     )
     reader.start()
     counts = Counts()
@@ -72,8 +82,8 @@ def transfer(
                 return counts
             if isinstance(item, _Failed):
                 raise item.error
-            counts.read += item.height
-            frame = admit(item)
+            counts.read += item.read
+            frame = item.frame
             if frame.height:
                 load.write(frame)
                 counts.written += frame.height
@@ -122,6 +132,7 @@ def _read(
     home: Home[Any],
     window: Window,
     batch_rows: int,
+    admit: Callable[[pl.DataFrame], pl.DataFrame],
     batches: queue.Queue[Item],
     stop: threading.Event,
 ) -> None:
@@ -129,7 +140,7 @@ def _read(
     with contextlib.closing(frames):
         try:
             for frame in frames:
-                if not _put(batches, frame, stop):
+                if not _put(batches, _Batch(frame.height, admit(frame)), stop):
                     return
             _put(batches, _End(), stop)
         except BaseException as exc:
