@@ -11,12 +11,10 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import polars as pl
-
+from hygge.admission import admission, findings, flushing
 from hygge.checks import Checker, CheckReport
 from hygge.errors import (
     ConfigError,
@@ -30,7 +28,6 @@ from hygge.failpoints import failpoint
 from hygge.journal import Journal, WatermarkCommit, WatermarkRecord
 from hygge.plan import PlannedEntity
 from hygge.plugin import Commit, Load, LoadRun
-from hygge.polish import Polisher
 from hygge.progress import (
     BOUNDS,
     PLANNING,
@@ -48,7 +45,6 @@ from hygge.transfer import Counts, copy_whole, transfer
 from hygge.window import Backfill, ReadPlan, WindowState, plan_read
 
 log = logging.getLogger(__name__)
-Admit = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 @dataclass
@@ -165,7 +161,8 @@ class EntityFlow:
         self.events.total(entity.home.estimate_rows(read.window))
         checker = Checker(settings.checks) if settings.checks else None
         held = Quarantine(entity.quarantine, entity.store, read) if entity.quarantine else None
-        key, version, admit = self._destination_view(read, checker, held)
+        started = self.started_at
+        key, version, admit = admission(settings, read, checker, held, self.run_id, started)
         if held is not None:
             held.begin(self.run_id, key)
         try:
@@ -183,7 +180,7 @@ class EntityFlow:
                 load,
                 self.cancel,
                 admit=admit,
-                on_rows=self._moved if held is None else self._flushing(held),
+                on_rows=self._moved if held is None else flushing(held, self._moved),
             )
             if self.cancel.is_set():
                 raise Interrupted("interrupted before publish")
@@ -204,7 +201,7 @@ class EntityFlow:
                 held.abort()
             raise
         failpoint("after_publish")
-        warnings = [*read.notes, *load.notes, *self._findings(report)]
+        warnings = [*read.notes, *load.notes, *findings(report, entity.quarantine)]
         if read.tracker and read.tracker.nulls:
             column = read.window.column
             warnings.append(f"{read.tracker.nulls} rows with NULL {column} were not loaded")
@@ -217,24 +214,6 @@ class EntityFlow:
         mismatch = _mismatch(load.published_rows, counts.written, entity.store.destination())
         return _Outcome(counts, state, warnings, load.schema_changes, mismatch, report)
 
-    def _flushing(self, held: Quarantine) -> Callable[[int, int], None]:
-        """After each batch the writer writes the rows the checks held back meanwhile."""
-
-        def on_rows(rows: int, size: int) -> None:
-            held.flush()
-            self._moved(rows, size)
-
-        return on_rows
-
-    def _findings(self, report: CheckReport | None) -> list[str]:
-        """The checks that warned, and those that quarantined rows, for the summary."""
-        if report is None:
-            return []
-        where = self.entity.quarantine.destination() if self.entity.quarantine else ""
-        return [
-            str(f) if f.on_fail == "warn" else f"{f}: held back in {where}" for f in report.findings
-        ]
-
     def _moved(self, rows: int, size: int) -> None:
         if rows:
             self.events.phase(WRITING)
@@ -245,33 +224,6 @@ class EntityFlow:
         if read.tracker is None and checker is None and self.entity.settings.polish is None:
             return copy_whole(self.entity.home, read.window, load, self.cancel, self._moved)
         return None
-
-    def _destination_view(
-        self, read: ReadPlan, checker: Checker | None, held: Quarantine | None
-    ) -> tuple[tuple[str, ...], str | None, Admit]:
-        """The primary key and merge version as the store names them, and each batch's way
-        there: the rows the window admits, seen by the checks (the rows they hold back go to
-        the quarantine), polished when the entity has polish."""
-        settings = self.entity.settings
-        key = tuple(settings.primary_key or ())
-        version = settings.watermark.column if settings.watermark else None
-        polish: Admit = lambda frame: frame  # noqa: E731
-        if settings.polish is not None:
-            polisher = Polisher(settings.polish, self.run_id, self.started_at)
-            if version is not None:
-                version = polisher.destination_key([version])[0]
-            key, polish = polisher.destination_key(key), polisher.apply
-        if checker is None:
-            return key, version, lambda frame: polish(read.admit(frame))
-
-        def admit(frame: pl.DataFrame) -> pl.DataFrame:
-            good, rest = checker.observe(read.admit(frame))
-            if rest is not None:
-                assert held is not None, "a check quarantined rows of an entity without one"
-                held.hold(rest, polish)
-            return polish(good)
-
-        return key, version, admit
 
     def _appended_from_the_start(self, previous: WindowState, counts: Counts) -> bool:
         """Did an append read everything into a destination hygge had already loaded? (A
