@@ -46,6 +46,11 @@ class FileHome(Home[FileHomeConfigT]):
         self.shaper = Shaper(config, f"{context.flow}.{context.entity}")
         self._chosen: list[str] | None = None  # the columns read, once checked
 
+    @property
+    def reshapes(self) -> bool:
+        """Do `columns`, `exclude_columns`, `cast` or `source_file` change what files give?"""
+        return self.shaper.narrows or bool(self.shaper.types) or bool(self.config.source_file)
+
     def scan_options(self) -> dict[str, Any]:
         """Options every scan takes: the storage's, and the column of each row's file."""
         return {"storage_options": self.fs.scan_options, **self._paths()}

@@ -38,9 +38,10 @@ class ParquetHome(FileHome[ParquetHomeConfig]):
 
     def whole_files(self, window: Window) -> list[WholeFile] | None:
         """Every file of the read, from its footer, when the read takes all of each (no
-        `columns`, no watermark window). A footer that cannot be read gives None: the read
-        of rows then fails naming the file, as it always has."""
-        if self.config.columns or window.column is not None:
+        `columns`, `exclude_columns`, `cast` or `source_file`, no watermark window). A footer
+        that cannot be read gives None: the read of rows then fails naming the file, as it
+        always has."""
+        if self.reshapes or window.column is not None:
             return None
         files = self.files_of(window)
         if not files:
