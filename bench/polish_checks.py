@@ -52,7 +52,9 @@ def write_project(root: Path, source: Path, target: Path, shape: str) -> Path:
     (root / "hygge.yml").write_text("name: bench\n", encoding="utf-8")
     (flow / "flow.yml").write_text(
         f"home: {{type: parquet, path: {json.dumps(str(source))}}}\n"
-        f"store: {{type: parquet, path: {json.dumps(str(target))}}}\n"
+        # file_rows below the source's: plain re-encodes its rows as the others do, instead
+        # of copying the source files whole (which it does when nothing is to change)
+        f"store: {{type: parquet, path: {json.dumps(str(target))}, file_rows: 500000}}\n"
         "run_type: full_drop\n" + shape,
         encoding="utf-8",
     )
