@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hygge.clouds.azure import adlfs_options, polars_options
-from hygge.config.models import AzureConnection
+from hygge.config.connection_models import AzureConnection
 from tests.conftest import ProjectMaker
 from tests.test_contracts import home, store
 

@@ -11,8 +11,8 @@ import pytest
 
 from hygge.config import reference
 from hygge.config.jsonschema import config_schema
-from hygge.config.models import Strict
 from hygge.config.reference import render
+from hygge.config.strict import Strict
 
 REFERENCE = Path(__file__).parents[1] / "docs/configuration.md"
 

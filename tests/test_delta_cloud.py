@@ -22,7 +22,7 @@ import pytest
 from deltalake import DeltaTable
 
 from hygge.clouds import cloud_of
-from hygge.config.models import CLOUD_CONNECTIONS
+from hygge.config.connection_models import CLOUD_CONNECTIONS
 from hygge.plugin import Context, Store
 from hygge.registry import store_class
 from hygge.testing import StoreContract

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hygge.clouds.gcs import gcsfs_options, polars_options
-from hygge.config.models import GcsConnection
+from hygge.config.connection_models import GcsConnection
 from hygge.errors import ConfigError
 from tests.conftest import ProjectMaker
 

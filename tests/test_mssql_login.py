@@ -14,7 +14,7 @@ import pytest
 from mssql_python.connection_string_parser import _ConnectionStringParser
 from pydantic import ValidationError
 
-from hygge.config.models import Connection
+from hygge.config.connection_models import Connection
 from hygge.connections import connection_url
 from hygge.engines._mssql_login import login
 from hygge.homes.mssql import MsSqlHome

@@ -45,11 +45,10 @@ from pydantic import BaseModel, ValidationError
 import hygge
 from hygge.cli import main
 from hygge.cli.scaffold import init_project
+from hygge.config.connection_models import CLOUD_CONNECTIONS, Connection
 from hygge.config.models import (
     BUILTIN_SETTINGS,
-    CLOUD_CONNECTIONS,
     SETTING_KEYS,
-    Connection,
     EntityFile,
     FlowFile,
     ProjectFile,

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import model_validator
 
-from hygge.config.models import SQL_SERVER_OPTIONS, CloudConnection, Connection
+from hygge.config.connection_models import SQL_SERVER_OPTIONS, CloudConnection, Connection
 from hygge.errors import ConfigError, EntityError
 from hygge.hosts import host_identity
 from hygge.plugin import PluginConfig

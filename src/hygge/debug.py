@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hygge.config.models import SqliteJournalConfig
+from hygge.config.connection_models import SqliteJournalConfig
 from hygge.config.project import Project, load_project
 from hygge.engines.driver import connection_problems
 from hygge.entity_checks import entity_problems

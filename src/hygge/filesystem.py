@@ -21,7 +21,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from hygge.clouds import cloud_of
 from hygge.clouds.identity import object_identity
-from hygge.config.models import CloudConnection
+from hygge.config.connection_models import CloudConnection
 from hygge.errors import SourceError, StoreError
 from hygge.folder_swap import restore, swap
 

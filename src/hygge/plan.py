@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hygge.config.connection_models import Connection
 from hygge.config.layers import (
     CommandLine,
     applied_vars,
@@ -18,7 +19,7 @@ from hygge.config.layers import (
     section_sources,
     var_error,
 )
-from hygge.config.models import Connection, RunType, Settings
+from hygge.config.models import RunType, Settings
 from hygge.config.overrides import Var, parse_vars
 from hygge.config.per_entity import per_entity
 from hygge.config.project import EntityDef, FlowDef, Project
@@ -26,12 +27,12 @@ from hygge.config.validation import located_error
 from hygge.config.yamlfile import KeyPath, YamlDoc
 from hygge.connections import with_connection_url
 from hygge.errors import ConfigError, HyggeError, NeedsWatermark, UsageError
-from hygge.homes._shape import refuse_cast_watermark
 from hygge.plugin import Context, Home, Store
 from hygge.pool import Pools
 from hygge.quarantine import quarantine_store
 from hygge.registry import home_class, store_class
 from hygge.selection import Selection
+from hygge.window import refuse_cast_watermark
 
 
 @dataclass(frozen=True)

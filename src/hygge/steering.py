@@ -13,7 +13,7 @@ import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hygge.config.models import Connection, SqliteJournalConfig
+from hygge.config.connection_models import Connection, SqliteJournalConfig
 from hygge.config.project import Project, as_project
 from hygge.errors import UsageError, WatermarkError
 from hygge.journal import (

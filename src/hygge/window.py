@@ -30,8 +30,8 @@ from typing import Any
 
 import polars as pl
 
-from hygge.config.models import Settings
-from hygge.errors import SourceError, UsageError, WatermarkError
+from hygge.config.models import Settings, Watermark
+from hygge.errors import ConfigError, SourceError, UsageError, WatermarkError
 from hygge.plugin import Home, Window
 from hygge.watermark import Mark, mark_from_user
 
@@ -382,3 +382,13 @@ def _user_mark(value: Any, dtype: pl.DataType, column: str, setting: str) -> Mar
         return mark_from_user(value, dtype, column)
     except WatermarkError as exc:
         raise WatermarkError(f"{setting} {exc.message}", hint=exc.hint) from None
+
+
+def refuse_cast_watermark(address: str, config: object, watermark: Watermark | None) -> None:
+    """The window compares the watermark column as the source has it: it cannot be cast."""
+    if watermark is not None and watermark.column in getattr(config, "cast", {}):
+        raise ConfigError(
+            f"{address}: home.cast casts the watermark column {watermark.column!r}, whose"
+            " values the window compares as the source has them",
+            hint="leave the watermark column out of cast (polish or the store may convert it)",
+        )

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from pydantic import model_validator
 
-from hygge.config.models import CloudConnection
+from hygge.config.connection_models import CloudConnection
 from hygge.errors import MissingDriverError
 from hygge.plugin import PluginConfig
 

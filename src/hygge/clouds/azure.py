@@ -19,7 +19,7 @@ from azure.core import exceptions as azure
 
 from hygge.clouds._translating import TranslatingFileSystem
 from hygge.clouds.identity import host_of, is_onelake
-from hygge.config.models import AzureConnection
+from hygge.config.connection_models import AzureConnection
 from hygge.errors import ConfigError
 
 

@@ -24,7 +24,7 @@ from gcsfs.core import GCSFileSystem
 from gcsfs.retry import HttpError
 
 from hygge.clouds._translating import TranslatingFileSystem
-from hygge.config.models import GcsConnection
+from hygge.config.connection_models import GcsConnection
 from hygge.errors import ConfigError
 
 _DEFAULT_CHAIN = "google_default"  # gcsfs's name for google.auth.default()

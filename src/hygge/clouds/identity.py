@@ -24,7 +24,7 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import urlsplit
 
-from hygge.config.models import CloudConnection
+from hygge.config.connection_models import CloudConnection
 
 ONELAKE_DOMAIN = ".fabric.microsoft.com"  # onelake.dfs.fabric.microsoft.com and regional hosts
 _AZURE = ("az", "abfs", "abfss")

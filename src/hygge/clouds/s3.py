@@ -21,7 +21,7 @@ import s3fs
 from botocore import exceptions as boto
 from fsspec.asyn import sync_wrapper
 
-from hygge.config.models import S3Connection
+from hygge.config.connection_models import S3Connection
 
 
 class CountingS3(s3fs.S3FileSystem):  # type: ignore[misc]

@@ -11,13 +11,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from hygge.config.models import (
-    NAME_PATTERN,
-    EntityFile,
-    FlowFile,
-    PostgresJournalConfig,
-    ProjectFile,
-)
+from hygge.config.connection_models import PostgresJournalConfig
+from hygge.config.models import EntityFile, FlowFile, ProjectFile
+from hygge.config.strict import NAME_PATTERN
 from hygge.config.validation import validate
 from hygge.config.variables import Expanded, expand
 from hygge.config.yamlfile import KeyPath, YamlDoc, load_yaml

@@ -17,23 +17,25 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from hygge.config.connection_models import (
+    AzureConnection,
+    Connection,
+    GcsConnection,
+    PostgresJournalConfig,
+    S3Connection,
+    SqliteJournalConfig,
+)
 from hygge.config.models import (
     BUILTIN_SETTINGS,
-    AzureConnection,
     Bounds,
     Checks,
-    Connection,
     EntityFile,
     FlowFile,
     Freshness,
-    GcsConnection,
     Polish,
-    PostgresJournalConfig,
     ProjectFile,
     ProjectOptions,
-    S3Connection,
     Settings,
-    SqliteJournalConfig,
     Watermark,
 )
 from hygge.registry import BUILTINS, Family, home_class, store_class

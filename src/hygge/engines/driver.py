@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hygge.config.models import CLOUD_CONNECTIONS, CloudConnection, Connection
+from hygge.config.connection_models import CLOUD_CONNECTIONS, CloudConnection, Connection
 from hygge.connections import DatabaseConfig, borrowed, connection_url, where
 from hygge.errors import EntityError, RetryableError
 from hygge.plugin import Context

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import polars as pl
 from pydantic import field_validator, model_validator
 
-from hygge.config.models import Watermark
 from hygge.errors import ConfigError, SourceError
 from hygge.plugin import PluginConfig
 
@@ -80,16 +79,6 @@ class ShapeConfig(PluginConfig):
         if self.columns is not None and self.exclude_columns:
             raise ValueError("give columns or exclude_columns, not both")
         return self
-
-
-def refuse_cast_watermark(address: str, config: object, watermark: Watermark | None) -> None:
-    """The window compares the watermark column as the source has it: it cannot be cast."""
-    if watermark is not None and watermark.column in getattr(config, "cast", {}):
-        raise ConfigError(
-            f"{address}: home.cast casts the watermark column {watermark.column!r}, whose"
-            " values the window compares as the source has them",
-            hint="leave the watermark column out of cast (polish or the store may convert it)",
-        )
 
 
 class Shaper:

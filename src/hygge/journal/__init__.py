@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hygge.config.models import Connection, PostgresJournalConfig
+from hygge.config.connection_models import Connection, PostgresJournalConfig
 from hygge.errors import JournalError
 from hygge.journal.api import (
     AuditRecord,
