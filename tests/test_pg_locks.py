@@ -65,6 +65,7 @@ def test_an_entity_held_on_one_machine_is_skipped_on_another(
     assert f"held by pid {held.pid} on {socket.gethostname()}, run {holder_run}" in skipped.stdout
     (lock,) = json.loads(locks.stdout)
     assert (lock["lock"], lock["pid"], lock["run_id"]) == ("f.a", held.pid, holder_run)
+    assert lock["entity"] == "f.a"
     assert code == 0, err
     assert run(two, "locks").stdout.strip().endswith("0 held")
     assert run(two, "go").returncode == 0  # free again

@@ -491,8 +491,8 @@ def test_two_connection_names_for_one_table_exclude_each_other_through_a_postgre
     engine: Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two projects (as on two machines) sharing a PostgreSQL journal: the destination's
-    advisory lock keys on the physical table too. (The journal's lock_holders table keeps
-    no entity, so the skip names the holder's pid, host and run, not its entity.)"""
+    advisory lock keys on the physical table too, and the skip names the holder's entity and
+    destination as on one machine."""
     monkeypatch.setenv("PG_URL", engine.url)
     monkeypatch.setenv("PG_PASSWORD", PASSWORD)
     table = table_of(tmp_path)
@@ -518,6 +518,7 @@ def test_two_connection_names_for_one_table_exclude_each_other_through_a_postgre
     assert other.returncode == 75, other.stdout + other.stderr
     line = " ".join(other.stdout.split())
     assert f"skipped (writing postgres two#public.{table}): held by pid {held.pid}" in line
+    assert f"for orders.orders writing postgres one#public.{table}" in line
     assert PASSWORD not in other.stdout + other.stderr
     assert_same_rows(engine.read(tmp_path, table), sample(50))
 

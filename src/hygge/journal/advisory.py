@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hygge.errors import JournalError
 from hygge.journal.session import Session
@@ -65,16 +65,13 @@ class AdvisoryLocks:
     def held(self) -> list[tuple[str, Holder]]:
         with self.journal.transaction("list the locks held") as cur:
             cur.execute(
-                "SELECT h.name, h.pid, h.host, h.run_id, h.since, h.command"
+                "SELECT h.name, h.pid, h.host, h.run_id, h.since, h.command, h.entity, h.writes"
                 f" FROM {self.journal.s}.lock_holders AS h JOIN pg_locks AS l ON {_HELD}"
                 " WHERE h.project = $1 AND h.kind <> 'destination' ORDER BY h.name",
                 [self.journal.project],
             )
             rows = cur.fetchall()
-        return [
-            (name, Holder(pid, host, run_id, since.isoformat(), command))
-            for name, pid, host, run_id, since, command in rows
-        ]
+        return [(row[0], _holder(row[1:])) for row in rows]
 
     def close(self) -> None:
         with self._guard:
@@ -96,7 +93,7 @@ class AdvisoryLocks:
         """Who holds key, as its holder wrote it down, if it still holds it."""
         with self.journal.transaction("find who holds a lock") as cur:
             cur.execute(
-                "SELECT h.pid, h.host, h.run_id, h.since, h.command"
+                "SELECT h.pid, h.host, h.run_id, h.since, h.command, h.entity, h.writes"
                 f" FROM {self.journal.s}.lock_holders AS h JOIN pg_locks AS l ON {_HELD}"
                 " WHERE h.lock_key = $1",
                 [key],
@@ -104,8 +101,7 @@ class AdvisoryLocks:
             row = cur.fetchone()
         if row is None:
             return "another worker (it has not said who)"
-        pid, host, run_id, since, command = row
-        return Holder(pid, host, run_id, since.isoformat(), command).describe()
+        return _holder(row).describe()
 
 
 class SessionClaim(Claim):
@@ -172,19 +168,26 @@ class SessionClaim(Claim):
             params: list[object] = []
             for kind, name, key in self.named:
                 first = len(params)
-                rows.append(
-                    f"(${first + 1}, ${first + 2}, ${first + 3}, ${first + 4}, ${first + 5},"
-                    f" ${first + 6}, ${first + 7}, ${first + 8}, clock_timestamp(), ${first + 9})"
-                )
+                slots = [f"${first + n}" for n in range(1, 12)]
+                rows.append(f"({', '.join(slots[:8])}, clock_timestamp(), {', '.join(slots[8:])})")
                 params += [key, self.backend.journal.project, kind, name, session.backend,
-                           holder.host, holder.pid, holder.run_id, holder.command]  # fmt: skip
+                           holder.host, holder.pid, holder.run_id, holder.command, holder.entity,
+                           holder.writes]  # fmt: skip
             cur.execute(
                 f"INSERT INTO {self.backend.journal.s}.lock_holders (lock_key, project, kind,"
-                f" name, backend, host, pid, run_id, since, command) VALUES {', '.join(rows)}"
+                " name, backend, host, pid, run_id, since, command, entity, writes)"
+                f" VALUES {', '.join(rows)}"
                 " ON CONFLICT (lock_key) DO UPDATE SET project = excluded.project,"
                 " kind = excluded.kind, name = excluded.name, backend = excluded.backend,"
                 " host = excluded.host, pid = excluded.pid, run_id = excluded.run_id,"
-                " since = excluded.since, command = excluded.command",
+                " since = excluded.since, command = excluded.command, entity = excluded.entity,"
+                " writes = excluded.writes",
                 params,
             )
         return None
+
+
+def _holder(row: tuple[Any, ...]) -> Holder:
+    """A Holder from lock_holders' pid, host, run_id, since, command, entity, writes."""
+    pid, host, run_id, since, command, entity, writes = row
+    return Holder(pid, host, run_id, since.isoformat(), command, entity, writes)

@@ -95,6 +95,11 @@ MIGRATIONS: list[str] = [
         command text NOT NULL
     );
     """,
+    # 2: the entity run holding a lock and the destination it writes, for messages.
+    """
+    ALTER TABLE {s}.lock_holders ADD COLUMN entity text NOT NULL DEFAULT '';
+    ALTER TABLE {s}.lock_holders ADD COLUMN writes text NOT NULL DEFAULT ''
+    """,
 ]
 
 ENTITY_RUN_COLUMNS = (
