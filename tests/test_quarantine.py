@@ -175,6 +175,25 @@ def test_a_full_copy_replaces_the_quarantine(make_project: Any) -> None:
     assert sorted(read_lake(root / "lake")["ID"]) == [1, 4]
 
 
+def test_a_full_copy_whose_every_row_is_held_back_leaves_the_destination_and_says_why(
+    make_project: Any,
+) -> None:
+    root = project(make_project, "{type: parquet, path: lake}")
+    flow = root / "flows/orders/flow.yml"
+    flow.write_text(flow.read_text() + "run_type: full_drop\n")
+    FIRST.write_parquet(root / "data/a.parquet")
+    assert go(root)[0] == 0
+    (root / "data/a.parquet").unlink()
+    orders([8, 9], [None, None], [1.0, 2.0]).write_parquet(root / "data/b.parquet")
+
+    code, entity, _ = go(root)
+
+    assert code == 1
+    assert "every row of" in entity["error"] and "failed a check (2 held back" in entity["error"]
+    assert "would replace the 2 rows" in entity["error"] and "allow_empty" in entity["hint"]
+    assert sorted(read_lake(root / "lake")["ID"]) == [1, 4]
+
+
 @pytest.mark.parametrize(
     ("checks", "said"),
     [

@@ -186,7 +186,7 @@ class EntityFlow:
                 raise Interrupted("interrupted before publish")
             report = checker.settle() if checker else None
             if entity.run_type == "full_drop" and not counts.written:
-                self._refuse_emptying()
+                self._refuse_emptying(held)
             state = read.next_state()
             failpoint("before_publish")
             self.events.phase(PUBLISHING)
@@ -231,17 +231,24 @@ class EntityFlow:
         appended = self.entity.run_type == "incremental" and self.backfill is None
         return appended and previous.mark is None and self.published_before and counts.written > 0
 
-    def _refuse_emptying(self) -> None:
+    def _refuse_emptying(self, quarantine: Quarantine | None) -> None:
         """A full copy of nothing over a destination holding rows is most often an accident
-        (an empty folder, a glob matching nothing): it needs the entity's `allow_empty`."""
+        (an empty folder, a glob matching nothing, every row failing a check): it needs the
+        entity's `allow_empty`."""
         entity = self.entity
         if entity.settings.allow_empty:
             return
         held = entity.store.row_count()
+        if quarantine is not None:
+            quarantine.flush()
+        home = entity.home.describe()
+        source = f"{home} gave no rows"
+        if quarantine is not None and quarantine.rows:
+            source = f"every row of {home} failed a check ({quarantine.rows} held back)"
         if held:
             raise EntityError(
-                f"{entity.home.describe()} gave no rows, and a full_drop would replace the"
-                f" {held} rows in {entity.store.destination()} with none; nothing was changed",
+                f"{source}, and a full_drop would replace the {held} rows in"
+                f" {entity.store.destination()} with none; nothing was changed",
                 hint="if the source is empty on purpose, set allow_empty: true on the entity"
                 f" (or --var flow.{entity.flow}.entities.{entity.name}.allow_empty=true)",
             )
