@@ -47,6 +47,18 @@ def go(hygge_cli, root: Path) -> tuple[int, dict]:
     return result.exit_code, entities[0]
 
 
+def test_accepted_values_read_as_written_not_as_yaml_1_1_booleans(make_project, hygge_cli) -> None:
+    """`NO` is Norway and `on` a status, not false and true (YAML 1.1 would have read them so,
+    and every row would fail); an entity's boolean setting still takes yes."""
+    root = project(make_project, "{accepted_values: {country: [NO, SE], status: [on, off]}}")
+    flow = root / "flows/shop/flow.yml"
+    flow.write_text(flow.read_text() + "    allow_empty: yes\n")
+    rows = orders([1, 2, 3], country=["NO", "SE", "NO"], status=["on", "off", "on"])
+    rows.write_parquet(root / "data/orders/a.parquet")
+    code, entity = go(hygge_cli, root)
+    assert code == 0 and entity["rows"] == 3, entity
+
+
 def test_checks_that_pass_let_the_rows_through(make_project, hygge_cli) -> None:
     checks = (
         "{not_null: [id], unique: [id], accepted_values: {status: [new, paid]},"

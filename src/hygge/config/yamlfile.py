@@ -78,8 +78,11 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
 
 
 def _check(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], path: Path) -> None:
-    """Reject tags and duplicate keys; record the line of every key."""
+    """Reject tags and duplicate keys; record the line of every key; read plain scalars as
+    YAML 1.2 does (`_as_text`)."""
     line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style is None and _as_text(node):
+        node.tag = "tag:yaml.org,2002:str"
     if node.tag not in _PLAIN_TAGS:
         raise ConfigError(
             f"{path}:{line}: YAML tag {_short(node.tag)!r} is not allowed{_at(at)}",
@@ -106,6 +109,16 @@ def _check(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], path: Path) 
         for index, item in enumerate(node.value):
             lines[(*at, index)] = item.start_mark.line + 1
             _check(item, (*at, index), lines, path)
+
+
+def _as_text(node: yaml.ScalarNode) -> bool:
+    """Whether a plain scalar that YAML 1.1 (PyYAML) reads as a boolean or a base-60 number
+    is text in YAML 1.2: `NO` (Norway) in `accepted_values: {country: [NO, SE]}` is not
+    false, and `1:30` is not 90. A setting that is a boolean still takes yes/no/on/off, as
+    the models convert them."""
+    if node.tag == "tag:yaml.org,2002:bool":
+        return node.value.lower() not in ("true", "false")
+    return node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value
 
 
 def _short(tag: str) -> str:
