@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hygge.errors import JournalError
 from hygge.journal import open_journal, open_project_journal
 from tests.conftest import ProjectMaker, read_lake
 from tests.journals import open_test_journal, raw, use_postgres, where
-from tests.proc import run
+from tests.proc import history, run, start_paused
 
 FLOW = """\
 home: {type: parquet, path: "data/{entity}"}
@@ -202,3 +203,31 @@ def test_a_schema_from_a_newer_hygge_is_refused(tmp_path: Path, postgres_url: st
         open_test_journal(tmp_path)
     assert "schema version 99" in str(caught.value) and where(tmp_path) in str(caught.value)
     assert caught.value.hint is not None and "upgrade hygge" in caught.value.hint
+
+
+def test_a_run_of_a_dead_worker_on_another_machine_is_marked_interrupted(
+    shop: Path, tmp_path: Path
+) -> None:
+    """Another machine's process cannot be looked up: its run counts as alive while its
+    journal session holds the run's advisory lock, and as interrupted once that session
+    died with the process. The other machine is a process with a hostname of its own."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is needed to give a process another hostname")
+    other = tmp_path / "other-machine"
+    shutil.copytree(shop, other)
+    elsewhere = ["unshare", "--uts", "sh", "-c", 'hostname machine-b && exec "$@"', "sh"]
+    held = start_paused(other, tmp_path / "paused", "go", prefix=elsewhere)
+    (remote,) = history(shop)
+
+    skipped = run(shop, "go")  # marks the runs of dead processes first: this one lives
+    still = {r["run_id"]: r["status"] for r in history(shop)}
+    held.kill()
+    held.wait()
+    after = run(shop, "go")
+    final = {r["run_id"]: r["status"] for r in history(shop)}
+
+    assert skipped.returncode == 75, skipped.stdout + skipped.stderr
+    assert still[remote["run_id"]] == "running"
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert final[remote["run_id"]] == "interrupted"
+    assert sorted(read_lake(shop / "lake" / "orders")["id"]) == list(range(10))

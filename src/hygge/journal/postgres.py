@@ -96,6 +96,9 @@ class PostgresJournal(Journal):
                 [self.project, run_id, self._host, pid, process_start(pid), redact(command),
                  round_id],
             )  # fmt: skip
+            # Held by this journal's session while the run lives: other machines, which cannot
+            # see this process, judge by it whether the run died (mark_interrupted).
+            cur.execute("SELECT pg_advisory_lock($1)", [self._run_key(run_id)])
 
     def finish_run(self, run_id: str, status: str) -> None:
         check_status(status, RUN_STATUSES - {"running"}, "a finished run's")
@@ -107,6 +110,7 @@ class PostgresJournal(Journal):
             )
             if not cur.fetchall():
                 raise JournalError(f"journal {self.where}: there is no run {run_id!r}")
+            cur.execute("SELECT pg_advisory_unlock($1)", [self._run_key(run_id)])
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         check_limit(limit)
@@ -232,14 +236,14 @@ class PostgresJournal(Journal):
         changed = 0
         with self._write("mark the runs of dead processes interrupted") as cur:
             cur.execute(
-                f"SELECT run_id, pid, process_start FROM {self.s}.runs"
-                " WHERE project = $1 AND host = $2 AND (status = 'running' OR run_id IN"
+                f"SELECT run_id, host, pid, process_start FROM {self.s}.runs"
+                " WHERE project = $1 AND (status = 'running' OR run_id IN"
                 f" (SELECT run_id FROM {self.s}.entity_runs WHERE project = $1"
                 " AND status = 'running'))",
-                [self.project, self._host],
+                [self.project],
             )
-            for run_id, pid, started in cur.fetchall():
-                if process_alive(pid, started):
+            for run_id, host, pid, started in cur.fetchall():
+                if self._alive(cur, run_id, host, pid, started):
                     continue
                 cur.execute(
                     f"UPDATE {self.s}.entity_runs SET status = 'interrupted',"
@@ -255,6 +259,22 @@ class PostgresJournal(Journal):
                     [self.project, run_id],
                 )
         return changed
+
+    def _alive(self, cur: Cursor, run_id: str, host: str, pid: int, started: Any) -> bool:
+        """A run of this machine lives while its process does; one of another machine while
+        its journal session holds the run's advisory lock (start_run)."""
+        if host == self._host:
+            return process_alive(pid, started)
+        key = self._run_key(run_id)
+        cur.execute(
+            "SELECT CASE WHEN pg_try_advisory_lock($1) THEN NOT pg_advisory_unlock($1)"
+            " ELSE true END",
+            [key],
+        )
+        return bool(cur.fetchone()[0])
+
+    def _run_key(self, run_id: str) -> int:
+        return lock_key("run", self.project, run_id)
 
     # -- watermarks --------------------------------------------------------------------------
 
