@@ -38,12 +38,20 @@ def test_schema_gives_source_and_landed_names_and_types(make_project, hygge_cli)
     shown = hygge_cli("schema", "shop.shop", cwd=root)
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines() == [
-        "OrderID     -> order_id  Int64",
-        "Order Total -> order_total  Float64",
-        "(added)     -> source_system  String",
+        f"into {root / 'lake'}: not there yet, every column is new",
+        "OrderID      -> order_id       Int64",
+        "Order Total  -> order_total    Float64",
+        "(added)      -> source_system  String",
     ]
     as_json = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
-    assert as_json[0] == {"source": "OrderID", "destination": "order_id", "type": "Int64"}
+    assert as_json["destination"] == str(root / "lake") and as_json["exists"] is False
+    assert as_json["columns"][0] == {
+        "source": "OrderID",
+        "destination": "order_id",
+        "type": "Int64",
+        "store_type": None,
+        "verdict": None,
+    }
     assert not (root / "lake").exists() and not (root / ".hygge").exists()
 
 

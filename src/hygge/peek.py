@@ -5,7 +5,7 @@ asked for its schema (no rows), or for one batch."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import polars as pl
 from hygge.config.project import Project, as_project
 from hygge.errors import HyggeError
 from hygge.plan import Plan, PlannedEntity
-from hygge.plugin import Window
+from hygge.plugin import LandedColumn, Window
 from hygge.polish import Polisher
 from hygge.steering import planned_entity
 
@@ -23,12 +23,25 @@ PEEK_RUN = "preview"  # the run id polish writes into a preview's run_id column
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its source name (None for a column polish adds), the name it lands under,
-    and its type."""
+    """One column: its source name (None for a column polish adds or one only the destination
+    has), the name it lands under, its type, and (when the destination exists) its type there
+    and what a load does with it (`verdict`)."""
 
     source: str | None
     destination: str
     type: str
+    store_type: str | None = None
+    verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class Landing:
+    """An entity's columns held to its destination: `exists` is False when there is none yet,
+    None when the store cannot tell (then no verdicts)."""
+
+    destination: str
+    exists: bool | None
+    columns: list[Column]
 
 
 def columns(project: Project | str | Path | None, entity: str) -> list[Column]:
@@ -36,16 +49,51 @@ def columns(project: Project | str | Path | None, entity: str) -> list[Column]:
     return landing_columns(planned_entity(as_project(project), entity))
 
 
+def landing(project: Project | str | Path | None, entity: str) -> Landing:
+    """The entity's columns, each beside the destination's column of its name (the store reads
+    its metadata only), then the columns only the destination has."""
+    planned = planned_entity(as_project(project), entity)
+    incoming, schema = _landed(planned)
+    where = planned.store.destination()
+    held = planned.store.landed_columns(schema)
+    if not held:
+        return Landing(where, None if held is None else False, incoming)
+    replaced = planned.run_type == "full_drop"
+    by_name = {c.name: c for c in held}
+    found = [_judged(c, by_name.get(c.destination), replaced) for c in incoming]
+    only = "dropped (full_drop)" if replaced else "kept, filled with nulls"
+    found += [Column(None, c.name, "-", c.type, only) for c in held if c.name not in schema]
+    return Landing(where, True, found)
+
+
+def _judged(column: Column, held: LandedColumn | None, replaced: bool) -> Column:
+    """column with the destination's type and what a load does with it."""
+    if held is None:
+        return replace(column, verdict="new: added")
+    if held.same:
+        verdict = "same"
+    elif replaced:
+        verdict = "type differs: replaced (full_drop)"
+    else:
+        verdict = "type differs: converted" if held.holds else "type differs: will fail"
+    return replace(column, store_type=held.type, verdict=verdict)
+
+
 def landing_columns(planned: PlannedEntity) -> list[Column]:
     """A planned entity's columns as they land (the home's schema, polished)."""
+    return _landed(planned)[0]
+
+
+def _landed(planned: PlannedEntity) -> tuple[list[Column], pl.Schema]:
+    """The columns as they land, and their schema."""
     schema, polish = planned.home.schema(), planned.settings.polish
     if polish is None:
-        return [Column(name, name, str(dtype)) for name, dtype in schema.items()]
+        return [Column(name, name, str(dtype)) for name, dtype in schema.items()], schema
     polisher = Polisher(polish, PEEK_RUN, datetime.now(UTC))
     landed = polisher.apply(pl.DataFrame(schema=schema)).schema
     names = polisher.names(list(schema))
     found = [Column(s, names[s], str(landed[names[s]])) for s in schema]
-    return found + [Column(None, name, str(landed[name])) for name in polish.added()]
+    return found + [Column(None, name, str(landed[name])) for name in polish.added()], landed
 
 
 def destination_columns(plan: Plan) -> dict[str, list[Column] | str]:

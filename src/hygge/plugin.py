@@ -227,6 +227,19 @@ class Load(ABC):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class LandedColumn:
+    """A column the destination has now: its name, its type as the destination names it,
+    and what a load would do with the incoming column of that name: `same` type (nothing
+    converted), or `holds` (converted, e.g. a wider type; False: the load fails). Both are
+    None when nothing incoming has that name (the load fills it with nulls)."""
+
+    name: str
+    type: str
+    same: bool | None
+    holds: bool | None
+
+
 class Store(ABC, Generic[ConfigT]):
     """A destination for one entity, configured by a `ConfigT` (its `Config`)."""
 
@@ -268,6 +281,12 @@ class Store(ABC, Generic[ConfigT]):
         """Why this store cannot take a column of this name (as polish leaves it); None when
         it can. `hygge debug` asks it of each column the home describes, when
         `refuses_names` says the store may refuse one."""
+        return None
+
+    def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
+        """The destination's columns now, each held to the incoming column of its name, for
+        `hygge schema`: empty when there is no destination yet, None when the store cannot
+        tell. Reads metadata only, writes nothing."""
         return None
 
     def begin(self, run: LoadRun) -> Load:

@@ -341,7 +341,8 @@ def schema(
     project_dir: Path | None, entity: str | None, config_kind: str | None, as_json: bool
 ) -> None:
     """The columns entity F.E will deliver: source name, name in the store (after polish),
-    type. Reads the home's column types, no rows. With --config KIND, the JSON Schema of
+    type, and the destination's type and what a load does, when it exists. Reads the home's
+    column types and the destination's, no rows. With --config KIND, the JSON Schema of
     hygge.yml, flow.yml or entity files."""
     if config_kind is not None:
         from hygge.config.jsonschema import MODELS, config_schema
@@ -351,17 +352,14 @@ def schema(
         return
     if entity is None:
         raise UsageError("hygge schema needs an entity F.E, or --config KIND")
-    from hygge.peek import columns
+    from hygge.cli.render import landing_lines
+    from hygge.peek import landing
 
-    found = columns(project_dir, entity)
+    found = landing(project_dir, entity)
     if as_json:
-        click.echo(json.dumps([asdict(column) for column in found], indent=2))
+        click.echo(json.dumps(asdict(found), indent=2))
         return
-    width = max((len(c.source or "") for c in found), default=0)
-    for column in found:
-        renamed = "" if column.source == column.destination else f" -> {column.destination}"
-        source = column.source or "(added)"
-        click.echo(f"{source:<{width}}{renamed}  {column.type}")
+    click.echo("\n".join(landing_lines(found)))
 
 
 @main.command()

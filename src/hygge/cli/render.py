@@ -15,7 +15,7 @@ from rich.text import Text
 from hygge.checks import CheckReport
 from hygge.cli.console import fits
 from hygge.debug import Check, ProjectCheck
-from hygge.peek import Column
+from hygge.peek import Column, Landing
 from hygge.plan import Plan, PlannedEntity
 from hygge.redact import MASK, is_secret_key, redact
 from hygge.results import EntityResult, RunResult
@@ -303,3 +303,29 @@ def _print_one_check(console: Console, check: Check) -> None:
     console.print(f"{mark}  {escape(redact(what))}", highlight=False)
     for problem in check.problems:
         console.print(f"     {escape(redact(problem))}", highlight=False)
+
+
+def landing_lines(found: Landing) -> list[str]:
+    """`hygge schema`: where the columns land, then one aligned line per column: source name,
+    the name it lands under, its type and (the destination existing) its type there and what
+    a load does with it."""
+    if found.exists is None:
+        head = f"into {found.destination} (its columns cannot be read before a run)"
+    elif found.exists:
+        head = f"into {found.destination}:"
+    else:
+        head = f"into {found.destination}: not there yet, every column is new"
+    rows = [_cells(column) for column in found.columns]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)) for row in rows]
+    return [head, *(line.rstrip() for line in lines)]
+
+
+def _cells(column: Column) -> list[str]:
+    if column.source is not None:
+        source = column.source
+    else:
+        source = "(store only)" if column.type == "-" else "(added)"
+    renamed = "" if column.source == column.destination else f"-> {column.destination}"
+    there = "" if column.verdict is None else column.store_type or "-"
+    return [source, renamed, column.type, there, column.verdict or ""]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -41,3 +41,13 @@ def rounds_in_float(source: str, destination: str) -> bool:
     if source.lower().startswith(("decimal", "numeric")):
         return True
     return _INTEGER_BITS.get(source.lower(), 0) > mantissa
+
+
+def named_type(
+    column_type: Callable[[str, pl.DataType], str], name: str, dtype: pl.DataType
+) -> str | None:
+    """column_type's name for dtype; None where it refuses the type (as a load would)."""
+    try:
+        return column_type(name, dtype)
+    except StoreError:
+        return None

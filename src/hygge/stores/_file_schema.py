@@ -22,7 +22,7 @@ import polars as pl
 
 from hygge.errors import StoreError
 from hygge.filesystem import FileSystem, is_hidden
-from hygge.plugin import LoadRun
+from hygge.plugin import LandedColumn, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores._commits import read_records
 
@@ -137,3 +137,18 @@ def published_schema(fs: FileSystem, folder: str) -> pl.Schema | None:
         return None
     with fs.fs.open(f"{folder}/{max(files)}", "rb") as handle:
         return pl.Schema(pl.read_parquet_schema(handle))
+
+
+def landed_in(published: pl.Schema | None, incoming: pl.Schema) -> list[LandedColumn]:
+    """published's columns held to incoming's by `FolderSchema.admit`'s rule (none: [])."""
+    if published is None:
+        return []
+    found = []
+    for name, held in published.items():
+        dtype = incoming.get(name)
+        if dtype is None:
+            found.append(LandedColumn(name, str(held), None, None))
+        else:
+            holds = held == dtype or held == pl.Null or converts(dtype, held)
+            found.append(LandedColumn(name, str(held), held == dtype, holds))
+    return found

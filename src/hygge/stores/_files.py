@@ -5,9 +5,8 @@ full_drop swaps that folder (commit record included) with the destination in one
 rename. An incremental load first writes its commit record, naming its files, into the
 destination, then moves the files in; a crash in between is rolled forward by the next
 run's recover(), and a move that fails is rolled back (files out, record removed), so a
-record only ever stands for a publish that happened or will be finished. File names carry
-the run id and a sequence number, so no run ever overwrites another's file. Every batch is
-first held to the folder's columns (`_file_schema`).
+record only ever stands for a publish that happened or will be finished. Files are named by
+run id and sequence number (none overwrites another's); batches obey `_file_schema`.
 
 Before a load starts, the store refuses what it could not finish or should not do: a
 destination whose folders it cannot change, and a full_drop over a folder of files that
@@ -30,7 +29,7 @@ from hygge.config.models import RunType
 from hygge.errors import SourceError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, location_identity, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, Store, WholeFile
+from hygge.plugin import Commit, Context, LandedColumn, Load, LoadRun, Store, WholeFile
 from hygge.stores import _object_swap
 from hygge.stores._commits import (
     RECORDS,
@@ -42,7 +41,7 @@ from hygge.stores._commits import (
     read_records,
     write_record,
 )
-from hygge.stores._file_schema import FolderSchema
+from hygge.stores._file_schema import FolderSchema, landed_in, published_schema
 from hygge.stores._whole_files import copy, refusal
 
 STAGING_MARK = ".hygge-"
@@ -185,6 +184,10 @@ class FileStore(Store[FileStoreConfigT]):
                 hint="check that it exists and that hygge's user or credentials may read and"
                 " write it",
             ) from exc
+
+    def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
+        with self.reaching():
+            return landed_in(published_schema(self.fs, self.path), incoming)
 
     def row_count(self) -> int | None:
         if not self.fs.exists(self.path):

@@ -31,7 +31,7 @@ from hygge.config.models import RunType
 from hygge.engines.cursor import Cursor
 from hygge.errors import EntityError, StoreError
 from hygge.filesystem import real_path
-from hygge.plugin import Commit, Context, PluginConfig, Store
+from hygge.plugin import Commit, Context, LandedColumn, PluginConfig, Store
 
 STAGE_PREFIX = "_hygge_stage#"
 COMMITS = "_hygge_commits"
@@ -147,6 +147,31 @@ class SqlStore(Store[SqlStoreConfigT]):
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         """The engine's rule for `new_columns`: does a source type fit a destination's?"""
         raise NotImplementedError
+
+    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
+        """The engine's type for a column of dtype, as a load's stage gets it (and as
+        `columns` names it); None when the engine has none (the load would fail)."""
+        return None
+
+    def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
+        """The table's columns, held to incoming's by `new_columns`' rule."""
+        if type(self).stage_type is SqlStore.stage_type:
+            return None  # the engine cannot say which type its stage would get
+        with self.cursor() as cur:
+            held = self.columns(cur, self.config.table)
+            if not held:
+                return []
+            fits = self.fits(cur)
+            return [self._landed(n, held[n], incoming.get(n), fits) for n in held]
+
+    def _landed(
+        self, name: str, held: str, dtype: pl.DataType | None, fits: Callable[[str, str], bool]
+    ) -> LandedColumn:
+        if dtype is None:
+            return LandedColumn(name, held, None, None)
+        given = self.stage_type(name, dtype)
+        fitting = given is not None and holds(given, held, fits)
+        return LandedColumn(name, held, given == held, fitting)
 
     def record_values(self, commit: Commit) -> tuple[str, Any]:
         """The VALUES of a commit record's row (run_id, destination, published_at,
@@ -286,9 +311,7 @@ def new_columns(
         held = destination.get(name)
         if held is None:
             added.append((name, source_type))
-        elif held != source_type and (
-            _timestamps(source_type, held) or not fits(source_type, held)
-        ):
+        elif not holds(source_type, held, fits):
             raise StoreError(
                 f"column {name!r} is {source_type} in the source but {held} in {where},"
                 " which cannot hold it",
@@ -296,6 +319,11 @@ def new_columns(
                 " or run the entity once as full_drop (it replaces the table with the new types)",
             )
     return added
+
+
+def holds(source: str, held: str, fits: Callable[[str, str], bool]) -> bool:
+    """Does a destination column of type held take a source column of source_type?"""
+    return held == source or (not _timestamps(source, held) and fits(source, held))
 
 
 def _timestamps(*types: str) -> bool:
@@ -363,3 +391,8 @@ class FileDatabaseStore(SqlStore[FileDatabaseStoreConfigT]):
 
     def row_count(self) -> int | None:
         return super().row_count() if Path(self.path).is_file() else None
+
+    def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
+        if Path(self.path).is_file() or type(self).stage_type is SqlStore.stage_type:
+            return super().landed_columns(incoming)
+        return []  # no file yet: no table (and no file is made)

@@ -41,11 +41,11 @@ from hygge.config.models import RunType
 from hygge.errors import RetryableError, StoreError
 from hygge.failpoints import failpoint
 from hygge.filesystem import FileSystem, location_identity, real_path
-from hygge.plugin import Commit, Context, Load, LoadRun, Store
+from hygge.plugin import Commit, Context, LandedColumn, Load, LoadRun, Store
 from hygge.stores import _delta_record as record
 from hygge.stores._delta_frames import delta_frame, newest_per_key, staged_stream
 from hygge.stores._delta_rows import committed_rows
-from hygge.stores._file_schema import FolderSchema
+from hygge.stores._file_schema import FolderSchema, landed_in
 
 STAGING_MARK = ".hygge-"
 log = logging.getLogger(__name__)
@@ -137,6 +137,10 @@ class DeltaStore(Store[DeltaStoreConfig]):
     def last_commit(self) -> Commit | None:
         with self.errors("read"):
             return record.last_commit(self.table())
+
+    def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
+        table = self.table()
+        return [] if table is None else landed_in(_polars_schema(table), incoming)
 
     def row_count(self) -> int | None:
         table = self.table()

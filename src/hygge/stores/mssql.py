@@ -15,7 +15,7 @@ in the same transaction. The SQL itself is in `hygge.stores._mssql_sql`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 import mssql_python  # noqa: F401  (the driver: a missing one is reported early)
@@ -38,6 +38,7 @@ from hygge.engines.mssql import (
     table,
     type_text,
 )
+from hygge.engines.types import named_type
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
@@ -111,6 +112,12 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
             (self.name(table),),
         )
         return {str(r[0]): type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
+
+    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
+        return named_type(column_type, name, dtype)
+
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
+        return fits
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[Any]:

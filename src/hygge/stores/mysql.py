@@ -31,7 +31,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +55,7 @@ from hygge.engines.mysql import (
     table_ddl,
     write_csv,
 )
+from hygge.engines.types import named_type
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
@@ -210,6 +211,12 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
             [self.database, table],
         )
         return {str(name): normal(str(dtype)) for name, dtype in cur.fetchall()}
+
+    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
+        return named_type(column_type, name, dtype)
+
+    def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
+        return fits
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[pymysql.cursors.Cursor]:

@@ -37,6 +37,7 @@ from hygge.engines.postgres import (
     fits,
     table_ddl,
 )
+from hygge.engines.types import named_type
 from hygge.errors import StoreError
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.redact import value_sample
@@ -107,6 +108,9 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
             [self.name(table)],
         )
         return {str(name): str(dtype) for name, dtype in cur.fetchall()}
+
+    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
+        return named_type(column_type, name, dtype)
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits(cur)

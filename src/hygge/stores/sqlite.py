@@ -32,7 +32,7 @@ from pydantic import Field, field_validator
 
 from hygge.engines.cursor import Cursor
 from hygge.engines.dialect import quote
-from hygge.engines.sqlite import connect, definitions, fits, mapped, to_stored
+from hygge.engines.sqlite import connect, declared_type, definitions, fits, mapped, to_stored
 from hygge.errors import StoreError
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.stores._sql import FileDatabaseStore, FileDatabaseStoreConfig, transaction
@@ -82,6 +82,9 @@ class SqliteStore(FileDatabaseStore[SqliteStoreConfig]):
         """Column name -> declared type."""
         cur.execute("SELECT name, type FROM pragma_table_info(?)", [table])
         return {row[0]: row[1] for row in cur.fetchall()}
+
+    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
+        return declared_type(dtype)
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits

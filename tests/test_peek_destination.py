@@ -1,0 +1,109 @@
+"""`hygge schema` beside an existing destination: each column's type there and what a load
+does with it, as the real run then does; reading it writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import ProjectMaker, lake_snapshot
+from tests.engines import Engine, engine_named, table_of
+from tests.pg import postgres_url  # noqa: F401  (a session fixture)
+
+
+def flow(store: str) -> str:
+    return (
+        f"home: {{type: parquet, path: data}}\nstore: {store}\n"
+        "run_type: incremental\nwatermark: {column: id}\n"
+    )
+
+
+FIRST = pl.DataFrame({"id": [1, 2], "amount": [1.5, 2.5], "note": ["a", "b"]})
+# id narrower (converted), amount text (refused), note gone (kept), extra new (added)
+SECOND = pl.DataFrame(
+    {"id": [3], "amount": ["3.5"], "extra": [7]}, schema_overrides={"id": pl.Int32}
+)
+
+
+def write_source(root: Path, frame: pl.DataFrame) -> None:
+    (root / "data").mkdir(exist_ok=True)
+    frame.write_parquet(root / "data/a.parquet")
+
+
+def test_a_parquet_folder_shows_its_types_and_what_a_load_does(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    root = make_project({"flows/shop/flow.yml": flow("{type: parquet, path: lake}")})
+    write_source(root, FIRST)
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    write_source(root, SECOND)
+    before = lake_snapshot(root)
+
+    shown = hygge_cli("schema", "shop.shop", cwd=root)
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines() == [
+        f"into {root / 'lake'}:",
+        "id                     Int32   Int64    type differs: converted",
+        "amount                 String  Float64  type differs: will fail",
+        "extra                  Int64   -        new: added",
+        "(store only)  -> note  -       String   kept, filled with nulls",
+    ]
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines()[1:])
+    as_json = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
+    assert as_json["exists"] is True
+    assert as_json["columns"][1]["verdict"] == "type differs: will fail"
+    assert lake_snapshot(root) == before
+    ran = hygge_cli("go", cwd=root)
+    assert ran.exit_code == 1 and "column 'amount' is String" in ran.output
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return engine_named(request)
+
+
+# The destination's type names of FIRST's columns.
+TYPES = {"sqlite": ("INTEGER", "REAL", "TEXT"), "postgres": ("bigint", "double precision", "text")}
+
+
+def test_a_database_table_shows_its_types_and_what_a_load_does(
+    engine: Engine,
+    make_project: ProjectMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    hygge_cli,
+) -> None:
+    for name, value in engine.env.items():
+        monkeypatch.setenv(name, value)
+    table = table_of(tmp_path)
+    flows = {"flows/shop/flow.yml": flow(engine.store_yaml(table))}
+    root = make_project({"hygge.yml": engine.hygge_yml(2), **flows})
+    write_source(root, FIRST)
+
+    absent = hygge_cli("schema", "shop.shop", cwd=root)
+
+    assert absent.exit_code == 0, absent.output
+    assert absent.stdout.splitlines()[0].endswith(": not there yet, every column is new")
+    assert not (root / "warehouse.db").exists()  # looking made no database file
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    write_source(root, SECOND)
+
+    shown = hygge_cli("schema", "--json", "shop.shop", cwd=root)
+
+    big, double, text = TYPES[engine.kind]
+    landed = json.loads(shown.stdout)
+    assert landed["exists"] is True
+    assert [(c["destination"], c["store_type"], c["verdict"]) for c in landed["columns"]] == [
+        ("id", big, "type differs: converted"),
+        ("amount", double, "type differs: will fail"),
+        ("extra", None, "new: added"),
+        ("note", text, "kept, filled with nulls"),
+    ]
+    ran = hygge_cli("go", cwd=root)
+    assert ran.exit_code == 1 and "column 'amount' is" in ran.output
+    after = engine.read(root, table)  # the refused load changed nothing
+    assert after is not None and after.height == 2
