@@ -33,10 +33,11 @@ def write_source(root: Path, frame: pl.DataFrame) -> None:
     frame.write_parquet(root / "data/a.parquet")
 
 
-def test_a_parquet_folder_shows_its_types_and_what_a_load_does(
-    make_project: ProjectMaker, hygge_cli
+@pytest.mark.parametrize("kind", ["parquet", "delta"])
+def test_a_folder_or_delta_table_shows_its_types_and_what_a_load_does(
+    kind: str, make_project: ProjectMaker, hygge_cli
 ) -> None:
-    root = make_project({"flows/shop/flow.yml": flow("{type: parquet, path: lake}")})
+    root = make_project({"flows/shop/flow.yml": flow(f"{{type: {kind}, path: lake}}")})
     write_source(root, FIRST)
     assert hygge_cli("go", cwd=root).exit_code == 0
     write_source(root, SECOND)
@@ -107,3 +108,22 @@ def test_a_database_table_shows_its_types_and_what_a_load_does(
     assert ran.exit_code == 1 and "column 'amount' is" in ran.output
     after = engine.read(root, table)  # the refused load changed nothing
     assert after is not None and after.height == 2
+
+
+def test_a_full_drop_replaces_what_differs(make_project: ProjectMaker, hygge_cli) -> None:
+    dropping = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    root = make_project({"flows/shop/flow.yml": dropping + "run_type: full_drop\n"})
+    write_source(root, FIRST)
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    write_source(root, SECOND)
+
+    landed = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
+
+    assert [c["verdict"] for c in landed["columns"]] == [
+        "type differs: replaced (full_drop)",
+        "type differs: replaced (full_drop)",
+        "new: added",
+        "dropped (full_drop)",
+    ]
+    assert hygge_cli("go", cwd=root).exit_code == 0
+    assert pl.read_parquet(root / "lake/*.parquet").columns == ["id", "amount", "extra"]
