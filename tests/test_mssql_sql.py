@@ -13,7 +13,7 @@ import pytest
 from hygge.engines import mssql as engine
 from hygge.errors import StoreError
 from hygge.stores import _mssql_sql as sql
-from hygge.stores._sql import column_types
+from hygge.stores._sql_columns import column_types
 from hygge.stores.mssql import MsSqlStoreConfig
 
 # (Polars type, SQL Server column, Polars type read back)

@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import ProjectMaker, lake_snapshot
 from tests.engines import Engine, engine_named, table_of
-from tests.pg import postgres_url  # noqa: F401  (a session fixture)
 
 
 def flow(store: str) -> str:
@@ -62,13 +61,18 @@ def test_a_folder_or_delta_table_shows_its_types_and_what_a_load_does(
     assert ran.exit_code == 1 and "column 'amount' is String" in ran.output
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "duckdb", "postgres", "mysql"])
 def engine(request: pytest.FixtureRequest) -> Engine:
     return engine_named(request)
 
 
 # The destination's type names of FIRST's columns.
-TYPES = {"sqlite": ("INTEGER", "REAL", "TEXT"), "postgres": ("bigint", "double precision", "text")}
+TYPES = {
+    "sqlite": ("INTEGER", "REAL", "TEXT"),
+    "duckdb": ("BIGINT", "DOUBLE", "VARCHAR"),
+    "postgres": ("bigint", "double precision", "text"),
+    "mysql": ("bigint", "double", "longtext"),
+}
 
 
 def test_a_database_table_shows_its_types_and_what_a_load_does(
@@ -89,7 +93,7 @@ def test_a_database_table_shows_its_types_and_what_a_load_does(
 
     assert absent.exit_code == 0, absent.output
     assert absent.stdout.splitlines()[0].endswith(": not there yet, every column is new")
-    assert not (root / "warehouse.db").exists()  # looking made no database file
+    assert not list(root.glob("warehouse.*"))  # looking made no database file
     assert hygge_cli("go", cwd=root).exit_code == 0
     write_source(root, SECOND)
 
@@ -127,3 +131,23 @@ def test_a_full_drop_replaces_what_differs(make_project: ProjectMaker, hygge_cli
     ]
     assert hygge_cli("go", cwd=root).exit_code == 0
     assert pl.read_parquet(root / "lake/*.parquet").columns == ["id", "amount", "extra"]
+
+
+def test_a_folder_whose_columns_no_record_tells_is_said_so(
+    make_project: ProjectMaker, hygge_cli
+) -> None:
+    root = make_project({"flows/shop/flow.yml": flow("{type: csv, path: lake}")})
+    write_source(root, FIRST)
+    (root / "lake").mkdir()
+    (root / "lake/theirs.csv").write_text("id,amount\n1,x\n")
+
+    shown = hygge_cli("schema", "shop.shop", cwd=root)
+
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines() == [
+        f"into {root / 'lake'}: the store cannot tell its columns",
+        "id      Int64",
+        "amount  Float64",
+        "note    String",
+    ]
+    assert json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)["exists"] is None

@@ -310,14 +310,15 @@ def landing_lines(found: Landing) -> list[str]:
     the name it lands under, its type and (the destination existing) its type there and what
     a load does with it."""
     if found.exists is None:
-        head = f"into {found.destination} (its columns cannot be read before a run)"
+        head = f"into {found.destination}: the store cannot tell its columns"
     elif found.exists:
         head = f"into {found.destination}:"
     else:
         head = f"into {found.destination}: not there yet, every column is new"
     rows = [_cells(column) for column in found.columns]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
-    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=True)) for row in rows]
+    shown = [i for i, width in enumerate(widths) if width]  # an empty column takes no room
+    lines = ["  ".join(f"{row[i]:<{widths[i]}}" for i in shown) for row in rows]
     return [head, *(line.rstrip() for line in lines)]
 
 

@@ -139,10 +139,17 @@ def published_schema(fs: FileSystem, folder: str) -> pl.Schema | None:
         return pl.Schema(pl.read_parquet_schema(handle))
 
 
-def landed_in(published: pl.Schema | None, incoming: pl.Schema) -> list[LandedColumn]:
-    """published's columns held to incoming's by `FolderSchema.admit`'s rule (none: [])."""
+def folder_landing(fs: FileSystem, folder: str, incoming: pl.Schema) -> list[LandedColumn] | None:
+    """The folder's columns held to incoming's: empty when there is no folder, None when it
+    tells no columns (files hygge did not publish, or none)."""
+    published = published_schema(fs, folder)
     if published is None:
-        return []
+        return None if fs.exists(folder) else []
+    return landed_in(published, incoming)
+
+
+def landed_in(published: pl.Schema, incoming: pl.Schema) -> list[LandedColumn]:
+    """published's columns held to incoming's by `FolderSchema.admit`'s rule."""
     found = []
     for name, held in published.items():
         dtype = incoming.get(name)

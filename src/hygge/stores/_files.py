@@ -41,7 +41,7 @@ from hygge.stores._commits import (
     read_records,
     write_record,
 )
-from hygge.stores._file_schema import FolderSchema, landed_in, published_schema
+from hygge.stores._file_schema import FolderSchema, folder_landing
 from hygge.stores._whole_files import copy, refusal
 
 STAGING_MARK = ".hygge-"
@@ -187,7 +187,7 @@ class FileStore(Store[FileStoreConfigT]):
 
     def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
         with self.reaching():
-            return landed_in(published_schema(self.fs, self.path), incoming)
+            return folder_landing(self.fs, self.path, incoming)
 
     def row_count(self) -> int | None:
         if not self.fs.exists(self.path):

@@ -1,5 +1,4 @@
-"""What every SQL store shares: naming, stages, the commit-record table, recovery, checks,
-and the rule for new or changed source columns.
+"""What every SQL store shares: naming, stages, the commit-record table, recovery, checks.
 
 A load stages its rows in a table of its own beside the destination (same schema, so a
 full_drop can rename it into place): `_hygge_stage#<table>#<run id>`, or where an engine's
@@ -9,7 +8,8 @@ table whose name merely starts the same. Publishing also writes the load's commi
 `_hygge_commits` (one row per load: run id, destination, published_at, watermark, state),
 which is how a rerun learns what was published but never committed to the journal. An engine
 module gives its cursor, catalog queries, quoting and placeholders (`SqlStore`, or
-`FileDatabaseStore` for a database in one file); the publish most share is `_sql_load`."""
+`FileDatabaseStore` for a database in one file); the publish most share is `_sql_load`, the
+rule for new or changed source columns `_sql_columns`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +29,10 @@ from pydantic import Field, field_validator, model_validator
 
 from hygge.config.models import RunType
 from hygge.engines.cursor import Cursor
-from hygge.errors import EntityError, StoreError
+from hygge.errors import EntityError
 from hygge.filesystem import real_path
 from hygge.plugin import Commit, Context, LandedColumn, PluginConfig, Store
+from hygge.stores._sql_columns import landed_column
 
 STAGE_PREFIX = "_hygge_stage#"
 COMMITS = "_hygge_commits"
@@ -148,30 +149,22 @@ class SqlStore(Store[SqlStoreConfigT]):
         """The engine's rule for `new_columns`: does a source type fit a destination's?"""
         raise NotImplementedError
 
-    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
-        """The engine's type for a column of dtype, as a load's stage gets it (and as
-        `columns` names it); None when the engine has none (the load would fail)."""
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str] | None:
+        """The engine's type for each incoming column, as a load's stage gets it (and as
+        `columns` names it), leaving out those it has none for (the load would fail);
+        None: the engine cannot tell."""
         return None
 
     def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
         """The table's columns, held to incoming's by `new_columns`' rule."""
-        if type(self).stage_type is SqlStore.stage_type:
-            return None  # the engine cannot say which type its stage would get
+        if type(self).stage_types is SqlStore.stage_types:
+            return None
         with self.cursor() as cur:
             held = self.columns(cur, self.config.table)
             if not held:
                 return []
-            fits = self.fits(cur)
-            return [self._landed(n, held[n], incoming.get(n), fits) for n in held]
-
-    def _landed(
-        self, name: str, held: str, dtype: pl.DataType | None, fits: Callable[[str, str], bool]
-    ) -> LandedColumn:
-        if dtype is None:
-            return LandedColumn(name, held, None, None)
-        given = self.stage_type(name, dtype)
-        fitting = given is not None and holds(given, held, fits)
-        return LandedColumn(name, held, given == held, fitting)
+            given, fits = self.stage_types(cur, incoming) or {}, self.fits(cur)
+            return [landed_column(n, held[n], n in incoming, given.get(n), fits) for n in held]
 
     def record_values(self, commit: Commit) -> tuple[str, Any]:
         """The VALUES of a commit record's row (run_id, destination, published_at,
@@ -273,13 +266,6 @@ def commit_of(row: Sequence[Any]) -> Commit:
     return Commit(str(run_id), published, watermark, None if state is None else bytes(state))
 
 
-def column_types(
-    schema: pl.Schema, column_type: Callable[[str, pl.DataType], str]
-) -> dict[str, str]:
-    """Column name -> the engine's type for it, by the engine's `column_type`."""
-    return {name: column_type(name, dtype) for name, dtype in schema.items()}
-
-
 def bulk_ready(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame in the types a bulk path sends as the stage's columns (vectorized): UInt64 as
     Decimal(20,0), since no signed integer holds them all; categorical, enum and all-NULL
@@ -290,44 +276,6 @@ def bulk_ready(frame: pl.DataFrame) -> pl.DataFrame:
         if dtype == pl.UInt64 or isinstance(dtype, pl.Categorical | pl.Enum | pl.Null)
     }
     return frame.cast(casts) if casts else frame  # type: ignore[arg-type]
-
-
-def new_columns(
-    destination: Mapping[str, str],
-    source: Mapping[str, str],
-    fits: Callable[[str, str], bool],
-    where: str,
-) -> list[tuple[str, str]]:
-    """The source columns to add to the destination (as nullable), in source order.
-
-    A column both have must fit: `fits(source_type, destination_type)` says whether the
-    destination's type holds every value of the source's. Two timestamp types fit only when
-    equal: a cast would drop digits or invent a zone, which a database's implicit casts allow.
-    A misfit stops the load before anything is written, naming the column and both types;
-    hygge never narrows or rewrites a destination column on its own.
-    """
-    added = []
-    for name, source_type in source.items():
-        held = destination.get(name)
-        if held is None:
-            added.append((name, source_type))
-        elif not holds(source_type, held, fits):
-            raise StoreError(
-                f"column {name!r} is {source_type} in the source but {held} in {where},"
-                " which cannot hold it",
-                hint="cast the column in the source, change the destination column's type,"
-                " or run the entity once as full_drop (it replaces the table with the new types)",
-            )
-    return added
-
-
-def holds(source: str, held: str, fits: Callable[[str, str], bool]) -> bool:
-    """Does a destination column of type held take a source column of source_type?"""
-    return held == source or (not _timestamps(source, held) and fits(source, held))
-
-
-def _timestamps(*types: str) -> bool:
-    return all(name.upper().startswith("TIMESTAMP") for name in types)
 
 
 class FileDatabaseStoreConfig(SqlStoreConfig):
@@ -393,6 +341,6 @@ class FileDatabaseStore(SqlStore[FileDatabaseStoreConfigT]):
         return super().row_count() if Path(self.path).is_file() else None
 
     def landed_columns(self, incoming: pl.Schema) -> list[LandedColumn] | None:
-        if Path(self.path).is_file() or type(self).stage_type is SqlStore.stage_type:
+        if Path(self.path).is_file() or type(self).stage_types is SqlStore.stage_types:
             return super().landed_columns(incoming)
         return []  # no file yet: no table (and no file is made)

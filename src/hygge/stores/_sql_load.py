@@ -28,7 +28,8 @@ from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores._one_per_key import one_row_per_key
-from hygge.stores._sql import COMMITS, KEEP_COMMITS, FileDatabaseStore, SqlStore, new_columns
+from hygge.stores._sql import COMMITS, KEEP_COMMITS, FileDatabaseStore, SqlStore
+from hygge.stores._sql_columns import new_columns
 
 
 class StagedLoad(Load):

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import duckdb
 import polars as pl
@@ -96,6 +96,16 @@ class DuckDbStore(FileDatabaseStore[DuckDbStoreConfig]):
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits(cur)
+
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str]:
+        """As DuckDB's Arrow scan types a stage made of incoming's columns."""
+        con = cast(duckdb.DuckDBPyConnection, cur)
+        con.register("hygge_incoming", pl.DataFrame(schema=incoming).to_arrow())
+        try:
+            described = con.execute("DESCRIBE SELECT * FROM hygge_incoming").fetchall()
+        finally:
+            con.unregister("hygge_incoming")
+        return {str(row[0]): str(row[1]) for row in described}
 
     def open(self) -> duckdb.DuckDBPyConnection:
         with self.errors():

@@ -38,7 +38,6 @@ from hygge.engines.mssql import (
     table,
     type_text,
 )
-from hygge.engines.types import named_type
 from hygge.errors import StoreError
 from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
@@ -48,11 +47,10 @@ from hygge.stores._one_per_key import one_row_per_key
 from hygge.stores._sql import (
     SqlStore,
     SqlStoreConfig,
-    column_types,
     commit_of,
-    new_columns,
     transaction,
 )
+from hygge.stores._sql_columns import column_types, known_types, new_columns
 from hygge.stores._sql_load import StagedLoad
 
 _BULK_ROWS = 100_000  # rows per bulk-load batch
@@ -113,8 +111,8 @@ class MsSqlStore(SqlStore[MsSqlStoreConfig]):
         )
         return {str(r[0]): type_text(str(r[1]), *map(int, r[2:])) for r in cur.fetchall()}
 
-    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
-        return named_type(column_type, name, dtype)
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str]:
+        return known_types(incoming, column_type)
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits

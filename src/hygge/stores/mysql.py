@@ -55,7 +55,6 @@ from hygge.engines.mysql import (
     table_ddl,
     write_csv,
 )
-from hygge.engines.types import named_type
 from hygge.errors import EntityError, StoreError
 from hygge.failpoints import failpoint
 from hygge.plugin import Commit, Load, LoadRun
@@ -66,10 +65,10 @@ from hygge.stores._sql import (
     KEEP_COMMITS,
     SqlStore,
     SqlStoreConfig,
-    column_types,
     transaction,
 )
-from hygge.stores._sql import new_columns as _new_columns
+from hygge.stores._sql_columns import column_types, known_types
+from hygge.stores._sql_columns import new_columns as _new_columns
 from hygge.stores._sql_load import StagedLoad
 from hygge.stores._values import Refused, refusal, shown
 
@@ -212,8 +211,8 @@ class MySqlStore(SqlStore[MySqlStoreConfig]):
         )
         return {str(name): normal(str(dtype)) for name, dtype in cur.fetchall()}
 
-    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
-        return named_type(column_type, name, dtype)
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str]:
+        return known_types(incoming, column_type)
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits

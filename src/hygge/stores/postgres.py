@@ -37,12 +37,17 @@ from hygge.engines.postgres import (
     fits,
     table_ddl,
 )
-from hygge.engines.types import named_type
 from hygge.errors import StoreError
 from hygge.plugin import Commit, Load, LoadRun
 from hygge.redact import value_sample
 from hygge.stores._pg_ingest import Ingest, conformed
-from hygge.stores._sql import SqlStore, SqlStoreConfig, bulk_ready, column_types, transaction
+from hygge.stores._sql import (
+    SqlStore,
+    SqlStoreConfig,
+    bulk_ready,
+    transaction,
+)
+from hygge.stores._sql_columns import column_types, known_types
 from hygge.stores._sql_load import SqlLoad
 from hygge.stores._values import POSTGRES, first_refused, refusal
 
@@ -109,8 +114,8 @@ class PostgresStore(SqlStore[PostgresStoreConfig]):
         )
         return {str(name): str(dtype) for name, dtype in cur.fetchall()}
 
-    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
-        return named_type(column_type, name, dtype)
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str]:
+        return known_types(incoming, column_type)
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits(cur)

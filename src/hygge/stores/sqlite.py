@@ -83,8 +83,9 @@ class SqliteStore(FileDatabaseStore[SqliteStoreConfig]):
         cur.execute("SELECT name, type FROM pragma_table_info(?)", [table])
         return {row[0]: row[1] for row in cur.fetchall()}
 
-    def stage_type(self, name: str, dtype: pl.DataType) -> str | None:
-        return declared_type(dtype)
+    def stage_types(self, cur: Cursor, incoming: pl.Schema) -> dict[str, str]:
+        declared = {name: declared_type(dtype) for name, dtype in incoming.items()}
+        return {name: dtype for name, dtype in declared.items() if dtype is not None}
 
     def fits(self, cur: Cursor) -> Callable[[str, str], bool]:
         return fits
