@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from tests.conftest import ProjectMaker, lake_snapshot
-from tests.engines import Engine, engine_named, table_of
+from tests.engines import Engine, Postgres, engine_named, table_of
+from tests.pg import PASSWORD
 
 
 def flow(store: str) -> str:
@@ -151,3 +152,21 @@ def test_a_folder_whose_columns_no_record_tells_is_said_so(
         "note    String",
     ]
     assert json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)["exists"] is None
+
+
+def test_a_destination_that_refuses_the_login_still_shows_the_incoming_columns(
+    postgres_url: str, make_project: ProjectMaker, monkeypatch: pytest.MonkeyPatch, hygge_cli
+) -> None:
+    engine = Postgres(postgres_url.replace(PASSWORD, "wrong-pw"))
+    for name, value in engine.env.items():
+        monkeypatch.setenv(name, value)
+    flows = {"flows/shop/flow.yml": flow(engine.store_yaml("orders"))}
+    root = make_project({"hygge.yml": engine.hygge_yml(2), **flows})
+    write_source(root, FIRST)
+
+    shown = hygge_cli("schema", "shop.shop", cwd=root)
+
+    assert shown.exit_code == 0, shown.output
+    head, *rows = shown.stdout.splitlines()
+    assert "its columns could not be read" in head and "wrong-pw" not in shown.output
+    assert rows == ["id      Int64", "amount  Float64", "note    String"]

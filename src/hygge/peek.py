@@ -37,11 +37,12 @@ class Column:
 @dataclass(frozen=True)
 class Landing:
     """An entity's columns held to its destination: `exists` is False when there is none yet,
-    None when the store cannot tell (then no verdicts)."""
+    None when the store cannot tell or could not be read (`problem`; then no verdicts)."""
 
     destination: str
     exists: bool | None
     columns: list[Column]
+    problem: str | None = None  # why the destination could not be read
 
 
 def columns(project: Project | str | Path | None, entity: str) -> list[Column]:
@@ -55,7 +56,10 @@ def landing(project: Project | str | Path | None, entity: str) -> Landing:
     planned = planned_entity(as_project(project), entity)
     incoming, schema = _landed(planned)
     where = planned.store.destination()
-    held = planned.store.landed_columns(schema)
+    try:
+        held = planned.store.landed_columns(schema)
+    except HyggeError as exc:  # the home's columns are still worth seeing
+        return Landing(where, None, incoming, exc.message)
     if not held:
         return Landing(where, None if held is None else False, incoming)
     replaced = planned.run_type == "full_drop"

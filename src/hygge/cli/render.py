@@ -309,7 +309,9 @@ def landing_lines(found: Landing) -> list[str]:
     """`hygge schema`: where the columns land, then one aligned line per column: source name,
     the name it lands under, its type and (the destination existing) its type there and what
     a load does with it."""
-    if found.exists is None:
+    if found.problem is not None:
+        head = f"into {found.destination}: its columns could not be read: {found.problem}"
+    elif found.exists is None:
         head = f"into {found.destination}: the store cannot tell its columns"
     elif found.exists:
         head = f"into {found.destination}:"
