@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 import hygge
+from hygge.typenames import parse_type, type_name
 from tests.conftest import read_lake
 
 ROWS = pl.DataFrame({"id": [1, 2], "email": ["a@x", "b@x"], "code": ["7", "8"], "note": ["", "n"]})
@@ -165,3 +166,12 @@ def test_source_file_may_not_take_a_source_columns_name(make_project: Any, hygge
     write(root / "data", "parquet")
     code, entity = go(hygge_cli, root)
     assert code == 1 and "home.source_file names column 'email'" in entity["error"]
+
+
+@pytest.mark.parametrize(
+    "written", ["int64", "uint8", "string", "boolean", "date", "decimal(12, 2)", "datetime(ns)",
+                "datetime(us, Europe/Oslo)"],
+)  # fmt: skip
+def test_a_type_is_shown_as_cast_writes_it(written: str) -> None:
+    """hygge schema shows types in cast's words, so a shown type can be pasted into cast."""
+    assert type_name(parse_type(written)) == written

@@ -31,24 +31,24 @@ def project(make_project) -> Path:
 def test_schema_gives_source_and_landed_names_and_types(make_project, hygge_cli) -> None:
     root = project(make_project)
     assert peek.columns(root, "shop.shop") == [
-        peek.Column("OrderID", "order_id", "Int64"),
-        peek.Column("Order Total", "order_total", "Float64"),
-        peek.Column(None, "source_system", "String"),
+        peek.Column("OrderID", "order_id", "int64"),
+        peek.Column("Order Total", "order_total", "float64"),
+        peek.Column(None, "source_system", "string"),
     ]
     shown = hygge_cli("schema", "shop.shop", cwd=root)
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines() == [
         f"into {root / 'lake'}: not there yet, every column is new",
-        "OrderID      -> order_id       Int64",
-        "Order Total  -> order_total    Float64",
-        "(added)      -> source_system  String",
+        "OrderID      -> order_id       int64",
+        "Order Total  -> order_total    float64",
+        "(added)      -> source_system  string",
     ]
     as_json = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
     assert as_json["destination"] == str(root / "lake") and as_json["exists"] is False
     assert as_json["columns"][0] == {
         "source": "OrderID",
         "destination": "order_id",
-        "type": "Int64",
+        "type": "int64",
         "store_type": None,
         "verdict": None,
     }

@@ -48,10 +48,10 @@ def test_a_folder_or_delta_table_shows_its_types_and_what_a_load_does(
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines() == [
         f"into {root / 'lake'}:",
-        "id                     Int32   Int64    type differs: converted",
-        "amount                 String  Float64  type differs: will fail",
-        "extra                  Int64   -        new: added",
-        "(store only)  -> note  -       String   kept, filled with nulls",
+        "id                     int32   int64    type differs: converted",
+        "amount                 string  float64  type differs: will fail",
+        "extra                  int64   -        new: added",
+        "(store only)  -> note  -       string   kept, filled with nulls",
     ]
     assert all(len(line) <= 80 for line in shown.stdout.splitlines()[1:])
     as_json = json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)
@@ -147,9 +147,9 @@ def test_a_folder_whose_columns_no_record_tells_is_said_so(
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.splitlines() == [
         f"into {root / 'lake'}: the store cannot tell its columns",
-        "id      Int64",
-        "amount  Float64",
-        "note    String",
+        "id      int64",
+        "amount  float64",
+        "note    string",
     ]
     assert json.loads(hygge_cli("schema", "--json", "shop.shop", cwd=root).stdout)["exists"] is None
 
@@ -169,4 +169,4 @@ def test_a_destination_that_refuses_the_login_still_shows_the_incoming_columns(
     assert shown.exit_code == 0, shown.output
     head, *rows = shown.stdout.splitlines()
     assert "its columns could not be read" in head and "wrong-pw" not in shown.output
-    assert rows == ["id      Int64", "amount  Float64", "note    String"]
+    assert rows == ["id      int64", "amount  float64", "note    string"]

@@ -17,6 +17,7 @@ from hygge.plan import Plan, PlannedEntity
 from hygge.plugin import LandedColumn, Window
 from hygge.polish import Polisher
 from hygge.steering import planned_entity
+from hygge.typenames import type_name
 
 PEEK_RUN = "preview"  # the run id polish writes into a preview's run_id column
 
@@ -92,12 +93,12 @@ def _landed(planned: PlannedEntity) -> tuple[list[Column], pl.Schema]:
     """The columns as they land, and their schema."""
     schema, polish = planned.home.schema(), planned.settings.polish
     if polish is None:
-        return [Column(name, name, str(dtype)) for name, dtype in schema.items()], schema
+        return [Column(name, name, type_name(dtype)) for name, dtype in schema.items()], schema
     polisher = Polisher(polish, PEEK_RUN, datetime.now(UTC))
     landed = polisher.apply(pl.DataFrame(schema=schema)).schema
     names = polisher.names(list(schema))
-    found = [Column(s, names[s], str(landed[names[s]])) for s in schema]
-    return found + [Column(None, name, str(landed[name])) for name in polish.added()], landed
+    found = [Column(s, names[s], type_name(landed[names[s]])) for s in schema]
+    return found + [Column(None, name, type_name(landed[name])) for name in polish.added()], landed
 
 
 def destination_columns(plan: Plan) -> dict[str, list[Column] | str]:

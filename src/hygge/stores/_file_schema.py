@@ -25,6 +25,7 @@ from hygge.filesystem import FileSystem, is_hidden
 from hygge.plugin import LandedColumn, LoadRun
 from hygge.results import SchemaChange
 from hygge.stores._commits import read_records
+from hygge.typenames import type_name
 
 # Bits an integer type's values need without their sign, and a float's exact integers.
 _INTEGER_BITS: dict[type[pl.DataType], int] = {
@@ -154,8 +155,8 @@ def landed_in(published: pl.Schema, incoming: pl.Schema) -> list[LandedColumn]:
     for name, held in published.items():
         dtype = incoming.get(name)
         if dtype is None:
-            found.append(LandedColumn(name, str(held), None, None))
+            found.append(LandedColumn(name, type_name(held), None, None))
         else:
             holds = held == dtype or held == pl.Null or converts(dtype, held)
-            found.append(LandedColumn(name, str(held), held == dtype, holds))
+            found.append(LandedColumn(name, type_name(held), held == dtype, holds))
     return found
