@@ -209,8 +209,8 @@ def test_dry_run_verbose_shows_the_destination_columns_after_polish(
     orders(range(2), STARTED).write_parquet(root / "data/orders/a.parquet")
     shown = hygge_cli("go", "--dry-run", "-v", cwd=root)
     assert shown.exit_code == 0, shown.output
-    assert "order_id Int64  (OrderID)" in shown.stdout
-    assert "order_key String  (added)" in shown.stdout
+    assert "order_id int64  (OrderID)" in shown.stdout
+    assert "order_key string  (added)" in shown.stdout
     as_json = hygge_cli("go", "--dry-run", "-v", "--json", cwd=root)
     columns = json.loads(as_json.stdout)["entities"][0]["columns"]
     assert [c["destination"] for c in columns] == [
