@@ -58,7 +58,7 @@ def xxh64(text: str) -> int:
 
 
 def hashes(frame: pl.DataFrame, *columns: str, algorithm: HashAlgorithm = "sha256") -> list:
-    return frame.select(hash_id(columns, frame.schema, algorithm)).to_series().to_list()
+    return frame.select(hash_id(columns, frame, algorithm)).to_series().to_list()
 
 
 def test_a_hash_id_is_sha256_of_a_documented_canonical_text() -> None:
@@ -99,7 +99,7 @@ def test_an_xxh64_hash_id_is_xxh64_of_the_same_canonical_text_as_a_signed_intege
     expected = [xxh64("1:7,2:ab,4:true"), xxh64("~,2:ab,5:false"), xxh64("1:7,0:,~")]
     assert expected == [-3327956945555676953, 3243583762296513769, -411846785387971397]
     assert hashes(frame, "id", "name", "ok", algorithm="xxh64") == expected  # '' != NULL
-    hashed = frame.select(hash_id(["id"], frame.schema, "xxh64"))
+    hashed = frame.select(hash_id(["id"], frame, "xxh64"))
     assert hashed.dtypes == [pl.Int64]
 
 
