@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from datetime import UTC, date, datetime
 
 import duckdb
 import polars as pl
 import pytest
+import xxhash
 
-from hygge.config.models import Polish
+from hygge.config.models import HashAlgorithm, Polish
 from hygge.errors import ConfigError
 from hygge.polish import Polisher, hash_id, normalised
 from tests.conftest import read_lake
@@ -49,8 +51,14 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def hashes(frame: pl.DataFrame, *columns: str) -> list[str | None]:
-    return frame.select(hash_id(columns, frame.schema)).to_series().to_list()
+def xxh64(text: str) -> int:
+    """XXH64 (seed 0) by the xxhash package, read as a signed 64-bit integer."""
+    value = xxhash.xxh64_intdigest(text.encode())
+    return value - 2**64 if value >= 2**63 else value
+
+
+def hashes(frame: pl.DataFrame, *columns: str, algorithm: HashAlgorithm = "sha256") -> list:
+    return frame.select(hash_id(columns, frame, algorithm)).to_series().to_list()
 
 
 def test_a_hash_id_is_sha256_of_a_documented_canonical_text() -> None:
@@ -81,6 +89,36 @@ def test_a_hash_id_is_the_same_for_one_value_in_any_width_or_unit() -> None:
     assert hashes(wide, "n", "at", "d") == expected
     truncated = [sha("1:5,29:2026-01-02T03:04:05.123000000,10:2026-01-02")]
     assert hashes(zoned, "n", "at", "d") == truncated  # ms keeps three digits
+
+
+def test_an_xxh64_hash_id_is_xxh64_of_the_same_canonical_text_as_a_signed_integer() -> None:
+    frame = pl.DataFrame(
+        {"id": [7, None, 7], "name": ["ab", "ab", ""], "ok": [True, False, None]},
+        schema={"id": pl.Int32, "name": pl.String, "ok": pl.Boolean},
+    )
+    expected = [xxh64("1:7,2:ab,4:true"), xxh64("~,2:ab,5:false"), xxh64("1:7,0:,~")]
+    assert expected == [-3327956945555676953, 3243583762296513769, -411846785387971397]
+    assert hashes(frame, "id", "name", "ok", algorithm="xxh64") == expected  # '' != NULL
+    hashed = frame.select(hash_id(["id"], frame, "xxh64"))
+    assert hashed.dtypes == [pl.Int64]
+
+
+def test_an_xxh64_hash_id_is_the_same_for_one_value_in_any_width_or_unit() -> None:
+    instant = datetime(2026, 1, 2, 3, 4, 5, 123456)
+    narrow = pl.DataFrame(
+        {"n": [5], "at": [instant], "d": [date(2026, 1, 2)]},
+        schema={"n": pl.Int32, "at": pl.Datetime("us"), "d": pl.Date},
+    )
+    wide = narrow.cast({"n": pl.Int64, "at": pl.Datetime("ns")})
+    expected = [xxh64("1:5,29:2026-01-02T03:04:05.123456000,10:2026-01-02")]
+    assert expected == [7937493605170129770]
+    assert hashes(narrow, "n", "at", "d", algorithm="xxh64") == expected
+    assert hashes(wide, "n", "at", "d", algorithm="xxh64") == expected
+    zoned = narrow.cast({"at": pl.Datetime("ms")}).with_columns(
+        pl.col("at").dt.replace_time_zone("UTC")
+    )
+    truncated = [xxh64("1:5,29:2026-01-02T03:04:05.123000000,10:2026-01-02")]
+    assert hashes(zoned, "n", "at", "d", algorithm="xxh64") == truncated
 
 
 def test_two_columns_polished_into_one_name_are_refused_naming_both() -> None:
@@ -147,6 +185,55 @@ def test_a_flow_writes_polished_names_and_columns_and_reads_on_by_source_names(
     runs = [json.loads(r.stdout)["run_id"] for r in (first, second)]
     assert set(lake["hygge_run"]) == set(runs)
     assert lake.schema["loaded_at"] == pl.Datetime("us", "UTC")
+
+
+XXH64_FLOW = """\
+home: {type: parquet, path: "data/{entity}"}
+store: {type: sqlite, path: shop.db, table: "{entity}"}
+polish:
+  hash_ids:
+    order_key: {columns: [OrderID, Region], algorithm: xxh64}
+    order_sha: [OrderID, Region]
+entities: [orders]
+"""
+
+
+def test_an_xxh64_hash_id_lands_as_a_bigint_in_a_database_store(make_project, hygge_cli) -> None:
+    root = make_project({"flows/shop/flow.yml": XXH64_FLOW})
+    (root / "data/orders").mkdir(parents=True)
+    orders(range(3), STARTED).write_parquet(root / "data/orders/a.parquet")
+    shown = hygge_cli("go", "--dry-run", "-v", cwd=root)
+    assert "order_key Int64  (added)" in shown.stdout, shown.output
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(root / "shop.db") as con:
+        rows = con.execute("SELECT order_key, order_sha FROM orders ORDER BY OrderID").fetchall()
+    regions = ["south", "north", "south"]
+    assert rows == [(xxh64(f"1:{i},5:{r}"), sha(f"1:{i},5:{r}")) for i, r in enumerate(regions)]
+
+
+@pytest.mark.parametrize(
+    ("hashed", "message"),
+    [
+        (
+            "{columns: [OrderID], algorithm: md5}",
+            "hash_ids.k.algorithm': Input should be 'sha256' or 'xxh64'",
+        ),
+        ("{columns: [], algorithm: xxh64}", "hash id 'k' lists no columns to hash"),
+    ],
+)
+def test_a_bad_hash_id_is_refused_before_anything_runs(
+    make_project, hygge_cli, hashed: str, message: str
+) -> None:
+    flow = "home: {type: parquet, path: data}\nstore: {type: parquet, path: lake}\n"
+    flow += f"polish: {{hash_ids: {{k: {hashed}}}}}\n"
+    root = make_project({"flows/shop/flow.yml": flow})
+    (root / "data").mkdir()
+    orders(range(2), STARTED).write_parquet(root / "data/a.parquet")
+    result = hygge_cli("go", cwd=root)
+    assert result.exit_code == 2
+    assert message in result.output and "flow.yml" in result.output
+    assert not (root / "lake").exists()
 
 
 MERGE_FLOW = """\

@@ -12,12 +12,14 @@ columns), `constants`, `timestamps` (the run's start, or the time each batch was
 `run_id`. Settings keep naming source columns (`primary_key`, `watermark`); the store is told
 their destination names.
 
-A hash id is SHA-256 (hex) of a canonical text of the listed values, so it is the same on
-every machine and Polars version and whatever integer width or time unit a value arrived in:
-each value becomes `<byte length>:<text>` and a NULL `~` (so NULL and '' differ), joined by
-`,`. The text: integers and decimals in decimal digits, floats as Polars writes them, booleans
+A hash id hashes a canonical text of the listed values, so it is the same on every machine
+and Polars version and whatever integer width or time unit a value arrived in: each value
+becomes `<byte length>:<text>` and a NULL `~` (so NULL and '' differ), joined by `,`. The
+text: integers and decimals in decimal digits, floats as Polars writes them, booleans
 `true`/`false`, dates `YYYY-MM-DD`, datetimes in UTC `YYYY-MM-DDTHH:MM:SS.fffffffff` (nine
 digits whatever the unit), times `HH:MM:SS.fffffffff`, binary as lower-case hex, text as is.
+Its hash, UTF-8 encoded: SHA-256 in hex (the default), or XXH64 with seed 0 read as a signed
+64-bit integer (`xxh64`: a bigint in every store, where an unsigned one is not).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from hygge.config.models import Polish
+from hygge.config.models import HashAlgorithm, Polish
 from hygge.errors import ConfigError
 
 _PARTS = re.compile(r"[^\W_]+")  # runs of letters and digits, any script
@@ -60,11 +62,15 @@ class Polisher:
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The batch with its columns renamed and polish's columns added after them."""
         named = [pl.col(s).alias(d) for s, d in self.names(frame.columns).items()]
-        return frame.select(named + self._added(frame))
+        # lazy, so a hash id's canonical text is computed once for its length and its bytes
+        return frame.lazy().select(named + self._added(frame)).collect()
 
     def _added(self, frame: pl.DataFrame) -> list[pl.Expr]:
         polish = self.polish
-        exprs = [hash_id(columns, frame.schema).alias(n) for n, columns in polish.hash_ids.items()]
+        exprs = [
+            hash_id(hashed.columns, frame, hashed.algorithm).alias(name)
+            for name, hashed in polish.hashes().items()
+        ]
         exprs += [pl.lit(value).alias(name) for name, value in polish.constants.items()]
         for name, when in polish.timestamps.items():
             moment = self.started if when == "run_start" else datetime.now(UTC)
@@ -75,7 +81,8 @@ class Polisher:
 
     def _decide(self, columns: Sequence[str]) -> dict[str, str]:
         polish = self.polish
-        missing = [c for hashed in polish.hash_ids.values() for c in hashed if c not in columns]
+        hashed = [c for hash_id in polish.hashes().values() for c in hash_id.columns]
+        missing = [c for c in hashed if c not in columns]
         if missing:
             raise ConfigError(
                 f"polish: hash_ids hashes column {missing[0]!r}, which the source does not have",
@@ -145,17 +152,27 @@ def _refuse_collisions(names: dict[str, str], added: list[str]) -> None:
             )
 
 
-def hash_id(columns: Sequence[str], schema: pl.Schema) -> pl.Expr:
-    """SHA-256 of the canonical text of columns' values (see the module docstring)."""
-    import polars_hash  # noqa: F401  (registers the `chash` expression namespace)
+def hash_id(columns: Sequence[str], frame: pl.DataFrame, algorithm: HashAlgorithm) -> pl.Expr:
+    """The hash of the canonical text of columns' values in frame (see the module docstring)."""
+    import polars_hash  # noqa: F401  (registers the `chash` and `nchash` namespaces)
 
-    fields = []
+    text = canonical_row(columns, frame)
+    if algorithm == "xxh64":
+        return text.nchash.xxhash64().reinterpret(signed=True)  # type: ignore[attr-defined, no-any-return]
+    return text.chash.sha2_256()  # type: ignore[attr-defined, no-any-return]
+
+
+def canonical_row(columns: Sequence[str], frame: pl.DataFrame) -> pl.Expr:
+    """The text a hash id hashes: each value as `<byte length>:<text>` or `~`, joined by `,`.
+    A column without NULLs in this batch joins the row's text directly (one copy, not two)."""
+    pieces: list[pl.Expr] = []
     for name in columns:
-        text = canonical_text(pl.col(name), schema[name], name)
-        field = pl.concat_str([text.str.len_bytes().cast(pl.String), pl.lit(":"), text])
-        fields.append(pl.when(pl.col(name).is_null()).then(pl.lit("~")).otherwise(field))
-    joined = pl.concat_str(fields, separator=",")
-    return joined.chash.sha2_256()  # type: ignore[attr-defined, no-any-return]
+        text = canonical_text(pl.col(name), frame.schema[name], name)  # NULL for a NULL
+        field = [text.str.len_bytes().cast(pl.String), pl.lit(":"), text]
+        if frame[name].null_count():
+            field = [pl.concat_str(field).fill_null(pl.lit("~"))]
+        pieces += [*field, pl.lit(",")]
+    return pl.concat_str(pieces[:-1])
 
 
 def canonical_text(column: pl.Expr, dtype: pl.DataType, name: str) -> pl.Expr:
@@ -169,7 +186,7 @@ def canonical_text(column: pl.Expr, dtype: pl.DataType, name: str) -> pl.Expr:
     if dtype == pl.Time:
         return column.dt.strftime("%H:%M:%S%.9f")
     if dtype == pl.Boolean:
-        return pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
+        return pl.when(column).then(pl.lit("true")).when(column.not_()).then(pl.lit("false"))
     if dtype == pl.Binary:
         return column.bin.encode("hex")
     if dtype.is_numeric() or isinstance(dtype, pl.String | pl.Categorical | pl.Enum | pl.Null):

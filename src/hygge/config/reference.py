@@ -32,6 +32,7 @@ from hygge.config.models import (
     EntityFile,
     FlowFile,
     Freshness,
+    HashId,
     Polish,
     ProjectFile,
     ProjectOptions,
@@ -53,6 +54,7 @@ SECTIONS: dict[type[BaseModel], str] = {
     Settings: "settings",
     Watermark: "watermark",
     Polish: "polish",
+    HashId: "hash id",
     Checks: "checks",
     Bounds: "min and max",
     Freshness: "freshness",
@@ -107,7 +109,7 @@ def _blocks() -> Iterator[str]:
         "\n`options`, the defaults below. `hygge go --dry-run -v` shows where each came from.\n"
     )
     yield _table(Settings, defaults=BUILTIN_SETTINGS)
-    for model in (Watermark, Polish, Checks, Bounds, Freshness):
+    for model in (Watermark, Polish, HashId, Checks, Bounds, Freshness):
         yield _section(SECTIONS[model], model, level=3)
     yield from _plugins("home")
     yield from _plugins("store")
