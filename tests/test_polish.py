@@ -203,7 +203,7 @@ def test_an_xxh64_hash_id_lands_as_a_bigint_in_a_database_store(make_project, hy
     (root / "data/orders").mkdir(parents=True)
     orders(range(3), STARTED).write_parquet(root / "data/orders/a.parquet")
     shown = hygge_cli("go", "--dry-run", "-v", cwd=root)
-    assert "order_key Int64  (added)" in shown.stdout, shown.output
+    assert "order_key int64  (added)" in shown.stdout, shown.output
     result = hygge_cli("go", cwd=root)
     assert result.exit_code == 0, result.output
     with sqlite3.connect(root / "shop.db") as con:
