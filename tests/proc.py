@@ -65,6 +65,17 @@ def start_paused(
     return process
 
 
+def go_beside_a_paused_go(
+    paused: Path, other: Path, marker: Path
+) -> tuple[int, int, subprocess.CompletedProcess]:
+    """`hygge go` in `other` while a `hygge go` in `paused` is held at its failpoint, which is
+    then let go: the held run's pid and exit code, and the other run."""
+    held = start_paused(paused, marker, "go")
+    beside = run(other, "go")
+    marker.unlink()
+    return held.pid, finish(held)[0], beside
+
+
 def wait_for(marker: Path, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while not marker.exists():

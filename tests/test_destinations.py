@@ -481,14 +481,11 @@ def test_two_projects_cannot_write_one_database_table_at_once(
         (root / "flows/orders/flow.yml").write_text(flow)
         ids(root, "data/x.parquet", list(range(50)))
         roots.append(root)
-    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+    held_pid, held_code, other = proc.go_beside_a_paused_go(roots[0], roots[1], tmp_path / "paused")
 
-    other = proc.run(roots[1], "go")
-    (tmp_path / "paused").unlink()
-
-    assert proc.finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
     line = " ".join(other.stdout.split())
     assert f"skipped (writing {kind}://{tmp_path / spelling}#" in line
-    assert f"held by pid {held.pid}" in line
+    assert f"held by pid {held_pid}" in line
     assert f"for orders.orders writing {kind}://{tmp_path / 'shared.db'}#" in line

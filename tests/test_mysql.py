@@ -270,15 +270,12 @@ def test_a_table_written_by_localhost_is_locked_against_127_0_0_1_across_process
 ) -> None:
     table = "t_" + os.urandom(6).hex()
     one, two = two_projects(engine, tmp_path, table)
-    held = proc.start_paused(one, tmp_path / "paused", "go")
+    held_pid, held_code, other = proc.go_beside_a_paused_go(one, two, tmp_path / "paused")
 
-    other = proc.run(two, "go")
-    (tmp_path / "paused").unlink()
-
-    assert proc.finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
     line = " ".join(other.stdout.split())
-    assert f"skipped (writing mysql two#hygge.{table}): held by pid {held.pid}" in line
+    assert f"skipped (writing mysql two#hygge.{table}): held by pid {held_pid}" in line
     assert f"for orders.orders writing mysql one#hygge.{table}" in line
     assert "hygge-test-pw" not in other.stdout + other.stderr
     assert_same_rows(engine.read(tmp_path, table), sample(30))

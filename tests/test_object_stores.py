@@ -138,14 +138,13 @@ def test_two_projects_cannot_write_one_container_folder_by_two_spellings_at_once
         )
         pl.DataFrame({"id": range(50)}).write_parquet(root / "data/x.parquet")
         roots[name] = root
-    held = proc.start_paused(roots["one"], tmp_path / "paused", "go")
+    held_pid, held_code, other = proc.go_beside_a_paused_go(
+        roots["one"], roots["two"], tmp_path / "paused"
+    )
 
-    other = proc.run(roots["two"], "go")
-    (tmp_path / "paused").unlink()
-
-    assert proc.finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
     line = " ".join(other.stdout.split())
-    assert f"held by pid {held.pid}" in line
+    assert f"held by pid {held_pid}" in line
     assert f"for x.x writing {spellings['one']}" in line
     assert azurite.secret not in other.stdout + other.stderr

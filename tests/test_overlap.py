@@ -18,7 +18,7 @@ import pytest
 
 from hygge.locks import entity_lock
 from tests.conftest import read_lake
-from tests.proc import finish, history, run, start, start_paused, wait_for
+from tests.proc import finish, go_beside_a_paused_go, history, run, start, start_paused, wait_for
 
 FLOW = """\
 home: {type: parquet, path: "data/{entity}"}
@@ -234,11 +234,8 @@ def test_two_projects_cannot_write_one_folder_at_once(spelling: str, tmp_path: P
         (root / "data").mkdir()
         pl.DataFrame({"id": range(50)}).write_parquet(root / "data/x.parquet")
         roots.append(root)
-    held = start_paused(roots[0], tmp_path / "one-paused", "go")
+    held_pid, held_code, other = go_beside_a_paused_go(roots[0], roots[1], tmp_path / "one-paused")
 
-    other = run(roots[1], "go")
-    (tmp_path / "one-paused").unlink()
-
-    assert finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
-    assert f"held by pid {held.pid}" in other.stdout
+    assert f"held by pid {held_pid}" in other.stdout

@@ -472,14 +472,11 @@ def test_a_table_written_through_another_connection_name_is_locked_across_proces
         (root / "data").mkdir()
         sample(50).write_parquet(root / f"data/{name}.parquet")
         roots.append(root)
-    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+    held_pid, held_code, other = proc.go_beside_a_paused_go(roots[0], roots[1], tmp_path / "paused")
 
-    other = proc.run(roots[1], "go")
-    (tmp_path / "paused").unlink()
-
-    assert proc.finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
-    assert f"held by pid {held.pid}" in other.stdout
+    assert f"held by pid {held_pid}" in other.stdout
     line = " ".join(other.stdout.split())  # the summary wraps long lines
     assert f"skipped (writing postgres two#public.{table}): held by" in line
     assert f"for orders.orders writing postgres one#public.{table}" in line
@@ -509,15 +506,12 @@ def test_two_connection_names_for_one_table_exclude_each_other_through_a_postgre
         (root / "data").mkdir()
         sample(50).write_parquet(root / f"data/{name}.parquet")
         roots.append(root)
-    held = proc.start_paused(roots[0], tmp_path / "paused", "go")
+    held_pid, held_code, other = proc.go_beside_a_paused_go(roots[0], roots[1], tmp_path / "paused")
 
-    other = proc.run(roots[1], "go")
-    (tmp_path / "paused").unlink()
-
-    assert proc.finish(held)[0] == 0
+    assert held_code == 0
     assert other.returncode == 75, other.stdout + other.stderr
     line = " ".join(other.stdout.split())
-    assert f"skipped (writing postgres two#public.{table}): held by pid {held.pid}" in line
+    assert f"skipped (writing postgres two#public.{table}): held by pid {held_pid}" in line
     assert f"for orders.orders writing postgres one#public.{table}" in line
     assert PASSWORD not in other.stdout + other.stderr
     assert_same_rows(engine.read(tmp_path, table), sample(50))
