@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -74,3 +75,18 @@ def serving(name: str, home: Path, command: list[str], port: int, **popen: Any) 
 def _answers(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def rows_per_landing_run(
+    hygge_cli: Any, root: Path, fs: Any, landing: str, arrivals: list[dict[str, bytes]]
+) -> list[int]:
+    """Before each `hygge go --json` in root, the files of one arrival land under `landing`
+    on the emulator; the rows each run moved."""
+    rows = []
+    for arrival in arrivals:
+        for name, body in arrival.items():
+            fs.pipe(f"{landing}/{name}", body)
+        result = hygge_cli("go", "--json", cwd=root)
+        assert result.exit_code == 0, result.output
+        rows.append(json.loads(result.stdout)["entities"][0]["rows"])
+    return rows

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from tests.azurite import ACCOUNT, Azure
+from tests.cloud import rows_per_landing_run
 from tests.conftest import ProjectMaker
 from tests.proc import run
 
@@ -45,13 +46,8 @@ def test_a_landing_container_is_read_file_by_file(
     )
     fs = azurite.filesystem()
     fs.pipe(f"{container}/landing/a.csv", b"id\n1\n2\n")
-    rows = []
-    for new in ({}, {"2026/b.csv": b"id\n3\n"}, {}):
-        for name, body in new.items():
-            fs.pipe(f"{container}/landing/{name}", body)
-        result = hygge_cli("go", "--json", cwd=root)
-        assert result.exit_code == 0, result.output
-        rows.append(json.loads(result.stdout)["entities"][0]["rows"])
+    arrivals: list[dict[str, bytes]] = [{}, {"2026/b.csv": b"id\n3\n"}, {}]
+    rows = rows_per_landing_run(hygge_cli, root, fs, f"{container}/landing", arrivals)
     assert rows == [2, 1, 0]
 
 

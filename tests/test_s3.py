@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.cloud import rows_per_landing_run
 from tests.conftest import ProjectMaker, read_lake
 from tests.s3 import S3, SECRET
 
@@ -71,13 +72,8 @@ def test_a_landing_folder_on_s3_is_read_file_by_file(
     fs.pipe(f"{landing}/a.csv", b"id\n1\n2\n")
     fs.pipe(f"{landing}/2026/b.csv", b"id\n3\n")
     fs.pipe(f"{landing}/_tmp/c.csv", b"id\n99\n")  # being written: never data
-    runs = []
-    for new in ({}, {"2026/d.csv": b"id\n4\n"}, {}):
-        for name, body in new.items():
-            fs.pipe(f"{landing}/{name}", body)
-        result = hygge_cli("go", "--json", cwd=root)
-        assert result.exit_code == 0, result.output
-        runs.append(json.loads(result.stdout)["entities"][0]["rows"])
+    arrivals: list[dict[str, bytes]] = [{}, {"2026/d.csv": b"id\n4\n"}, {}]
+    runs = rows_per_landing_run(hygge_cli, root, fs, landing, arrivals)
     assert runs == [3, 1, 0]
     assert ids(read_lake(root / "lake")) == [1, 2, 3, 4]
 
