@@ -19,29 +19,42 @@ watermark: {column: updated_at}
 """
 
 
+def tampered_run(make_project, tmp_path: Path, flow: str, tamper, *, dated: bool = False) -> dict:
+    """Run `go` on ten rows, pause it before publishing, let `tamper(root)` change the
+    staged load, then finish: the entity must fail, and its JSON result is returned."""
+    root = make_project({"flows/shop/flow.yml": flow})
+    (root / "data").mkdir()
+    frame = pl.DataFrame({"id": range(10)})
+    if dated:
+        frame = frame.with_columns(updated_at=pl.lit(datetime(2026, 12, 1, tzinfo=UTC)))
+    frame.write_parquet(root / "data/a.parquet")
+    marker = tmp_path / "held"
+    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
+    tamper(root)
+    marker.unlink()
+    code, out, err = proc.finish(run)
+    assert code == 1, err
+    entity: dict = json.loads(out)["entities"][0]
+    assert entity["status"] == "failed"
+    entity["root"] = root
+    return entity
+
+
 def test_rows_lost_between_staging_and_publishing_fail_the_entity(
     make_project, tmp_path: Path
 ) -> None:
-    root = make_project({"flows/shop/flow.yml": FLOW})
-    (root / "data").mkdir()
-    at = datetime(2026, 12, 1, tzinfo=UTC)
-    pl.DataFrame({"id": range(10), "updated_at": [at] * 10}).write_parquet(root / "data/a.parquet")
-    marker = tmp_path / "held"
-    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
-    with sqlite3.connect(root / "shop.db") as con:  # another writer takes a staged row away
-        (stage,) = con.execute(
-            "SELECT name FROM sqlite_master WHERE name LIKE '_hygge_stage#%'"
-        ).fetchone()
-        con.execute(f'DELETE FROM "{stage}" WHERE id = 3')
-    marker.unlink()
-    code, out, err = proc.finish(run)
+    def take_a_staged_row(root: Path) -> None:  # another writer takes a staged row away
+        with sqlite3.connect(root / "shop.db") as con:
+            (stage,) = con.execute(
+                "SELECT name FROM sqlite_master WHERE name LIKE '_hygge_stage#%'"
+            ).fetchone()
+            con.execute(f'DELETE FROM "{stage}" WHERE id = 3')
 
-    assert code == 1, err
-    entity = json.loads(out)["entities"][0]
-    assert entity["status"] == "failed"
+    entity = tampered_run(make_project, tmp_path, FLOW, take_a_staged_row, dated=True)
     assert "10 rows were written to" in entity["error"]
     assert "it reports 9 from this load after publishing" in entity["error"]
     assert ":d to replace it" in entity["hint"]
+    root = entity["root"]
     with sqlite3.connect(root / "shop.db") as con:  # published all the same, watermark moved
         assert con.execute("SELECT count(*) FROM orders").fetchone() == (9,)
     shown = proc.run(root, "journal", "show", "--json")
@@ -68,20 +81,12 @@ watermark: {column: updated_at}
 def test_a_staged_file_lost_before_publishing_fails_a_file_store_entity(
     make_project, tmp_path: Path
 ) -> None:
-    root = make_project({"flows/shop/flow.yml": FILE_FLOW})
-    (root / "data").mkdir()
-    at = datetime(2026, 12, 1, tzinfo=UTC)
-    pl.DataFrame({"id": range(10), "updated_at": [at] * 10}).write_parquet(root / "data/a.parquet")
-    marker = tmp_path / "held"
-    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
-    staged = sorted(root.glob(".lake.hygge-*/*.parquet"))  # the staging beside the lake
-    assert len(staged) == 3  # files of 4, 4 and 2 rows
-    staged[-1].unlink()  # something takes the last file (2 rows) away
-    marker.unlink()
-    code, out, err = proc.finish(run)
+    def lose_the_last_file(root: Path) -> None:
+        staged = sorted(root.glob(".lake.hygge-*/*.parquet"))  # the staging beside the lake
+        assert len(staged) == 3  # files of 4, 4 and 2 rows
+        staged[-1].unlink()  # something takes the last file (2 rows) away
 
-    assert code == 1, err
-    entity = json.loads(out)["entities"][0]
+    entity = tampered_run(make_project, tmp_path, FILE_FLOW, lose_the_last_file, dated=True)
     assert "10 rows were written to" in entity["error"]
     assert "it reports 8 from this load after publishing" in entity["error"]
 
@@ -120,19 +125,12 @@ def test_a_delta_load_reports_the_rows_its_commit_added(tmp_path: Path) -> None:
 
 
 def test_a_staged_delta_file_cut_short_fails_the_entity(make_project, tmp_path: Path) -> None:
-    flow = "home: {type: parquet, path: data}\nstore: {type: delta, path: lake}\n"
-    root = make_project({"flows/shop/flow.yml": flow})
-    (root / "data").mkdir()
-    pl.DataFrame({"id": range(10)}).write_parquet(root / "data/a.parquet")
-    marker = tmp_path / "held"
-    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
-    (staged,) = root.glob(".lake.hygge-*/*.arrow")  # one batch, staged as Arrow IPC
-    pl.DataFrame({"id": range(7)}).write_ipc(staged)  # something replaces it, 3 rows short
-    marker.unlink()
-    code, out, err = proc.finish(run)
+    def cut_the_batch_short(root: Path) -> None:
+        (staged,) = root.glob(".lake.hygge-*/*.arrow")  # one batch, staged as Arrow IPC
+        pl.DataFrame({"id": range(7)}).write_ipc(staged)  # replaced, 3 rows short
 
-    assert code == 1, err
-    entity = json.loads(out)["entities"][0]
+    flow = "home: {type: parquet, path: data}\nstore: {type: delta, path: lake}\n"
+    entity = tampered_run(make_project, tmp_path, flow, cut_the_batch_short)
     assert "10 rows were written to" in entity["error"]
     assert "it reports 7 from this load after publishing" in entity["error"]
 
@@ -160,34 +158,21 @@ def test_an_open_mirroring_load_reports_the_rows_of_its_staged_files(tmp_path: P
 
 
 def test_a_staged_mirroring_file_cut_short_fails_the_entity(make_project, tmp_path: Path) -> None:
-    root = make_project({"flows/shop/flow.yml": MIRROR_FLOW})
-    (root / "data").mkdir()
-    pl.DataFrame({"id": range(10)}).write_parquet(root / "data/a.parquet")
-    marker = tmp_path / "held"
-    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
-    staged = sorted(root.glob("landing/_*/part-*.parquet"))
-    assert len(staged) == 3  # files of 4, 4 and 2 rows
-    staged[0].unlink()
-    marker.unlink()
-    code, out, err = proc.finish(run)
+    def lose_the_first_file(root: Path) -> None:
+        staged = sorted(root.glob("landing/_*/part-*.parquet"))
+        assert len(staged) == 3  # files of 4, 4 and 2 rows
+        staged[0].unlink()
 
-    assert code == 1, err
-    entity = json.loads(out)["entities"][0]
+    entity = tampered_run(make_project, tmp_path, MIRROR_FLOW, lose_the_first_file)
     assert "it reports 6 from this load after publishing" in entity["error"]
 
 
 def test_a_staged_ndjson_file_missing_a_line_fails_the_entity(make_project, tmp_path: Path) -> None:
-    flow = "home: {type: parquet, path: data}\nstore: {type: ndjson, path: lake, file_rows: 4}\n"
-    root = make_project({"flows/shop/flow.yml": flow})
-    (root / "data").mkdir()
-    pl.DataFrame({"id": range(10)}).write_parquet(root / "data/a.parquet")
-    marker = tmp_path / "held"
-    run = proc.start_paused(root, marker, "go", "--json", point="before_publish")
-    first = sorted(root.glob(".lake.hygge-*/*.ndjson"))[0]
-    lines = first.read_bytes().splitlines(keepends=True)
-    first.write_bytes(b"".join(lines[:-1]) + b"\n  \n")  # its last row gone, a blank line left
-    marker.unlink()
-    code, out, err = proc.finish(run)
+    def drop_a_line(root: Path) -> None:
+        first = sorted(root.glob(".lake.hygge-*/*.ndjson"))[0]
+        lines = first.read_bytes().splitlines(keepends=True)
+        first.write_bytes(b"".join(lines[:-1]) + b"\n  \n")  # last row gone, a blank line left
 
-    assert code == 1, err
-    assert "it reports 9 from this load" in json.loads(out)["entities"][0]["error"]
+    flow = "home: {type: parquet, path: data}\nstore: {type: ndjson, path: lake, file_rows: 4}\n"
+    entity = tampered_run(make_project, tmp_path, flow, drop_a_line)
+    assert "it reports 9 from this load" in entity["error"]
